@@ -1,0 +1,81 @@
+/**
+ * One small error hierarchy. Every error a caller may see carries its HTTP status and
+ * whether its detail may be shown (`expose`, as in middy: only below 500, plus the
+ * 502/503 family whose details we write ourselves and know to hold no secret).
+ */
+export abstract class VendError extends Error {
+  abstract readonly status: number;
+  abstract readonly title: string;
+  /** Problem type slug, appended to the problem type base URI. */
+  abstract readonly slug: string;
+  /** Extra problem members (RFC 9457 extensions) such as `available` or `candidates`. */
+  readonly extensions: Record<string, unknown> = {};
+}
+
+/** 400: a request parameter is malformed or unknown. */
+export class BadRequestError extends VendError {
+  readonly status = 400;
+  readonly title = 'Bad request';
+  readonly slug = 'bad-request';
+  constructor(detail: string, parameter: string) {
+    super(detail);
+    this.extensions.parameter = parameter;
+  }
+}
+
+/** 403: the caller may not use the profile, or the profile does not exist (same answer on purpose). */
+export class ForbiddenError extends VendError {
+  readonly status = 403;
+  readonly title = 'Forbidden';
+  readonly slug = 'forbidden';
+  /** For the audit log only; the caller always sees the same detail. */
+  readonly reason: string;
+  constructor(reason: string) {
+    super('The caller may not obtain a token for this profile.');
+    this.reason = reason;
+  }
+}
+
+/** 404: the catalog has no such service, region or interface. */
+export class EndpointNotFoundError extends VendError {
+  readonly status = 404;
+  readonly title = 'Endpoint not found';
+  readonly slug = 'endpoint-not-found';
+  constructor(detail: string, missing: 'service' | 'region' | 'interface', available: unknown[]) {
+    super(detail);
+    Object.assign(this.extensions, { missing, available });
+  }
+}
+
+/** 409: several endpoints match and nothing narrows them to one. */
+export class AmbiguousEndpointError extends VendError {
+  readonly status = 409;
+  readonly title = 'Ambiguous endpoint';
+  readonly slug = 'ambiguous-endpoint';
+  constructor(detail: string, candidates: unknown[]) {
+    super(detail);
+    this.extensions.candidates = candidates;
+  }
+}
+
+/** 502: the custodied credentials cannot be used (Identity rejected them, or the secret is unusable). */
+export class CredentialsUnusableError extends VendError {
+  readonly status = 502;
+  readonly title = 'Custodied credentials unusable';
+  readonly slug = 'credentials-unusable';
+  constructor(detail: string, options?: ErrorOptions) {
+    super(detail, options);
+  }
+}
+
+/** 503: Identity or Secrets Manager is unreachable, failing or rate-limiting; try again later. */
+export class UpstreamUnavailableError extends VendError {
+  readonly status = 503;
+  readonly title = 'Upstream unavailable';
+  readonly slug = 'upstream-unavailable';
+  readonly retryAfterSeconds: number;
+  constructor(detail: string, retryAfterSeconds: number, options?: ErrorOptions) {
+    super(detail, options);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}

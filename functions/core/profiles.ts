@@ -1,0 +1,78 @@
+import * as z from 'zod/mini';
+
+/** One custodied credential set and who may use it. */
+export interface Profile {
+  name: string;
+  /** Secrets Manager secret name or ARN. */
+  secretId: string;
+  allow: RolePattern[];
+}
+
+/** A compiled `allow` entry. Role names are unique in an account, so account + name identify a role. */
+export interface RolePattern {
+  source: string;
+  partition: string;
+  account: string;
+  /** Matches the role name; `*` became `[^/]*`, so a wildcard never crosses a segment. */
+  name: RegExp;
+}
+
+export class DeclarationError extends Error {
+  override name = 'DeclarationError';
+}
+
+const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+// arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME — see README "ARN matching".
+const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/((?:[\w+=,.@-]+\/)*)([\w+=,.@*-]{1,64})$/;
+
+const Declaration = z.strictObject({
+  profiles: z.array(
+    z.strictObject({
+      name: z.string().check(z.regex(PROFILE_NAME, 'must be 1-64 lower-case letters, digits, - or _')),
+      description: z.optional(z.string()),
+      secretId: z.string().check(z.minLength(1, 'must name a secret'), z.maxLength(2048)),
+      allow: z.array(z.string()).check(z.minLength(1, 'must list at least one role: a profile nobody may use is a mistake')),
+    }),
+  ),
+});
+
+/**
+ * Validates the profile declaration (infra/profiles.json) and compiles its patterns. Anything
+ * doubtful is rejected here, at start-up, so the function fails closed instead of guessing later.
+ *
+ * @example
+ * const profiles = loadProfiles(JSON.parse(readFileSync('infra/profiles.json', 'utf8')));
+ * profiles.get('billing')?.allow;
+ */
+export function loadProfiles(json: unknown): Map<string, Profile> {
+  const parsed = Declaration.safeParse(json);
+  if (!parsed.success) {
+    const what = parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}` : i.message}`);
+    throw new DeclarationError(`infra/profiles.json is invalid: ${what.join('; ')}`);
+  }
+  const profiles = new Map<string, Profile>();
+  for (const { name, secretId, allow } of parsed.data.profiles) {
+    if (profiles.has(name)) throw new DeclarationError(`infra/profiles.json is invalid: profile '${name}' is declared twice`);
+    profiles.set(name, { name, secretId, allow: allow.map((pattern) => compilePattern(name, pattern)) });
+  }
+  return profiles;
+}
+
+function compilePattern(profile: string, source: string): RolePattern {
+  const fail = (why: string) => new DeclarationError(`infra/profiles.json is invalid: profile '${profile}' allows '${source}': ${why}`);
+  const match = ROLE_ARN.exec(source);
+  if (!match) {
+    throw fail(source.includes(':*:') || /::\*/.test(source)
+      ? 'a wildcard may not stand for the account, partition or service; name the account'
+      : 'expected an IAM role ARN, arn:aws:iam::123456789012:role/NAME (a * may stand inside the role name)');
+  }
+  const [, partition = '', account = '', path = '', name = ''] = match;
+  if (path.includes('*')) throw fail('a wildcard may not appear in the role path');
+  if (name.replaceAll('*', '') === '') throw fail('a role name made only of * would allow every role in the account; name a prefix, e.g. ci-*');
+  const regex = new RegExp(`^${name.split('*').map(escapeRegExp).join('[^/]*')}$`);
+  return { source, partition, account, name: regex };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

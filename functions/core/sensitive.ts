@@ -1,0 +1,26 @@
+/**
+ * Last line of defence for logs: every custodied secret value and every token we hold is
+ * registered here, and the logger's JSON replacer blanks any string that contains one, whatever
+ * the key it sits under. Keys that name secrets are blanked too, before their value is looked at.
+ */
+const REDACTED = '[REDACTED]';
+const SECRET_KEYS = /^(apikey|password|token|tokenid|secret|secretstring|x-auth-token|authorization|credentials)$/i;
+// Bounded: a long-lived environment sees a new token a day per profile and the odd key rotation.
+const MAX_VALUES = 256;
+const values = new Set<string>();
+
+export function markSensitive(value: string): void {
+  // Very short values would blank innocent text; real keys and tokens are far longer.
+  if (value.length < 8 || values.has(value)) return;
+  if (values.size >= MAX_VALUES) values.delete(values.values().next().value as string);
+  values.add(value);
+}
+
+/** A `JSON.stringify` replacer. */
+export function redactReplacer(key: string, value: unknown): unknown {
+  if (SECRET_KEYS.test(key) && value !== null && typeof value !== 'object') return REDACTED;
+  if (typeof value !== 'string') return value;
+  let out = value;
+  for (const secret of values) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  return out;
+}

@@ -1,0 +1,21 @@
+import type { CatalogService } from './catalog.ts';
+
+/** What Identity gave us, parsed and trimmed. Never leaves the process whole: callers get a trimmed view. */
+export interface Token {
+  id: string;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+  tenant: { id: string; name: string } | null;
+  defaultRegion: string | null;
+  catalog: CatalogService[];
+}
+
+/** Whole seconds the token stays valid after `now` (never negative). */
+export function secondsLeft(token: Pick<Token, 'expiresAt'>, now: number): number {
+  return Math.max(0, Math.floor((token.expiresAt - now) / 1000));
+}
+
+/** A token may be handed to a caller who needs `minTtl` seconds while it stays valid that long. */
+export function isFresh(token: Pick<Token, 'expiresAt'>, now: number, minTtlSeconds: number): boolean {
+  return token.expiresAt - now >= minTtlSeconds * 1000;
+}

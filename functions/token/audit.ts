@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import type { Token } from '../core/token.ts';
+
+/** What one decision's audit line records. Filled in as the request goes; written once at the end. */
+export interface AuditFacts {
+  requestId: string;
+  caller: string | null;
+  profile: string | null;
+  service: string | null;
+  region: string | null;
+  interface: string | null;
+  cacheHit: boolean | null;
+  identityMs: number | null;
+  degraded: boolean;
+  tokenSha256: string | null;
+  /** Why a request was refused or failed; never a secret (reasons are our own fixed texts). */
+  reason: string | null;
+}
+
+export function emptyFacts(requestId: string): AuditFacts {
+  return { requestId, caller: null, profile: null, service: null, region: null, interface: null, cacheHit: null, identityMs: null, degraded: false, tokenSha256: null, reason: null };
+}
+
+const fingerprints = new WeakMap<Token, string>();
+
+/**
+ * First 12 hex characters of SHA-256(token id): enough to correlate a token across audit lines
+ * and Rackspace's logs, useless for replay. Memoised per token, so warm vends hash nothing.
+ */
+export function fingerprint(token: Token): string {
+  let hash = fingerprints.get(token);
+  if (!hash) {
+    hash = createHash('sha256').update(token.id).digest('hex').slice(0, 12);
+    fingerprints.set(token, hash);
+  }
+  return hash;
+}

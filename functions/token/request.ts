@@ -1,0 +1,94 @@
+import * as z from 'zod/mini';
+import type { EndpointRequest } from '../core/catalog.ts';
+import { BadRequestError } from '../core/errors.ts';
+
+export interface ParsedRequest {
+  requestId: string;
+  /** The IAM caller as API Gateway's aws_iam authorizer saw it; `null` when absent. */
+  callerArn: string | null;
+  profile: string;
+}
+
+export interface Query {
+  minTtl: number;
+  endpoint: EndpointRequest | null;
+}
+
+// Loose on purpose: API Gateway adds fields over time. Only what we read is checked.
+const Event = z.object({
+  requestContext: z.optional(
+    z.object({
+      requestId: z.optional(z.string()),
+      authorizer: z.optional(z.nullable(z.object({ iam: z.optional(z.nullable(z.object({ userArn: z.optional(z.nullable(z.string())) }))) }))),
+    }),
+  ),
+  pathParameters: z.optional(z.nullable(z.record(z.string(), z.optional(z.string())))),
+  queryStringParameters: z.optional(z.nullable(z.record(z.string(), z.optional(z.string())))),
+});
+
+const PROFILE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+const PARAMETERS = {
+  service: { pattern: /^[A-Za-z0-9][A-Za-z0-9:._-]{0,63}$/, allowed: 'a catalog service name or type such as cloudFiles or object-store' },
+  region: { pattern: /^[A-Za-z0-9]{2,16}$/, allowed: 'a region code such as DFW (any case)' },
+  interface: { pattern: /^(public|internal)$/, allowed: "'public' or 'internal'" },
+  minTtl: { pattern: /^\d{1,5}$/, allowed: 'whole seconds from 60 to 3600' },
+} as const;
+type Name = keyof typeof PARAMETERS;
+const NAMES = Object.keys(PARAMETERS) as Name[];
+
+/** Shown back to the caller inside `detail`: cut short and stripped of control characters. */
+const quote = (text: string) => `'${text.slice(0, 40).replace(/[\p{C}]/gu, '?')}${text.length > 40 ? '…' : ''}'`;
+
+/**
+ * Reads an API Gateway HTTP API (payload 2.0) event. A shape we cannot read is a 400, never a 500.
+ *
+ * @example
+ * parseEvent(event) // → { requestId, callerArn: 'arn:aws:sts::…', profile: 'billing' }, plus the raw query
+ */
+export function parseEvent(event: unknown): ParsedRequest & { query: Record<string, string | undefined> } {
+  const parsed = Event.safeParse(event);
+  if (!parsed.success) throw new BadRequestError('The request is not an API Gateway HTTP API (payload 2.0) event.', 'event');
+  const { requestContext, pathParameters, queryStringParameters } = parsed.data;
+  const profile = pathParameters?.profile ?? '';
+  if (!PROFILE.test(profile)) {
+    throw new BadRequestError(`Path parameter 'profile' must be 1-64 lower-case letters, digits, - or _; got ${quote(profile)}.`, 'profile');
+  }
+  return {
+    requestId: requestContext?.requestId ?? 'unknown',
+    callerArn: requestContext?.authorizer?.iam?.userArn ?? null,
+    profile,
+    query: queryStringParameters ?? {},
+  };
+}
+
+/**
+ * Validates the query strictly: unknown parameters, malformed values, and `region`/`interface`
+ * without `service` (they would be ignored, which hides a caller's mistake) are all a 400 whose
+ * detail names the parameter and what is allowed. API Gateway joins repeated keys with commas, so
+ * a repeated parameter fails its pattern and is reported too.
+ */
+export function parseQuery(raw: Record<string, string | undefined>): Query {
+  for (const key of Object.keys(raw)) {
+    if (!(NAMES as string[]).includes(key)) {
+      throw new BadRequestError(`Unknown query parameter ${quote(key)}; allowed: ${NAMES.join(', ')}.`, key.slice(0, 40));
+    }
+  }
+  const value = (name: Name): string | undefined => {
+    const given = raw[name];
+    if (given === undefined) return undefined;
+    if (!PARAMETERS[name].pattern.test(given)) {
+      throw new BadRequestError(`Query parameter '${name}' must be ${PARAMETERS[name].allowed}; got ${quote(given)}.`, name);
+    }
+    return given;
+  };
+  const [service, region, iface, minTtlText] = [value('service'), value('region'), value('interface'), value('minTtl')];
+  const minTtl = minTtlText === undefined ? 300 : Number(minTtlText);
+  if (minTtl < 60 || minTtl > 3600) throw new BadRequestError(`Query parameter 'minTtl' must be ${PARAMETERS.minTtl.allowed}; got ${minTtl}.`, 'minTtl');
+  if (service === undefined) {
+    const stray = region !== undefined ? 'region' : iface !== undefined ? 'interface' : undefined;
+    if (stray) throw new BadRequestError(`Query parameter '${stray}' applies only together with 'service'.`, stray);
+    return { minTtl, endpoint: null };
+  }
+  return { minTtl, endpoint: { service, region, interface: iface === 'internal' ? 'internal' : 'public' } };
+}

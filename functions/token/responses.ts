@@ -1,0 +1,47 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { ForbiddenError, VendError } from '../core/errors.ts';
+import type { RedactingLogger } from '../core/logger.ts';
+import { problemResponse, type HttpResponse } from '../core/problem.ts';
+import { emptyFacts, type AuditFacts } from './audit.ts';
+
+export interface VendContext extends Context {
+  audit: AuditFacts;
+}
+
+/**
+ * Turns every error into problem+json (a fixed 500 for the unexpected) and writes exactly one
+ * audit line per request, allowed or denied. One middleware, so the order of the two is fixed.
+ */
+export function vendResponses(logger: RedactingLogger): MiddlewareObj<unknown, HttpResponse, Error, VendContext> {
+  return {
+    before: (request) => {
+      request.context.audit = emptyFacts(request.context.awsRequestId ?? 'unknown');
+    },
+    after: (request) => {
+      audit(logger, request.context.audit, request.response?.statusCode ?? 500);
+    },
+    onError: (request) => {
+      const { error } = request;
+      const facts = request.context.audit ?? emptyFacts('unknown');
+      if (error instanceof ForbiddenError) facts.reason = error.reason;
+      else if (error instanceof VendError) facts.reason = describe(error);
+      else {
+        facts.reason = 'unexpected error';
+        logger.error('unexpected error', { requestId: facts.requestId, error });
+      }
+      request.response = problemResponse(error);
+      audit(logger, facts, request.response.statusCode);
+    },
+  };
+}
+
+function describe(error: Error): string {
+  return error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message;
+}
+
+function audit(logger: RedactingLogger, facts: AuditFacts, status: number): void {
+  const line = { audit: true, ...facts, status };
+  if (status >= 500 || facts.degraded) logger.warn('vend', line);
+  else logger.info('vend', line);
+}

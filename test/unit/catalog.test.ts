@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parseAccess } from '../../functions/adapters/identity-schema.ts';
+import { resolveEndpoint, type EndpointRequest } from '../../functions/core/catalog.ts';
+import { AmbiguousEndpointError, EndpointNotFoundError } from '../../functions/core/errors.ts';
+import type { Token } from '../../functions/core/token.ts';
+
+const load = (name: string): Token => {
+  const token = parseAccess(JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')));
+  assert.ok(token, `${name} parses`);
+  return token;
+};
+// Seed 002: defaultRegion DFW, values with trailing spaces, two `compute` services.
+const devguide = load('seed-client-devguide.json');
+// Seed 000: defaultRegion ORD, cloudDatabases in SYD/DFW/HKG only, global cloudDNS.
+const images = load('seed-images-guide.json');
+
+const resolve = (token: Token, request: Partial<EndpointRequest> & { service: string }, defaultRegion = token.defaultRegion) =>
+  resolveEndpoint(token.catalog, { interface: 'public', ...request }, defaultRegion);
+
+const rejects = <E extends Error>(fn: () => unknown, type: new (...a: never[]) => E): E => {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof type, `expected ${type.name}, got ${String(error)}`);
+    return error;
+  }
+  assert.fail(`expected ${type.name}`);
+};
+
+describe('Function: resolveEndpoint', () => {
+  describe('rule 1: service by name, else by type', () => {
+    it('finds a service by its name', () => {
+      assert.equal(resolve(devguide, { service: 'cloudFiles', region: 'DFW' }).url, 'https://storage101.dfw1.clouddrive.com/v1/MossoCloudFS_aaaa-bbbb-cccc');
+    });
+
+    it('finds a service by its type', () => {
+      const found = resolve(devguide, { service: 'object-store', region: 'ORD' });
+      assert.deepEqual([found.service, found.type, found.region], ['cloudFiles', 'object-store', 'ORD']);
+    });
+
+    it('prefers an exact name over services that share it as a type', () => {
+      const catalog = [
+        { name: 'compute', type: 'legacy', endpoints: [{ publicURL: 'https://named.example/', internalURL: null, region: null, tenantId: null }] },
+        { name: 'cloudServers', type: 'compute', endpoints: [{ publicURL: 'https://typed.example/', internalURL: null, region: null, tenantId: null }] },
+      ];
+      assert.equal(resolveEndpoint(catalog, { service: 'compute', interface: 'public' }, null).url, 'https://named.example/');
+    });
+
+    it('matches names case-sensitively, and lists every service when nothing matches', () => {
+      const error = rejects(() => resolve(devguide, { service: 'cloudfiles' }), EndpointNotFoundError);
+      assert.equal(error.extensions.missing, 'service');
+      assert.equal((error.extensions.available as unknown[]).length, 8);
+      assert.deepEqual((error.extensions.available as unknown[])[7], { name: 'cloudFiles', type: 'object-store' });
+    });
+  });
+
+  describe('rule 2: region asked for, else default region, else region-less', () => {
+    it('compares regions case-insensitively and answers the catalog spelling', () => {
+      assert.equal(resolve(devguide, { service: 'cloudFiles', region: 'oRd' }).region, 'ORD');
+    });
+
+    it("uses the user's default region when none is asked for", () => {
+      assert.equal(resolve(devguide, { service: 'cloudFiles' }).region, 'DFW');
+      assert.equal(resolve(images, { service: 'cloudDatabases' }, 'HKG').url, 'https://hkg.databases.api.rackspacecloud.com/v1.0/110011');
+    });
+
+    it('narrows a shared type by region: compute in DFW is the regional service, not the global one', () => {
+      assert.equal(resolve(devguide, { service: 'compute' }).service, 'cloudServersOpenStack');
+      assert.equal(resolve(devguide, { service: 'compute', region: 'ord' }).url, 'https://ord.servers.api.rackspacecloud.com/v2/12345');
+    });
+
+    it('falls back to a global endpoint, reported with region null, for a global service', () => {
+      const dns = resolve(images, { service: 'cloudDNS' });
+      assert.deepEqual([dns.url, dns.region], ['https://dns.api.rackspacecloud.com/v1.0/110011', null]);
+      assert.equal(resolve(images, { service: 'rax:dns', region: 'DFW' }).region, null);
+    });
+
+    it('never substitutes another region: a missing one is a 404 listing the regions that exist', () => {
+      const asked = rejects(() => resolve(devguide, { service: 'cloudFiles', region: 'IAD' }), EndpointNotFoundError);
+      assert.equal(asked.extensions.missing, 'region');
+      assert.deepEqual(asked.extensions.available, ['DFW', 'ORD']);
+      // Seed 000's user defaults to ORD, where cloudDatabases has no endpoint.
+      const byDefault = rejects(() => resolve(images, { service: 'cloudDatabases' }), EndpointNotFoundError);
+      assert.deepEqual(byDefault.extensions.available, ['SYD', 'DFW', 'HKG']);
+      assert.match(byDefault.message, /default region 'ORD'/);
+    });
+
+    it('treats an empty region as region-less', () => {
+      const token = parseAccess({
+        access: {
+          token: { id: 't', expires: '2030-01-01T00:00:00Z' },
+          serviceCatalog: [{ name: 'cloudMonitoring', type: 'rax:monitor', endpoints: [{ publicURL: 'https://monitoring.example/v1.0/1', region: '' }] }],
+        },
+      });
+      assert.ok(token);
+      assert.equal(resolve(token, { service: 'cloudMonitoring', region: 'LON' }).region, null);
+    });
+  });
+
+  describe('rule 3: interface, with no fallback', () => {
+    it('answers the ServiceNet internalURL for interface internal', () => {
+      const found = resolve(devguide, { service: 'cloudFiles', region: 'dfw', interface: 'internal' });
+      assert.deepEqual([found.url, found.interface], ['https://snet-storage101.dfw1.clouddrive.com/v1/MossoCloudFS_aaaa-bbbb-cccc', 'internal']);
+    });
+
+    it('is a 404 naming the public interface when the endpoint has no internalURL', () => {
+      const error = rejects(() => resolve(devguide, { service: 'cloudDatabases', interface: 'internal' }), EndpointNotFoundError);
+      assert.deepEqual([error.extensions.missing, error.extensions.available], ['interface', ['public']]);
+      rejects(() => resolve(images, { service: 'cloudDNS', interface: 'internal' }), EndpointNotFoundError);
+    });
+  });
+
+  describe('rule 4: one, none or several', () => {
+    it('is a 409 listing the candidates when two services fit equally', () => {
+      const catalog = [...devguide.catalog, { name: 'cloudFilesMirror', type: 'object-store', endpoints: [{ publicURL: 'https://mirror.example/', internalURL: null, region: 'DFW', tenantId: null }] }];
+      const error = rejects(() => resolveEndpoint(catalog, { service: 'object-store', interface: 'public' }, 'DFW'), AmbiguousEndpointError);
+      assert.deepEqual(error.extensions.candidates, [
+        { service: 'cloudFiles', type: 'object-store', region: 'DFW' },
+        { service: 'cloudFilesMirror', type: 'object-store', region: 'DFW' },
+      ]);
+      // …and the interface narrows it: only cloudFiles has ServiceNet.
+      assert.equal(resolveEndpoint(catalog, { service: 'object-store', interface: 'internal' }, 'DFW').service, 'cloudFiles');
+    });
+
+    it('is a 409 when one service has two endpoints in the region asked for', () => {
+      const catalog = [{ name: 'dup', type: 'x', endpoints: [1, 2].map((n) => ({ publicURL: `https://${n}.example/`, internalURL: null, region: 'DFW', tenantId: null })) }];
+      rejects(() => resolveEndpoint(catalog, { service: 'dup', region: 'DFW', interface: 'public' }, null), AmbiguousEndpointError);
+    });
+  });
+
+  describe('trimming (seed 002 has trailing spaces)', () => {
+    it('trims every string it answers with', () => {
+      const cdn = resolve(devguide, { service: 'cloudFilesCDN', region: 'ORD' });
+      assert.equal(cdn.url, 'https://cdn2.clouddrive.com/v1/MossoCloudFS_aaaa-bbbb-cccc');
+      assert.equal(cdn.tenantId, 'MossoCloudFS_aaaa-bbbb-cccc');
+    });
+
+    it('answers the endpoint tenantId, which may differ from the token tenant', () => {
+      assert.equal(resolve(devguide, { service: 'cloudLoadBalancers', region: 'ORD' }).tenantId, '645990');
+    });
+  });
+});
