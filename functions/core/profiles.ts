@@ -23,7 +23,7 @@ export class DeclarationError extends Error {
 
 const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 // arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME — see README "ARN matching".
-const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/((?:[\w+=,.@-]+\/)*)([\w+=,.@*-]{1,64})$/;
+const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/((?:[\w+=,.@*-]+\/)*)([\w+=,.@*-]{1,64})$/;
 
 const Declaration = z.strictObject({
   profiles: z.array(
@@ -33,6 +33,7 @@ const Declaration = z.strictObject({
       secretId: z.string().check(z.minLength(1, 'must name a secret'), z.maxLength(2048)),
       allow: z.array(z.string()).check(z.minLength(1, 'must list at least one role: a profile nobody may use is a mistake')),
     }),
+    'must be a list of profiles',
   ),
 });
 

@@ -41,7 +41,8 @@ function describe(error: Error): string {
 }
 
 function audit(logger: RedactingLogger, facts: AuditFacts, status: number): void {
-  const line = { audit: true, ...facts, status };
+  // Nested: Powertools reserves top-level keys such as `service`.
+  const line = { audit: { ...facts, status } };
   if (status >= 500 || facts.degraded) logger.warn('vend', line);
   else logger.info('vend', line);
 }

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseCredentials, SecretFormatError } from '../../functions/core/credentials.ts';
+
+const KEY = 'k3y-that-must-never-be-echoed';
+const refuses = (secret: unknown, pattern: RegExp) => {
+  const text = typeof secret === 'string' ? secret : JSON.stringify(secret);
+  assert.throws(() => parseCredentials(text), (error: unknown) => {
+    assert.ok(error instanceof SecretFormatError);
+    assert.match(error.message, pattern);
+    assert.ok(!error.message.includes(KEY), 'the message never holds a value');
+    return true;
+  });
+};
+
+describe('Function: parseCredentials', () => {
+  it('reads an API key secret, trimming every value', () => {
+    assert.deepEqual(parseCredentials(JSON.stringify({ username: ' demo ', apiKey: ` ${KEY}\n`, tenantId: ' 110011 ' })), {
+      username: 'demo',
+      secret: { kind: 'apiKey', apiKey: KEY },
+      tenant: { tenantId: '110011' },
+      identityUrl: null,
+    });
+  });
+
+  it('reads a password secret with a tenant name and an https Identity URL', () => {
+    const parsed = parseCredentials(JSON.stringify({ username: 'u', password: 'pw-123456', tenantName: 'acme', identityUrl: 'https://identity.example/v2.0' }));
+    assert.deepEqual([parsed.secret, parsed.tenant, parsed.identityUrl], [{ kind: 'password', password: 'pw-123456' }, { tenantName: 'acme' }, 'https://identity.example/v2.0']);
+  });
+
+  it('allows plain http only for loopback hosts', () => {
+    for (const host of ['127.0.0.1:8080', 'localhost', '[::1]:9']) {
+      assert.equal(parseCredentials(JSON.stringify({ username: 'u', apiKey: KEY, identityUrl: `http://${host}/v2.0` })).identityUrl, `http://${host}/v2.0`);
+    }
+    refuses({ username: 'u', apiKey: KEY, identityUrl: 'http://identity.example/v2.0' }, /'identityUrl' must use https/);
+    refuses({ username: 'u', apiKey: KEY, identityUrl: 'not a url' }, /'identityUrl' must be an absolute URL/);
+  });
+
+  it('names the field, never the value, for each way a secret can be wrong', () => {
+    refuses('{not json', /not JSON/);
+    refuses([KEY], /must be a JSON object/);
+    refuses({ apiKey: KEY }, /field 'username' must be a string/);
+    refuses({ username: '   ', apiKey: KEY }, /field 'username' must be a non-empty string/);
+    refuses({ username: 'u', apiKey: KEY, password: KEY }, /exactly one of the fields 'apiKey' and 'password'/);
+    refuses({ username: 'u' }, /exactly one of the fields 'apiKey' and 'password'/);
+    refuses({ username: 'u', apiKey: KEY, tenantId: '1', tenantName: 'a' }, /at most one of the fields 'tenantId' and 'tenantName'/);
+    refuses({ username: 'u', apiKey: 42 }, /field 'apiKey' must be a string/);
+    refuses({ username: 'u', apiKey: KEY, region: KEY }, /unknown field\(s\) 'region'/);
+  });
+});

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BadRequestError } from '../../functions/core/errors.ts';
+import { parseEvent, parseQuery } from '../../functions/token/request.ts';
+
+const badParameter = (fn: () => unknown, parameter: string, detail: RegExp) =>
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof BadRequestError);
+    assert.equal(error.extensions.parameter, parameter);
+    assert.match(error.message, detail);
+    return true;
+  });
+
+describe('Function: parseQuery', () => {
+  it('defaults to a token only, minTtl 300', () => {
+    assert.deepEqual(parseQuery({}), { minTtl: 300, endpoint: null });
+  });
+
+  it('reads every parameter', () => {
+    assert.deepEqual(parseQuery({ service: 'rax:dns', region: 'dfw', interface: 'internal', minTtl: '3600' }), {
+      minTtl: 3600,
+      endpoint: { service: 'rax:dns', region: 'dfw', interface: 'internal' },
+    });
+  });
+
+  it('names the parameter and what is allowed for each bad input', () => {
+    badParameter(() => parseQuery({ regoin: 'DFW' }), 'regoin', /Unknown query parameter 'regoin'; allowed: service, region, interface, minTtl/);
+    badParameter(() => parseQuery({ minTtl: '59' }), 'minTtl', /from 60 to 3600; got 59/);
+    badParameter(() => parseQuery({ minTtl: '3601' }), 'minTtl', /got 3601/);
+    badParameter(() => parseQuery({ minTtl: '5m' }), 'minTtl', /whole seconds/);
+    badParameter(() => parseQuery({ service: 'cloudFiles', interface: 'private' }), 'interface', /'public' or 'internal'/);
+    badParameter(() => parseQuery({ service: 'cloudFiles', region: 'dfw,ord' }), 'region', /region code/);
+    badParameter(() => parseQuery({ service: '' }), 'service', /catalog service name/);
+    badParameter(() => parseQuery({ region: 'DFW' }), 'region', /only together with 'service'/);
+  });
+
+  it('quotes odd input short and without control characters', () => {
+    badParameter(() => parseQuery({ service: `x\u0000${'a'.repeat(500)}` }), 'service', /got 'x\?a{38}…'/);
+  });
+});
+
+describe('Function: parseEvent', () => {
+  const event = (profile: string | undefined, iam?: unknown) => ({
+    requestContext: { requestId: 'req-1', authorizer: iam === undefined ? undefined : { iam } },
+    pathParameters: profile === undefined ? undefined : { profile },
+  });
+
+  it('reads the caller, the profile and the request id', () => {
+    const parsed = parseEvent(event('billing', { userArn: 'arn:aws:sts::123456789012:assumed-role/r/s' }));
+    assert.deepEqual([parsed.requestId, parsed.callerArn, parsed.profile], ['req-1', 'arn:aws:sts::123456789012:assumed-role/r/s', 'billing']);
+  });
+
+  it('gives a null caller when the IAM context is missing', () => {
+    assert.equal(parseEvent(event('billing')).callerArn, null);
+    assert.equal(parseEvent(event('billing', null)).callerArn, null);
+  });
+
+  it('refuses a malformed profile or an event of another shape with a 400', () => {
+    badParameter(() => parseEvent(event('Bad/Name')), 'profile', /Path parameter 'profile'/);
+    badParameter(() => parseEvent(event(undefined)), 'profile', /got ''/);
+    badParameter(() => parseEvent('not an event'), 'event', /payload 2.0/);
+  });
+});

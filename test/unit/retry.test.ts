@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { retrying, type RetryPolicy, type RetryVerdict } from '../../functions/core/retry.ts';
+import { parseRetryAfter } from '../../functions/core/retry-after.ts';
+
+/** A policy on a fake clock: sleeping advances time, so budgets are checked without waiting. */
+function policy(overrides: Partial<RetryPolicy> = {}) {
+  let now = 0;
+  const sleeps: number[] = [];
+  const p: RetryPolicy = {
+    attempts: 4,
+    budgetMs: 8_000,
+    attemptTimeoutMs: 3_000,
+    baseMs: 200,
+    capMs: 2_000,
+    classify: (e) => (e as { verdict?: RetryVerdict }).verdict ?? { retry: false },
+    now: () => now,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+    random: () => 0.5,
+    ...overrides,
+  };
+  return { p, sleeps, spend: (ms: number) => (now += ms), now: () => now };
+}
+const failure = (verdict: RetryVerdict) => Object.assign(new Error('fail'), { verdict });
+
+describe('Function: retrying', () => {
+  it('retries with full-jitter exponential backoff, then succeeds', async () => {
+    const { p, sleeps } = policy();
+    let n = 0;
+    const result = await retrying(async () => (++n < 3 ? Promise.reject(failure({ retry: true })) : 'ok'), p);
+    assert.deepEqual([result, n, sleeps], ['ok', 3, [100, 200]]); // random 0.5 × 200, × 400
+  });
+
+  it('never retries what the classifier refuses', async () => {
+    const { p } = policy();
+    let n = 0;
+    await assert.rejects(retrying(async () => { n++; throw failure({ retry: false }); }, p), /fail/);
+    assert.equal(n, 1);
+  });
+
+  it('stops after the attempt limit and rethrows the last error', async () => {
+    const { p } = policy({ attempts: 3 });
+    let n = 0;
+    await assert.rejects(retrying(async () => { n++; throw failure({ retry: true }); }, p));
+    assert.equal(n, 3);
+  });
+
+  it('waits what the server asked for instead of the backoff', async () => {
+    const { p, sleeps } = policy();
+    let n = 0;
+    await retrying(async () => (++n === 1 ? Promise.reject(failure({ retry: true, afterMs: 2_000 })) : 'ok'), p);
+    assert.deepEqual(sleeps, [2_000]);
+  });
+
+  it('gives up at once when Retry-After does not fit in the budget', async () => {
+    const { p, sleeps } = policy();
+    await assert.rejects(retrying(async () => { throw failure({ retry: true, afterMs: 30_000 }); }, p));
+    assert.deepEqual(sleeps, []);
+  });
+
+  it('gives later attempts only what is left of the budget, so the total stays within it', async () => {
+    const { p, now, spend } = policy({ attempts: 10 });
+    const timeouts: number[] = [];
+    await assert.rejects(retrying(async (timeoutMs) => { timeouts.push(timeoutMs); spend(timeoutMs); throw failure({ retry: true }); }, p));
+    assert.ok(now() <= 8_000, `spent ${now()} ms`);
+    assert.equal(timeouts[0], 3_000);
+    assert.ok(timeouts.at(-1)! < 3_000, 'the last attempt was cut to the budget left');
+  });
+});
+
+describe('Function: parseRetryAfter', () => {
+  const now = Date.parse('2026-11-22T10:00:00Z');
+  it('reads delay-seconds and HTTP-dates, and ignores junk', () => {
+    assert.equal(parseRetryAfter('7', now), 7);
+    assert.equal(parseRetryAfter(' 0 ', now), 0);
+    assert.equal(parseRetryAfter('Sun, 22 Nov 2026 10:00:30 GMT', now), 30);
+    assert.equal(parseRetryAfter('Sun, 22 Nov 2026 09:00:00 GMT', now), 0);
+    assert.equal(parseRetryAfter('soon', now), undefined);
+    assert.equal(parseRetryAfter('-5', now), undefined);
+    assert.equal(parseRetryAfter(null, now), undefined);
+  });
+});

@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createLogger } from '../../functions/core/logger.ts';
+import { markSensitive } from '../../functions/core/sensitive.ts';
+
+describe('Function: createLogger (redaction)', () => {
+  it('blanks fields named like secrets and any registered value, wherever it appears', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ sink: (line) => lines.push(line) });
+    markSensitive('s3cr3t-api-key-value');
+    logger.info('oops', {
+      apiKey: 'anything at all',
+      nested: { password: 'pw', note: 'key is s3cr3t-api-key-value here', list: ['s3cr3t-api-key-value'] },
+      error: new Error('failed with s3cr3t-api-key-value'),
+    });
+    const [line] = lines;
+    assert.ok(line);
+    assert.ok(!line.includes('s3cr3t-api-key-value') && !line.includes('anything at all') && !line.includes('"pw"'), line);
+    const parsed = JSON.parse(line);
+    assert.equal(parsed.apiKey, '[REDACTED]');
+    assert.equal(parsed.nested.note, 'key is [REDACTED] here');
+    assert.match(parsed.error.message, /failed with \[REDACTED\]/);
+  });
+
+  it('leaves ordinary values alone, including short strings and the audit fingerprint', () => {
+    const lines: string[] = [];
+    createLogger({ sink: (line) => lines.push(line) }).info('vend', { audit: { tokenSha256: 'abcdef012345', profile: 'billing' } });
+    assert.deepEqual(JSON.parse(lines[0] ?? '{}').audit, { tokenSha256: 'abcdef012345', profile: 'billing' });
+  });
+});
