@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { demoCatalog } from './catalog.ts';
+
+export { demoCatalog };
+
+export interface IdentityUser {
+  username: string;
+  apiKey?: string;
+  password?: string;
+  tenantId: string;
+  tenantName: string;
+  defaultRegion?: string;
+  enabled?: boolean;
+}
+
+/** One injected answer: consumed by the next request, before normal handling. */
+export interface IdentityFault {
+  status?: number;
+  body?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+  delayMs?: number;
+  /** Destroy the socket without answering. */
+  reset?: boolean;
+}
+
+export interface IdentityEmulatorOptions {
+  users: IdentityUser[];
+  /** Epoch ms; every expiry decision uses it, so tests drive time. */
+  now?: () => number;
+  lifetimeMs?: number;
+  /** How `expires` is written: 'Z' or '±hh:mm'. The instant is the same either way. */
+  offset?: string;
+  port?: number;
+}
+
+export interface IdentityEmulator {
+  url: string;
+  readonly calls: number;
+  injectFaults(...faults: IdentityFault[]): void;
+  clearFaults(): void;
+  setUser(username: string, patch: Partial<IdentityUser>): void;
+  resetCalls(): void;
+  close(): Promise<void>;
+}
+
+export const DEMO_USER: IdentityUser = {
+  username: 'demo',
+  apiKey: 'demo-api-key-0123456789abcdef',
+  tenantId: '110011',
+  tenantName: '110011',
+  defaultRegion: 'DFW',
+};
+
+const HOUR = 3_600_000;
+const FAULT_BODIES = {
+  400: { badRequest: { code: 400, message: 'Invalid request body: unable to parse Auth data. Please review XML or JSON formatting' } },
+  401: { unauthorized: { code: 401, message: 'Unable to authenticate user with credentials provided.' } },
+  403: { userDisabled: { code: 403, message: 'User is disabled' } },
+  404: { itemNotFound: { code: 404, message: 'Resource not found' } },
+};
+
+/**
+ * Rackspace Identity v2.0 `POST /v2.0/tokens` on 127.0.0.1: both credential forms, tenant
+ * selection, Rackspace's error bodies, the same token until its last hour, injectable faults.
+ *
+ * @example
+ * const identity = await startIdentityEmulator({ users: [DEMO_USER] });
+ * await fetch(`${identity.url}/tokens`, { method: 'POST', … });
+ */
+export async function startIdentityEmulator(options: IdentityEmulatorOptions): Promise<IdentityEmulator> {
+  const now = options.now ?? Date.now;
+  const lifetimeMs = options.lifetimeMs ?? 24 * HOUR;
+  const users = new Map(options.users.map((u) => [u.username, { ...u }]));
+  const tokens = new Map<string, { id: string; expiresAt: number }>();
+  const faults: IdentityFault[] = [];
+  let calls = 0;
+
+  const currentToken = (username: string) => {
+    const held = tokens.get(username);
+    // Rackspace re-issues the same token until its last hour, then a new one.
+    if (held && held.expiresAt - now() > HOUR) return held;
+    const fresh = { id: `AA${randomBytes(96).toString('base64url')}`, expiresAt: now() + lifetimeMs };
+    tokens.set(username, fresh);
+    return fresh;
+  };
+
+  const authenticate = (body: unknown, acceptsJson: boolean, res: ServerResponse) => {
+    const auth = (body as { auth?: Record<string, unknown> } | undefined)?.auth;
+    const apiKeyForm = auth?.['RAX-KSKEY:apiKeyCredentials'] as Record<string, unknown> | undefined;
+    const passwordForm = auth?.passwordCredentials as Record<string, unknown> | undefined;
+    const form = apiKeyForm ?? passwordForm;
+    const secretField = apiKeyForm ? 'apiKey' : 'password';
+    if (!auth || (apiKeyForm && passwordForm) || !form || typeof form.username !== 'string' || typeof form[secretField] !== 'string') {
+      return send(res, 400, FAULT_BODIES[400]);
+    }
+    const user = users.get(form.username);
+    const tenantOk = (auth.tenantId === undefined || auth.tenantId === user?.tenantId) && (auth.tenantName === undefined || auth.tenantName === user?.tenantName);
+    if (!user || user[secretField] === undefined || user[secretField] !== form[secretField] || !tenantOk) return send(res, 401, FAULT_BODIES[401]);
+    if (user.enabled === false) return send(res, 403, FAULT_BODIES[403]);
+    const token = currentToken(user.username);
+    const expires = formatInstant(token.expiresAt, options.offset ?? 'Z');
+    if (!acceptsJson) {
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      return res.end(`<?xml version="1.0" encoding="UTF-8"?><access xmlns="http://docs.openstack.org/identity/api/v2.0"><token id="${token.id}" expires="${expires}"/></access>`);
+    }
+    send(res, 200, {
+      access: {
+        token: { id: token.id, expires, tenant: { id: user.tenantId, name: user.tenantName }, 'RAX-AUTH:authenticatedBy': [apiKeyForm ? 'APIKEY' : 'PASSWORD'] },
+        serviceCatalog: demoCatalog(user.tenantId),
+        user: {
+          id: '123456',
+          name: user.username,
+          roles: [{ id: '3', name: 'identity:user-admin', description: 'User Admin Role.' }, { id: '6', name: 'compute:default', tenantId: user.tenantId, description: 'A Role that allows a user access to keystone Service methods' }],
+          ...(user.defaultRegion && { 'RAX-AUTH:defaultRegion': user.defaultRegion }),
+        },
+      },
+    });
+  };
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('error', () => res.destroy());
+    req.on('end', () => {
+      if (req.method !== 'POST' || req.url !== '/v2.0/tokens') return send(res, 404, FAULT_BODIES[404]);
+      calls++;
+      const fault = faults.shift();
+      if (fault) return void answerFault(fault, req, res);
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        return send(res, 400, FAULT_BODIES[400]);
+      }
+      authenticate(body, (req.headers.accept ?? '').includes('application/json'), res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}/v2.0`,
+    get calls() {
+      return calls;
+    },
+    injectFaults: (...more) => void faults.push(...more),
+    clearFaults: () => void faults.splice(0),
+    setUser(username, patch) {
+      const user = users.get(username);
+      if (!user) throw new Error(`no user ${username}`);
+      Object.assign(user, patch);
+    },
+    resetCalls: () => void (calls = 0),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function answerFault(fault: IdentityFault, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+  // The client may have given up while we waited; there is nobody left to answer.
+  if (req.socket.destroyed) return;
+  if (fault.reset) return void req.socket.destroy();
+  const status = fault.status ?? 500;
+  const body = fault.body ?? JSON.stringify({ serviceUnavailable: { code: status, message: 'Injected fault' } });
+  res.writeHead(status, { 'content-type': fault.contentType ?? 'application/json', ...fault.headers }).end(body);
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** ISO 8601 with milliseconds in the given offset: same instant, other wall-clock digits. */
+export function formatInstant(epochMs: number, offset: string): string {
+  if (offset === 'Z') return new Date(epochMs).toISOString();
+  const match = /^([+-])(\d{2}):(\d{2})$/.exec(offset);
+  if (!match) throw new Error(`bad offset ${offset}`);
+  const minutes = (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3]));
+  return new Date(epochMs + minutes * 60_000).toISOString().replace('Z', offset);
+}

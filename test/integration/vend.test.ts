@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, describe, it } from 'node:test';
+import { DEMO_USER } from '../emulators/identity.ts';
+import { fakeClock, HOUR, MINUTE } from '../support/clock.ts';
+import { call } from '../support/events.ts';
+import { DEMO_SECRET_ID, startDemo, type DemoOptions } from '../local/demo.ts';
+
+// Every log line of this file, checked at the end for secrets.
+const logLines: string[] = [];
+const tokensSeen = new Set<string>();
+const SECRET_VALUES = [DEMO_USER.apiKey as string, 'rotated-api-key-abcdef0123456789', 'demo-password-0123456789'];
+// Every demo a test starts (some start two), closed after each test.
+const running: Array<Awaited<ReturnType<typeof startDemo>>> = [];
+
+/** A demo on a fake clock; `identityBehindMs` sets the Identity emulator's clock behind ours. */
+async function start(options: DemoOptions & { identityBehindMs?: number } = {}) {
+  const clock = fakeClock();
+  const behind = options.identityBehindMs ?? 0;
+  const d = await startDemo({
+    ...options,
+    identity: { now: () => clock.now() - behind, ...options.identity },
+    deps: { now: clock.now, sleep: clock.sleep, random: () => 0.5, ...options.deps },
+    sink: (line) => logLines.push(line),
+  });
+  running.push(d);
+  const vend = async (options: Parameters<typeof call>[1] = {}) => {
+    const answer = await call(d.handler, options);
+    if (typeof answer.json.token === 'string') tokensSeen.add(answer.json.token);
+    return answer;
+  };
+  return { ...d, clock, vend };
+}
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((d) => d.close()));
+});
+
+describe('Integration: the vending path against the emulators (real SDK client, real fetch)', () => {
+  it('answers exactly the trimmed PRODUCT.md shape for an API-key secret', async () => {
+    const d = await start();
+    const answer = await d.vend({ query: { service: 'cloudFiles', region: 'dfw', interface: 'internal' } });
+    assert.equal(answer.statusCode, 200);
+    assert.equal(answer.headers['content-type'], 'application/json');
+    assert.equal(answer.headers['cache-control'], 'no-store');
+    assert.deepEqual(Object.keys(answer.json).sort(), ['endpoint', 'expiresAt', 'expiresIn', 'tenant', 'token']);
+    assert.match(answer.json.token, /^AA[\w-]{20,}$/);
+    assert.equal(answer.json.expiresAt, new Date(d.clock.now() + 24 * HOUR).toISOString());
+    assert.equal(answer.json.expiresIn, 24 * 3600);
+    assert.deepEqual(answer.json.tenant, { id: '110011', name: '110011' });
+    assert.deepEqual(answer.json.endpoint, {
+      url: 'https://snet-storage101.dfw1.clouddrive.com/v1/MossoCloudFS_110011',
+      service: 'cloudFiles',
+      type: 'object-store',
+      region: 'DFW',
+      interface: 'internal',
+      tenantId: 'MossoCloudFS_110011',
+    });
+    for (const leak of ['serviceCatalog', 'roles', 'user', 'RAX-AUTH', DEMO_USER.apiKey as string, 'cloudServersOpenStack']) {
+      assert.ok(!answer.body.includes(leak), `the answer holds ${leak}`);
+    }
+  });
+
+  it('answers a token alone when no service is asked for', async () => {
+    const d = await start();
+    const answer = await d.vend();
+    assert.deepEqual(Object.keys(answer.json).sort(), ['expiresAt', 'expiresIn', 'tenant', 'token']);
+  });
+
+  it('authenticates with a password secret and a tenantName', async () => {
+    const d = await start();
+    d.identity.setUser('demo', { password: 'demo-password-0123456789' });
+    d.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: 'demo', password: 'demo-password-0123456789', tenantName: '110011', identityUrl: d.identity.url }));
+    assert.equal((await d.vend()).statusCode, 200);
+  });
+
+  it('authenticates with a tenantId, and a tenant the user lacks is a 502', async () => {
+    const d = await start();
+    d.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: 'demo', apiKey: DEMO_USER.apiKey, tenantId: '110011', identityUrl: d.identity.url }));
+    assert.equal((await d.vend()).statusCode, 200);
+    const wrong = await start();
+    wrong.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: 'demo', apiKey: DEMO_USER.apiKey, tenantId: '999', identityUrl: wrong.identity.url }));
+    const answer = await wrong.vend();
+    assert.equal(answer.statusCode, 502);
+    assert.equal(answer.headers['content-type'], 'application/problem+json');
+  });
+
+  it('normalises an expiry given with a -05:00 offset to the same instant in UTC', async () => {
+    const d = await start({ identity: { offset: '-05:00' } });
+    const answer = await d.vend();
+    assert.equal(answer.json.expiresAt, new Date(d.clock.now() + 24 * HOUR).toISOString());
+    assert.match(answer.json.expiresAt, /Z$/);
+  });
+
+  it('shares one secret read and one authentication among 100 concurrent misses', async () => {
+    const d = await start();
+    const answers = await Promise.all(Array.from({ length: 100 }, () => d.vend({ query: { service: 'cloudDNS' } })));
+    assert.ok(answers.every((a) => a.statusCode === 200));
+    assert.equal(new Set(answers.map((a) => a.json.token)).size, 1);
+    assert.deepEqual([d.identity.calls, d.secrets.calls.GetSecretValue], [1, 1]);
+  });
+
+  it('honours minTtl: a token short of it is replaced (Identity issues a new one in the last hour)', async () => {
+    const d = await start();
+    const first = await d.vend();
+    d.clock.advance(23 * HOUR + 30 * MINUTE);
+    const shortOk = await d.vend({ query: { minTtl: '600' } });
+    assert.deepEqual([shortOk.json.token, shortOk.json.expiresIn, d.identity.calls], [first.json.token, 30 * 60, 1]);
+    const renewed = await d.vend({ query: { minTtl: '3600' } });
+    assert.notEqual(renewed.json.token, first.json.token);
+    assert.deepEqual([renewed.json.expiresIn, d.identity.calls], [24 * 3600, 2]);
+  });
+
+  it('does not loop when Identity re-issues the same token (its clock two minutes behind ours)', async () => {
+    const d = await start({ identityBehindMs: 2 * MINUTE });
+    const first = await d.vend();
+    // We think 58.5 min are left (short of 3600 s); Identity thinks 60.5, so it re-issues the same token.
+    d.clock.advance(23 * HOUR - 30_000);
+    const degraded = await d.vend({ query: { minTtl: '3600' } });
+    assert.deepEqual([degraded.statusCode, degraded.json.token, degraded.json.degraded, degraded.headers['x-token-degraded']], [200, first.json.token, true, 'true']);
+    for (let i = 0; i < 20; i++) await d.vend({ query: { minTtl: '3600' } });
+    assert.equal(d.identity.calls, 2, 'one confirmation, then quiet');
+    d.clock.advance(2 * MINUTE);
+    const renewed = await d.vend({ query: { minTtl: '3600' } });
+    assert.notEqual(renewed.json.token, first.json.token);
+    assert.equal(renewed.json.degraded, undefined);
+    assert.equal(d.identity.calls, 3);
+  });
+
+  it('picks up a rotated API key: 401 → one secret re-read → success', async () => {
+    const d = await start({ env: { SECRET_TTL_SECONDS: '86400' } });
+    await d.vend();
+    d.identity.setUser('demo', { apiKey: SECRET_VALUES[1] as string });
+    d.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: 'demo', apiKey: SECRET_VALUES[1], identityUrl: d.identity.url }));
+    d.clock.advance(23 * HOUR + 30 * MINUTE);
+    const answer = await d.vend({ query: { minTtl: '3600' } });
+    assert.equal(answer.statusCode, 200);
+    assert.deepEqual([d.identity.calls, d.secrets.calls.GetSecretValue], [3, 2]);
+  });
+
+  it('answers 502 without a second Identity call when the re-read secret is unchanged', async () => {
+    const d = await start();
+    d.identity.setUser('demo', { apiKey: 'a-key-nobody-custodies-000000' });
+    const answer = await d.vend();
+    assert.equal(answer.statusCode, 502);
+    assert.match(answer.json.detail, /rejected the custodied credentials \(HTTP 401\)/);
+    assert.deepEqual([d.identity.calls, d.secrets.calls.GetSecretValue], [1, 2]);
+  });
+
+  describe('each Identity failure class maps to PRODUCT.md (one attempt, no retries)', () => {
+    const cases: Array<[string, Record<string, unknown>, number, string | undefined]> = [
+      ['400 bad request', { status: 400, body: '{"badRequest":{"code":400,"message":"Invalid request body"}}' }, 502, undefined],
+      ['403 user disabled', { status: 403, body: '{"userDisabled":{"code":403,"message":"User is disabled"}}' }, 502, undefined],
+      ['413 overLimit with Retry-After', { status: 413, body: '{"overLimit":{"code":413,"message":"Rate limit"}}', headers: { 'retry-after': '17' } }, 503, '17'],
+      ['429 with Retry-After', { status: 429, headers: { 'retry-after': '9' } }, 503, '9'],
+      ['500', { status: 500 }, 503, '5'],
+      ['a malformed body', { status: 200, body: '{"access":' }, 503, '5'],
+      ['a connection reset', { reset: true }, 503, '5'],
+    ];
+    for (const [name, fault, status, retryAfter] of cases) {
+      it(`${name} → ${status}`, async () => {
+        const d = await start({ env: { IDENTITY_ATTEMPTS: '1' } });
+        d.identity.injectFaults(fault);
+        const answer = await d.vend();
+        assert.equal(answer.statusCode, status);
+        assert.equal(answer.headers['content-type'], 'application/problem+json');
+        assert.equal(answer.headers['retry-after'], retryAfter);
+        assert.equal(answer.json.status, status);
+      });
+    }
+  });
+
+  it('answers 400 problem+json naming the parameter for bad or unknown query parameters', async () => {
+    const d = await start();
+    for (const [query, parameter] of [[{ foo: '1' }, 'foo'], [{ minTtl: '10' }, 'minTtl'], [{ service: 'cloudFiles', interface: 'snet' }, 'interface']] as const) {
+      const answer = await d.vend({ query });
+      assert.deepEqual([answer.statusCode, answer.headers['content-type'], answer.json.parameter], [400, 'application/problem+json', parameter]);
+      assert.match(answer.json.detail, new RegExp(parameter));
+    }
+    assert.equal(d.identity.calls, 0, 'bad requests never reach Identity');
+  });
+
+  it('answers 404 listing what exists, and prefers a regional service to a global one', async () => {
+    const d = await start();
+    const missing = await d.vend({ query: { service: 'cloudFiles', region: 'LON' } });
+    assert.deepEqual([missing.statusCode, missing.json.missing, missing.json.available], [404, 'region', ['DFW', 'ORD', 'IAD']]);
+    const ambiguous = await d.vend({ query: { service: 'compute', region: 'DFW' } });
+    assert.equal(ambiguous.statusCode, 200, 'the regional compute service wins over the global one');
+  });
+
+  it('answers 403 for a forbidden caller and an unknown profile alike', async () => {
+    const d = await start();
+    const other = await d.vend({ caller: 'arn:aws:sts::000000000000:assumed-role/someone-else/x' });
+    const unknown = await d.vend({ profile: 'nope' });
+    const anonymous = await d.vend({ caller: null });
+    assert.deepEqual([other.statusCode, unknown.statusCode, anonymous.statusCode], [403, 403, 403]);
+    assert.equal(other.body, unknown.body);
+    assert.equal(other.body, anonymous.body);
+    assert.equal(d.secrets.calls.GetSecretValue ?? 0, 0);
+  });
+});
+
+after(() => {
+  assert.ok(logLines.length > 20, 'the suite produced log lines to check');
+  assert.ok(tokensSeen.size >= 3);
+  for (const line of logLines) {
+    for (const secret of [...SECRET_VALUES, ...tokensSeen]) assert.ok(!line.includes(secret), `a log line holds a secret: ${line.slice(0, 120)}`);
+  }
+});

@@ -1,0 +1,60 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createLogger, type Sink } from '../../functions/core/logger.ts';
+import { loadProfiles } from '../../functions/core/profiles.ts';
+import { loadConfig } from '../../functions/config.ts';
+import { makeHandler, type AppDeps } from '../../functions/token/app.ts';
+import { DEMO_USER, startIdentityEmulator, type IdentityEmulatorOptions } from '../emulators/identity.ts';
+import { startSecretsManagerEmulator } from '../emulators/secrets-manager.ts';
+
+export const DEMO_SECRET_ID = 'rackspace-token-vendor/demo';
+export const DEMO_CALLER = 'arn:aws:sts::000000000000:assumed-role/local-caller/you';
+export const DEMO_PROFILES = {
+  profiles: [{ name: 'demo', description: 'Local demo profile', secretId: DEMO_SECRET_ID, allow: ['arn:aws:iam::000000000000:role/local-caller'] }],
+};
+
+export interface DemoOptions {
+  identity?: Partial<IdentityEmulatorOptions>;
+  /** Overrides for the handler's dependencies (a fake clock, a log sink, fast retries…). */
+  deps?: Partial<AppDeps>;
+  env?: Record<string, string>;
+  sink?: Sink;
+}
+
+/**
+ * Both emulators, a demo secret and a handler wired to them with the real SDK client and real
+ * fetch. Used by `npm start`, the integration tests and the benchmarks alike.
+ *
+ * @example
+ * const demo = await startDemo();
+ * await demo.handler(event, context);
+ * await demo.close();
+ */
+export async function startDemo(options: DemoOptions = {}) {
+  const identity = await startIdentityEmulator({ users: [{ ...DEMO_USER }], ...options.identity });
+  const secrets = await startSecretsManagerEmulator({
+    secrets: { [DEMO_SECRET_ID]: JSON.stringify({ username: DEMO_USER.username, apiKey: DEMO_USER.apiKey, identityUrl: identity.url }) },
+  });
+  const secretsClient = new SecretsManagerClient({
+    endpoint: secrets.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-emulator' },
+    maxAttempts: 1,
+  });
+  const logger = createLogger(options.sink ? { sink: options.sink } : {});
+  const handler = makeHandler({
+    config: loadConfig({ IDENTITY_URL: identity.url, ...options.env }),
+    profiles: loadProfiles(DEMO_PROFILES),
+    secretsClient,
+    logger,
+    ...options.deps,
+  });
+  return {
+    handler,
+    identity,
+    secrets,
+    async close() {
+      secretsClient.destroy();
+      await Promise.all([identity.close(), secrets.close()]);
+    },
+  };
+}

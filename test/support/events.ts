@@ -1,0 +1,28 @@
+import { DEMO_CALLER } from '../local/demo.ts';
+
+let counter = 0;
+
+/** An API Gateway HTTP API (payload 2.0) event for the token route, as the IAM authorizer passes it. */
+export function tokenEvent(options: { profile?: string; query?: Record<string, string>; caller?: string | null } = {}) {
+  const caller = options.caller === undefined ? DEMO_CALLER : options.caller;
+  const requestId = `req-${++counter}`;
+  return {
+    event: {
+      version: '2.0',
+      routeKey: 'GET /v1/profiles/{profile}/token',
+      pathParameters: { profile: options.profile ?? 'demo' },
+      queryStringParameters: options.query,
+      requestContext: { requestId, authorizer: caller === null ? undefined : { iam: { userArn: caller } } },
+    },
+    context: { awsRequestId: requestId },
+  };
+}
+
+type Invocable = (event: unknown, context: never) => Promise<{ statusCode: number; headers: Record<string, string>; body: string }>;
+
+/** Invokes a handler and parses the answer's body. */
+export async function call(handler: unknown, options: Parameters<typeof tokenEvent>[0] = {}) {
+  const { event, context } = tokenEvent(options);
+  const response = await (handler as Invocable)(event, context as never);
+  return { ...response, json: JSON.parse(response.body) as Record<string, any> };
+}
