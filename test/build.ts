@@ -1,29 +1,17 @@
-// Bundles the handler the way it is deployed (the same settings serverless.yml gives
-// serverless-esbuild), for benchmarks and the bundle-size figure. `--metafile` prints what dominates.
-import { build, type BuildOptions } from 'esbuild';
+// `npm run build`: the deployed bundle in dist/, for benchmarks and the size figure.
+// `-- --metafile` prints which packages dominate it.
+import { build } from 'esbuild';
 import { writeFileSync } from 'node:fs';
+import { bundleOptions } from './build-options.ts';
 
-const ESBUILD_OPTIONS: BuildOptions & { metafile: true } = {
-  entryPoints: ['functions/token/handler.ts'],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node24',
-  minify: true,
-  // Without `module` first, the SDK's CJS build is picked and fails at send() ("Dynamic require of node:https").
-  mainFields: ['module', 'main'],
-  outfile: 'dist/handler.mjs',
-  metafile: true,
-  legalComments: 'none',
-};
-
-const result = await build(ESBUILD_OPTIONS);
-const bytes = result.metafile.outputs['dist/handler.mjs']?.bytes ?? 0;
+const outfile = 'dist/handler.mjs';
+const result = await build(bundleOptions(outfile));
+const bytes = result.metafile.outputs[outfile]?.bytes ?? 0;
 writeFileSync('dist/meta.json', JSON.stringify(result.metafile));
-console.log(`dist/handler.mjs: ${bytes} bytes (${(bytes / 1024).toFixed(1)} KiB)`);
+console.log(`${outfile}: ${bytes} bytes (${(bytes / 1024).toFixed(1)} KiB)`);
 if (process.argv.includes('--metafile')) {
   const byPackage = new Map<string, number>();
-  for (const [path, input] of Object.entries(result.metafile.outputs['dist/handler.mjs']?.inputs ?? {})) {
+  for (const [path, input] of Object.entries(result.metafile.outputs[outfile]?.inputs ?? {})) {
     const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? '(our code)';
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + input.bytesInOutput);
   }
