@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { custody } from '../support/leak-guard.ts';
 import { demoCatalog } from './catalog.ts';
 
 export { demoCatalog };
@@ -74,6 +75,7 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
   const now = options.now ?? Date.now;
   const lifetimeMs = options.lifetimeMs ?? 24 * HOUR;
   const users = new Map(options.users.map((u) => [u.username, { ...u }]));
+  for (const user of users.values()) [user.apiKey, user.password].forEach(custody);
   const tokens = new Map<string, { id: string; expiresAt: number }>();
   const faults: IdentityFault[] = [];
   let calls = 0;
@@ -84,6 +86,7 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
     if (held && held.expiresAt - now() > HOUR) return held;
     const fresh = { id: `AA${randomBytes(96).toString('base64url')}`, expiresAt: now() + lifetimeMs };
     tokens.set(username, fresh);
+    custody(fresh.id);
     return fresh;
   };
 
@@ -152,6 +155,7 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
       const user = users.get(username);
       if (!user) throw new Error(`no user ${username}`);
       Object.assign(user, patch);
+      [patch.apiKey, patch.password].forEach(custody);
     },
     resetCalls: () => void (calls = 0),
     close: () =>

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { custody } from '../support/leak-guard.ts';
 
 /** One injected error, answered in Secrets Manager's shape (`__type`, `message`). */
 export interface SecretsManagerFault {
@@ -48,6 +49,7 @@ export async function startSecretsManagerEmulator(options: { secrets?: Record<st
   const arnOf = (name: string) => byName.get(name)?.arn ?? `arn:aws:secretsmanager:${region}:000000000000:secret:${name}-${randomBytes(3).toString('hex')}`;
   const find = (id: unknown) => (typeof id === 'string' ? byName.get(id) ?? [...byName.values()].find((s) => s.arn === id) : undefined);
   const put = (name: string, secretString: string) => {
+    custodySecretValues(secretString);
     byName.set(name, { name, arn: arnOf(name), versionId: randomUUID(), secretString, createdDate: Date.now() / 1000 });
     return byName.get(name) as Stored;
   };
@@ -131,4 +133,15 @@ function error(res: ServerResponse, fault: SecretsManagerFault): void {
   const status = fault.status ?? (fault.type === 'InternalServiceError' ? 500 : 400);
   res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': fault.type });
   res.end(JSON.stringify({ __type: fault.type, message: fault.message ?? fault.type }));
+}
+
+/** The values inside a secret that must never be output; a secret that is not JSON is custodied whole. */
+function custodySecretValues(secretString: string): void {
+  try {
+    const parsed = JSON.parse(secretString) as Record<string, unknown>;
+    custody(parsed?.apiKey);
+    custody(parsed?.password);
+  } catch {
+    custody(secretString);
+  }
 }

@@ -9,6 +9,7 @@ import { build } from 'esbuild';
 import { bundleOptions } from '../build-options.ts';
 import { DEMO_USER, startIdentityEmulator, type IdentityEmulator } from '../emulators/identity.ts';
 import { startSecretsManagerEmulator, type SecretsManagerEmulator } from '../emulators/secrets-manager.ts';
+import { observe, observeAnswer } from '../support/leak-guard.ts';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'rtv-bundle-'));
@@ -50,6 +51,8 @@ describe('Integration: the deployed bundle', () => {
     const resultLine = stdout.split('\n').find((l) => l.startsWith('RESULT '));
     assert.ok(resultLine, stdout);
     const result = JSON.parse(resultLine.slice(7));
+    observeAnswer('bundle answer', result);
+    observe('bundle stdout', stdout.replace(resultLine, ''));
     assert.equal(result.statusCode, 200, result.body);
     const body = JSON.parse(result.body);
     assert.equal(body.endpoint.url, 'https://storage101.ord1.clouddrive.com/v1/MossoCloudFS_110011');

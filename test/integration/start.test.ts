@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
+import { observe, observeAnswer } from '../support/leak-guard.ts';
 
 // The README's first command: `npm start` prints a call; the call it prints must work.
 describe('npm start', () => {
@@ -14,6 +15,7 @@ describe('npm start', () => {
       await new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (chunk) => {
           printed += String(chunk);
+          observe('npm start stdout', String(chunk));
           if (/curl .*-H .*\n/.test(printed)) resolve();
         });
         child.once('exit', (code) => reject(new Error(`npm start exited (${code}) after printing:\n${printed}`)));
@@ -22,7 +24,9 @@ describe('npm start', () => {
       assert.equal(calls.length, 2, printed);
       const [, , , url] = calls[0] ?? [];
       const answer = await fetch(url as string);
-      const body = (await answer.json()) as Record<string, any>;
+      const text = await answer.text();
+      observeAnswer('npm start answer', { statusCode: answer.status, headers: Object.fromEntries(answer.headers), body: text });
+      const body = JSON.parse(text) as Record<string, any>;
       assert.equal(answer.status, 200, JSON.stringify(body));
       assert.equal(answer.headers.get('cache-control'), 'no-store');
       assert.match(body.token, /^AA/);

@@ -5,6 +5,7 @@ import { loadConfig } from '../../functions/config.ts';
 import { makeHandler, type AppDeps } from '../../functions/token/app.ts';
 import { DEMO_USER, startIdentityEmulator, type IdentityEmulatorOptions } from '../emulators/identity.ts';
 import { startSecretsManagerEmulator } from '../emulators/secrets-manager.ts';
+import { observe } from '../support/leak-guard.ts';
 
 export const DEMO_SECRET_ID = 'rackspace-token-vendor/demo';
 export const DEMO_CALLER = 'arn:aws:sts::000000000000:assumed-role/local-caller/you';
@@ -40,7 +41,8 @@ export async function startDemo(options: DemoOptions = {}) {
     credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-emulator' },
     maxAttempts: 1,
   });
-  const logger = createLogger(options.sink ? { sink: options.sink } : {});
+  const sink = options.sink;
+  const logger = createLogger(sink ? { sink: (line) => { observe('log line', line); sink(line); } } : {});
   const handler = makeHandler({
     config: loadConfig({ IDENTITY_URL: identity.url, ...options.env }),
     profiles: loadProfiles(DEMO_PROFILES),

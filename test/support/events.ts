@@ -1,4 +1,5 @@
 import { DEMO_CALLER } from '../local/demo.ts';
+import { observeAnswer } from './leak-guard.ts';
 
 let counter = 0;
 
@@ -24,5 +25,6 @@ type Invocable = (event: unknown, context: never) => Promise<{ statusCode: numbe
 export async function call(handler: unknown, options: Parameters<typeof tokenEvent>[0] = {}) {
   const { event, context } = tokenEvent(options);
   const response = await (handler as Invocable)(event, context as never);
+  observeAnswer('answer', response);
   return { ...response, json: JSON.parse(response.body) as Record<string, any> };
 }
