@@ -15,6 +15,7 @@ export class IdentityRejectedError extends CredentialsUnusableError {
       cause: new Error(`Identity answered ${identityStatus}${fault ? ` ${fault}` : ''}`),
     });
     this.identityStatus = identityStatus;
+    this.upstream = 'identity';
   }
 }
 
@@ -27,6 +28,7 @@ export class IdentityUnavailableError extends UpstreamUnavailableError {
     super(`Rackspace Identity is unavailable (${detail}); try again shortly.`, retryAfter ?? 5, options);
     this.fault = fault;
     this.retryAfterGiven = retryAfter !== undefined;
+    this.upstream = 'identity';
   }
 }
 

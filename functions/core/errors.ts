@@ -10,7 +10,11 @@ export abstract class VendError extends Error {
   abstract readonly slug: string;
   /** Extra problem members (RFC 9457 extensions) such as `available` or `candidates`. */
   readonly extensions: Record<string, unknown> = {};
+  /** Which dependency failed (502/503), for the audit line and the alarms built on it. */
+  upstream: Upstream | null = null;
 }
+
+export type Upstream = 'identity' | 'secrets-manager';
 
 /** 400: a request parameter is malformed or unknown. */
 export class BadRequestError extends VendError {

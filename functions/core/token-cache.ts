@@ -1,4 +1,4 @@
-import { UpstreamUnavailableError } from './errors.ts';
+import { UpstreamUnavailableError, type Upstream } from './errors.ts';
 import { SingleFlight } from './single-flight.ts';
 import { isFresh, type Token } from './token.ts';
 
@@ -12,6 +12,8 @@ export interface Lease {
   identityMs?: number;
   /** Why the answer is degraded, for the log (never for the caller's body). */
   degradedBecause?: string;
+  /** The dependency whose failure made the answer degraded. */
+  upstream?: Upstream | null;
 }
 
 export interface TokenCacheOptions {
@@ -69,7 +71,7 @@ export class TokenCache {
     } catch (error) {
       const stillValid = cached && isFresh(cached.token, this.#now(), 1);
       if (stillValid && error instanceof UpstreamUnavailableError) {
-        return { token: cached.token, cacheHit: true, degraded: true, degradedBecause: error.message };
+        return { token: cached.token, cacheHit: true, degraded: true, degradedBecause: error.message, upstream: error.upstream };
       }
       throw error;
     }

@@ -87,6 +87,7 @@ export function makeHandler(deps: AppDeps) {
       degraded: lease.degraded,
       tokenSha256: fingerprint(lease.token),
       reason: lease.degradedBecause ?? null,
+      upstream: lease.upstream ?? null,
     });
     const resolved = endpoint ? resolveEndpoint(lease.token.catalog, endpoint, lease.token.defaultRegion) : null;
     const headers = lease.degraded ? { 'x-token-degraded': 'true' } : undefined;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Upstream } from '../core/errors.ts';
 import type { Token } from '../core/token.ts';
 
 /** What one decision's audit line records. Filled in as the request goes; written once at the end. */
@@ -15,10 +16,12 @@ export interface AuditFacts {
   tokenSha256: string | null;
   /** Why a request was refused or failed; never a secret (reasons are our own fixed texts). */
   reason: string | null;
+  /** The dependency that failed, when one did: the Identity-failure alarm counts `identity`. */
+  upstream: Upstream | null;
 }
 
 export function emptyFacts(requestId: string): AuditFacts {
-  return { requestId, caller: null, profile: null, service: null, region: null, interface: null, cacheHit: null, identityMs: null, degraded: false, tokenSha256: null, reason: null };
+  return { requestId, caller: null, profile: null, service: null, region: null, interface: null, cacheHit: null, identityMs: null, degraded: false, tokenSha256: null, reason: null, upstream: null };
 }
 
 const fingerprints = new WeakMap<Token, string>();

@@ -25,7 +25,10 @@ export function vendResponses(logger: RedactingLogger): MiddlewareObj<unknown, H
       const { error } = request;
       const facts = request.context.audit ?? emptyFacts('unknown');
       if (error instanceof ForbiddenError) facts.reason = error.reason;
-      else if (error instanceof VendError) facts.reason = describe(error);
+      else if (error instanceof VendError) {
+        facts.reason = describe(error);
+        facts.upstream = error.upstream;
+      }
       else {
         facts.reason = 'unexpected error';
         logger.error('unexpected error', { requestId: facts.requestId, error });
