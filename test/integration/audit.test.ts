@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { afterEach, describe, it } from 'node:test';
+import { DEMO_USER } from '../emulators/identity.ts';
+import { call } from '../support/events.ts';
+import { DEMO_CALLER, startDemo, type DemoOptions } from '../local/demo.ts';
+
+type Demo = Awaited<ReturnType<typeof startDemo>>;
+const running: Demo[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((d) => d.close()));
+});
+
+async function start(deps: DemoOptions['deps'] = {}) {
+  const lines: string[] = [];
+  const demo = await startDemo({ env: { IDENTITY_ATTEMPTS: '1' }, deps, sink: (line) => lines.push(line) });
+  running.push(demo);
+  /** One request, and the log lines it wrote. */
+  const vend = async (options: Parameters<typeof call>[1] = {}) => {
+    const from = lines.length;
+    const answer = await call(demo.handler, options);
+    return { answer, lines: lines.slice(from).map((l) => JSON.parse(l) as Record<string, any>) };
+  };
+  return { demo, vend };
+}
+
+describe('Audit: one structured line per decision (issue 3)', () => {
+  it('records an allowed vend: time, request, caller, profile, endpoint asked for, status, cache, Identity latency, token fingerprint', async () => {
+    const { vend } = await start();
+    const { answer, lines } = await vend({ query: { service: 'cloudFiles', region: 'ord', interface: 'internal' } });
+    assert.equal(lines.length, 1);
+    const [line] = lines;
+    assert.equal(line?.level, 'INFO');
+    assert.ok(Math.abs(Date.parse(line?.timestamp) - Date.now()) < 60_000, 'a current timestamp');
+    const { requestId, identityMs, ...rest } = line?.audit;
+    assert.match(requestId, /^req-\d+$/);
+    assert.ok(Number.isInteger(identityMs) && identityMs >= 0);
+    assert.deepEqual(rest, {
+      caller: DEMO_CALLER, profile: 'demo', service: 'cloudFiles', region: 'ord', interface: 'internal',
+      cacheHit: false, degraded: false, reason: null, upstream: null, status: 200,
+      tokenSha256: createHash('sha256').update(answer.json.token).digest('hex').slice(0, 12),
+    });
+    const again = await vend();
+    assert.deepEqual([again.lines.length, again.lines[0]?.audit.cacheHit, again.lines[0]?.audit.identityMs], [1, true, null]);
+  });
+
+  it('records a denial with the caller and the reason, and no token', async () => {
+    const { vend } = await start();
+    for (const [options, reason] of [
+      [{ caller: 'arn:aws:sts::000000000000:assumed-role/someone-else/x' }, /not in the profile allowlist/],
+      [{ profile: 'nope' }, /no such profile/],
+      [{ caller: null }, /no IAM caller/],
+    ] as const) {
+      const { lines } = await vend(options);
+      assert.equal(lines.length, 1);
+      assert.deepEqual([lines[0]?.audit.status, lines[0]?.audit.tokenSha256, lines[0]?.audit.cacheHit], [403, null, null]);
+      assert.match(lines[0]?.audit.reason, reason);
+    }
+  });
+
+  it('names the failing dependency, which the Identity-failure alarm counts', async () => {
+    const identityDown = await start();
+    identityDown.demo.identity.injectFaults({ status: 503 });
+    assert.deepEqual(((await identityDown.vend()).lines.map((l) => [l.level, l.audit.status, l.audit.upstream])), [['WARN', 503, 'identity']]);
+    const secretsDown = await start();
+    secretsDown.demo.secrets.injectFaults({ type: 'ThrottlingException' });
+    assert.deepEqual(((await secretsDown.vend()).lines.map((l) => [l.audit.status, l.audit.upstream])), [[503, 'secrets-manager']]);
+  });
+
+  it('blanks a custodied key that reaches a log line by mistake (an error message quoting it)', async () => {
+    const apiKey = DEMO_USER.apiKey as string;
+    const { vend } = await start({ fetch: async () => { throw new Error(`socket hang up while sending ${apiKey}`); } });
+    const { answer, lines } = await vend();
+    assert.equal(answer.statusCode, 503);
+    assert.match(lines[0]?.audit.reason, /\[REDACTED\]/, 'the reason quoted the key, and the logger blanked it');
+    assert.ok(!JSON.stringify(lines).includes(apiKey) && !answer.body.includes(apiKey));
+  });
+});
