@@ -1,18 +1,9 @@
+import { createRequire } from 'node:module';
 import type { BuildOptions } from 'esbuild';
 
-/** The deployed bundle's esbuild settings; serverless.yml gives serverless-esbuild the same. */
+const { shared } = createRequire(import.meta.url)('../infra/esbuild.cjs') as { shared: BuildOptions };
+
+/** The deployed bundle's esbuild settings (infra/esbuild.cjs, which serverless.yml uses too). */
 export function bundleOptions(outfile: string): BuildOptions & { metafile: true } {
-  return {
-    entryPoints: ['functions/token/handler.ts'],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    minify: true,
-    // Without `module` first, the SDK's CJS build is picked and fails at send() ("Dynamic require of node:https").
-    mainFields: ['module', 'main'],
-    outfile,
-    metafile: true,
-    legalComments: 'none',
-  };
+  return { ...shared, entryPoints: ['functions/token/handler.ts'], outfile, metafile: true };
 }
