@@ -11,12 +11,8 @@ const TYPE_BASE = 'urn:rackspace-token-vendor:problem:';
 const NO_STORE = 'no-store';
 
 /** A JSON answer that no cache may keep: every answer of this service holds or concerns a token. */
-export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
-  return {
-    statusCode,
-    headers: { 'content-type': 'application/json', 'cache-control': NO_STORE, ...headers },
-    body: JSON.stringify(body),
-  };
+export function jsonTextResponse(statusCode: number, text: string, headers: Record<string, string> = {}): HttpResponse {
+  return { statusCode, headers: { 'content-type': 'application/json', 'cache-control': NO_STORE, ...headers }, body: text };
 }
 
 /**

@@ -1,6 +1,14 @@
 import type { ResolvedEndpoint } from '../core/catalog.ts';
 import type { Lease } from '../core/token-cache.ts';
-import { secondsLeft } from '../core/token.ts';
+import { secondsLeft, type Token } from '../core/token.ts';
+
+// Formatted once per token: warm vends answer the same expiry many times.
+const isoExpiries = new WeakMap<Token, string>();
+function isoExpiry(token: Token): string {
+  let iso = isoExpiries.get(token);
+  if (!iso) isoExpiries.set(token, (iso = new Date(token.expiresAt).toISOString()));
+  return iso;
+}
 
 /**
  * The trimmed answer: token id, expiry, tenant and (if asked for) one endpoint. Built field by
@@ -10,10 +18,28 @@ export function answerBody(lease: Lease, endpoint: ResolvedEndpoint | null, now:
   const { token } = lease;
   return {
     token: token.id,
-    expiresAt: new Date(token.expiresAt).toISOString(),
+    expiresAt: isoExpiry(token),
     expiresIn: secondsLeft(token, now),
     tenant: token.tenant ? { id: token.tenant.id, name: token.tenant.name } : null,
     ...(endpoint && { endpoint }),
     ...(lease.degraded && { degraded: true }),
   };
+}
+
+// The last text answered per token and endpoint (endpointFor returns the same object each time).
+const texts = new WeakMap<Token, Map<ResolvedEndpoint | null, { expiresIn: number; degraded: boolean; text: string }>>();
+
+/**
+ * {@link answerBody} as JSON text, serialised again only when something in it changed: warm vends
+ * of one token and endpoint within the same second share one string.
+ */
+export function answerText(lease: Lease, endpoint: ResolvedEndpoint | null, now: number): string {
+  let byEndpoint = texts.get(lease.token);
+  if (!byEndpoint) texts.set(lease.token, (byEndpoint = new Map()));
+  const expiresIn = secondsLeft(lease.token, now);
+  const last = byEndpoint.get(endpoint);
+  if (last && last.expiresIn === expiresIn && last.degraded === lease.degraded) return last.text;
+  const text = JSON.stringify(answerBody(lease, endpoint, now));
+  byEndpoint.set(endpoint, { expiresIn, degraded: lease.degraded, text });
+  return text;
 }

@@ -3,17 +3,17 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { identityClient, identityRetryVerdict, isUnauthorized } from '../adapters/identity.ts';
 import { secretsManagerReader } from '../adapters/secrets.ts';
 import { authorize } from '../core/authorize.ts';
-import { resolveEndpoint } from '../core/catalog.ts';
 import type { Credentials } from '../core/credentials.ts';
 import type { RedactingLogger } from '../core/logger.ts';
-import { jsonResponse, type HttpResponse } from '../core/problem.ts';
+import { jsonTextResponse, type HttpResponse } from '../core/problem.ts';
 import type { Profile } from '../core/profiles.ts';
 import { retrying } from '../core/retry.ts';
 import { SecretCache } from '../core/secret-cache.ts';
 import { markSensitive } from '../core/sensitive.ts';
 import { createVendor } from '../core/vend.ts';
 import type { Config } from '../config.ts';
-import { answerBody } from './answer.ts';
+import { answerText } from './answer.ts';
+import { endpointFor } from './endpoint-cache.ts';
 import { fingerprint } from './audit.ts';
 import { parseEvent, parseQuery } from './request.ts';
 import { vendResponses, type VendContext } from './responses.ts';
@@ -89,9 +89,9 @@ export function makeHandler(deps: AppDeps) {
       reason: lease.degradedBecause ?? null,
       upstream: lease.upstream ?? null,
     });
-    const resolved = endpoint ? resolveEndpoint(lease.token.catalog, endpoint, lease.token.defaultRegion) : null;
+    const resolved = endpoint ? endpointFor(lease.token, endpoint) : null;
     const headers = lease.degraded ? { 'x-token-degraded': 'true' } : undefined;
-    return jsonResponse(200, answerBody(lease, resolved, now()), headers);
+    return jsonTextResponse(200, answerText(lease, resolved, now()), headers);
   };
 
   // Our own budgets bound every wait, so middy's early-timeout race is not needed.

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parseAccess } from '../../functions/adapters/identity-schema.ts';
+import type { Token } from '../../functions/core/token.ts';
+import { answerText } from '../../functions/token/answer.ts';
+import { endpointFor } from '../../functions/token/endpoint-cache.ts';
+
+// The warm path's memos must never answer something stale: these pin when they recompute.
+const NOW = Date.UTC(2026, 10, 23, 10);
+const seed = JSON.parse(readFileSync('test/fixtures/seed-client-devguide.json', 'utf8'));
+const fresh = (): Token => ({ ...(parseAccess(seed) as Token), expiresAt: NOW + 3_600_000 });
+
+describe('Function: endpointFor (memoised resolution)', () => {
+  it('returns the same endpoint object for the same request on the same token, and resolves anew on another token', () => {
+    const token = fresh();
+    const request = { service: 'cloudFiles', region: 'dfw', interface: 'internal' } as const;
+    const first = endpointFor(token, request);
+    assert.equal(endpointFor(token, { ...request }), first);
+    assert.notEqual(endpointFor(token, { ...request, interface: 'public' }), first);
+    const other = endpointFor(fresh(), request);
+    assert.notEqual(other, first);
+    assert.deepEqual(other, first);
+  });
+
+  it('does not keep failures: an unknown service throws every time', () => {
+    const token = fresh();
+    for (let i = 0; i < 2; i++) assert.throws(() => endpointFor(token, { service: 'nope', region: undefined, interface: 'public' }), /nope/);
+  });
+});
+
+describe('Function: answerText (memoised serialisation)', () => {
+  it('reuses the text within a second, and re-serialises when expiresIn or the degraded flag changes', () => {
+    const token = fresh();
+    const lease = { token, cacheHit: true, degraded: false };
+    // expiresIn is 3599 from NOW + 1 ms to NOW + 1,000 ms.
+    const a = answerText(lease, null, NOW + 1);
+    assert.equal(answerText(lease, null, NOW + 1_000), a);
+    const later = answerText(lease, null, NOW + 1_001);
+    assert.deepEqual([JSON.parse(a).expiresIn, JSON.parse(later).expiresIn], [3599, 3598]);
+    const degraded = JSON.parse(answerText({ ...lease, degraded: true }, null, NOW + 1_001));
+    assert.equal(degraded.degraded, true);
+    assert.equal(JSON.parse(answerText(lease, null, NOW + 1_001)).degraded, undefined);
+  });
+
+  it('keeps answers for different endpoints of one token apart', () => {
+    const token = fresh();
+    const lease = { token, cacheHit: true, degraded: false };
+    const files = endpointFor(token, { service: 'cloudFiles', region: 'ord', interface: 'public' });
+    const dns = endpointFor(token, { service: 'cloudDNS', region: undefined, interface: 'public' });
+    assert.equal(JSON.parse(answerText(lease, files, NOW)).endpoint.service, 'cloudFiles');
+    assert.equal(JSON.parse(answerText(lease, dns, NOW)).endpoint.service, 'cloudDNS');
+    assert.equal(JSON.parse(answerText(lease, null, NOW)).endpoint, undefined);
+  });
+});
