@@ -1,0 +1,142 @@
+// Cold vend and bundle size: the deployed bundle run once in fresh processes against emulators in
+// this process, next to an SDK-only floor (sdk-floor.ts, bundled the same way) and bare node.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Metafile } from 'esbuild';
+import { bundleOptions, byPackage } from '../build-options.ts';
+import { DEMO_USER, startIdentityEmulator } from '../emulators/identity.ts';
+import { startSecretsManagerEmulator } from '../emulators/secrets-manager.ts';
+import { summarize, type Summary } from './stats.ts';
+
+// The shipped declaration's profile (infra/profiles.json) and a caller its allow list admits.
+const SECRET_ID = 'rackspace-token-vendor/example';
+const EVENT = {
+  pathParameters: { profile: 'example' },
+  queryStringParameters: { service: 'cloudFiles', region: 'ord' },
+  requestContext: { requestId: 'cold-1', authorizer: { iam: { userArn: 'arn:aws:sts::123456789012:assumed-role/example-token-consumer/s' } } },
+};
+
+export interface Bundles {
+  handler: string;
+  floor: string;
+  handlerBytes: number;
+  floorBytes: number;
+  /** Bytes in the handler bundle per npm package, largest first. */
+  packages: Array<[string, number]>;
+  floorPackages: Array<[string, number]>;
+}
+
+/** Both bundles in `dir`, with the deployed settings; the floor differs only in its entry point. */
+export async function buildBundles(dir: string): Promise<Bundles> {
+  const handler = join(dir, 'handler.mjs');
+  const floor = join(dir, 'sdk-floor.mjs');
+  const ours = await build(bundleOptions(handler));
+  const theirs = await build({ ...bundleOptions(floor), entryPoints: [fileURLToPath(new URL('./sdk-floor.ts', import.meta.url))] });
+  // esbuild keys outputs by the path relative to the working directory.
+  const out = (meta: Metafile, file: string) => Object.keys(meta.outputs).find((k) => file.endsWith(k.replace(/^(\.\.\/)+/, '/'))) ?? '';
+  const [ho, fo] = [out(ours.metafile, handler), out(theirs.metafile, floor)];
+  return {
+    handler,
+    floor,
+    handlerBytes: ours.metafile.outputs[ho]?.bytes ?? 0,
+    floorBytes: theirs.metafile.outputs[fo]?.bytes ?? 0,
+    packages: byPackage(ours.metafile, ho),
+    floorPackages: byPackage(theirs.metafile, fo),
+  };
+}
+
+/** Spawn to exit, in ms, plus the child's RESULT line (which must say 200). */
+function timeProcess(args: string[], env: NodeJS.ProcessEnv, expectResult: boolean): Promise<{ ms: number; result: Record<string, unknown> | null }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let exitedAt = 0;
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => void (out += d));
+    child.stderr.on('data', (d: Buffer) => void (err += d));
+    child.on('exit', () => void (exitedAt = performance.now()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      const result = line ? (JSON.parse(line.slice(7)) as Record<string, unknown>) : null;
+      if (code !== 0 || (expectResult && result?.statusCode !== 200)) {
+        return reject(new Error(`${args.join(' ')} exited ${code}; result ${JSON.stringify(result)}; stderr ${err.slice(0, 500)}`));
+      }
+      resolve({ ms: (exitedAt || performance.now()) - started, result });
+    });
+  });
+}
+
+export interface ColdResult {
+  oursMs: Summary;
+  floorMs: Summary;
+  bareMs: Summary;
+  /** Per round, minus that round's bare node start: what each side adds to the runtime's own. */
+  oursAboveBareMs: Summary;
+  floorAboveBareMs: Summary;
+  /** Inside the child: ms from process start until the bundle was loaded / the answer was ready. */
+  oursLoadedMs: Summary;
+  oursAnsweredMs: Summary;
+  floorLoadedMs: Summary;
+  floorAnsweredMs: Summary;
+}
+
+export async function measureCold(bundles: Bundles, dir: string, runs: number): Promise<ColdResult> {
+  // Ours is the deployed bundle imported by a tiny runner, as the Lambda runtime imports it.
+  const runner = join(dir, 'ours.mjs');
+  writeFileSync(
+    runner,
+    `const { handler } = await import('./handler.mjs');\nconst loadedMs = performance.now();\n` +
+      `const r = await handler(${JSON.stringify(EVENT)}, { awsRequestId: 'cold' });\n` +
+      `console.log('RESULT ' + JSON.stringify({ statusCode: r.statusCode, loadedMs, answeredMs: performance.now() }));\n`,
+  );
+  const identity = await startIdentityEmulator({ users: [{ ...DEMO_USER }] });
+  const secrets = await startSecretsManagerEmulator({ secrets: { [SECRET_ID]: JSON.stringify({ username: DEMO_USER.username, apiKey: DEMO_USER.apiKey, identityUrl: identity.url }) } });
+  // A fixed environment built from scratch, roughly what Lambda sets: nothing inherited from this
+  // machine (NODE_EXTRA_CA_CERTS, NODE_OPTIONS) that would add start-up work Lambda does not do.
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+    AWS_SECRET_ACCESS_KEY: 'local-emulator',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    BENCH_SECRET_ID: SECRET_ID,
+  };
+  const kinds = {
+    ours: { args: [runner], expect: true, ms: [] as number[], results: [] as Array<Record<string, unknown>> },
+    floor: { args: [bundles.floor], expect: true, ms: [] as number[], results: [] as Array<Record<string, unknown>> },
+    bare: { args: ['-e', ''], expect: false, ms: [] as number[], results: [] as Array<Record<string, unknown>> },
+  };
+  try {
+    const order = Object.values(kinds);
+    // One unrecorded run each warms the OS file cache, then interleaved runs, rotating who goes first.
+    for (const k of order) await timeProcess(k.args, env, k.expect);
+    for (let r = 0; r < runs; r++) {
+      for (let i = 0; i < order.length; i++) {
+        const k = order[(i + r) % order.length] as (typeof order)[number];
+        const { ms, result } = await timeProcess(k.args, env, k.expect);
+        k.ms.push(ms);
+        if (result) k.results.push(result);
+      }
+    }
+  } finally {
+    await Promise.all([identity.close(), secrets.close()]);
+  }
+  const field = (rs: Array<Record<string, unknown>>, key: string) => summarize(rs.map((x) => Number(x[key])));
+  return {
+    oursMs: summarize(kinds.ours.ms),
+    floorMs: summarize(kinds.floor.ms),
+    bareMs: summarize(kinds.bare.ms),
+    oursAboveBareMs: summarize(kinds.ours.ms.map((ms, r) => ms - (kinds.bare.ms[r] as number))),
+    floorAboveBareMs: summarize(kinds.floor.ms.map((ms, r) => ms - (kinds.bare.ms[r] as number))),
+    oursLoadedMs: field(kinds.ours.results, 'loadedMs'),
+    oursAnsweredMs: field(kinds.ours.results, 'answeredMs'),
+    floorLoadedMs: field(kinds.floor.results, 'loadedMs'),
+    floorAnsweredMs: field(kinds.floor.results, 'answeredMs'),
+  };
+}

@@ -1,0 +1,54 @@
+// Memory: RSS after 1k and after 100k warm vends, each run in a fresh `--expose-gc` child
+// (memory-child.ts), ours interleaved with the floor handler for a same-run comparison.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { summarize, type Summary } from './stats.ts';
+
+const run = promisify(execFile);
+const child = fileURLToPath(new URL('./memory-child.ts', import.meta.url));
+
+interface Sample {
+  rss1k: number;
+  rss100k: number;
+  heap1k: number;
+  heap100k: number;
+}
+
+export interface MemorySide {
+  rss1k: Summary;
+  rss100k: Summary;
+  /** Per run rss100k / rss1k − 1; its median is the figure (not a ratio of medians). */
+  growth: Summary;
+  heapGrowth: Summary;
+}
+
+export interface MemoryResult {
+  ours: MemorySide;
+  floor: MemorySide;
+}
+
+// Without the sandbox's extra CA file: its certificates would pad rss1k and flatter the growth ratio.
+const { NODE_EXTRA_CA_CERTS: _ca, ...env } = process.env;
+
+async function sample(which: 'ours' | 'floor'): Promise<Sample> {
+  const { stdout } = await run(process.execPath, ['--expose-gc', child, which], { timeout: 60_000, env });
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Sample;
+}
+
+const side = (samples: Sample[]): MemorySide => ({
+  rss1k: summarize(samples.map((s) => s.rss1k)),
+  rss100k: summarize(samples.map((s) => s.rss100k)),
+  growth: summarize(samples.map((s) => s.rss100k / s.rss1k - 1)),
+  heapGrowth: summarize(samples.map((s) => s.heap100k / s.heap1k - 1)),
+});
+
+export async function measureMemory(runs: number): Promise<MemoryResult> {
+  const ours: Sample[] = [];
+  const floor: Sample[] = [];
+  for (let r = 0; r < runs; r++) {
+    ours.push(await sample('ours'));
+    floor.push(await sample('floor'));
+  }
+  return { ours: side(ours), floor: side(floor) };
+}

@@ -1,0 +1,87 @@
+// `npm run bench`: warm and cold vend, bundle size, upstream amplification and memory, each next to
+// a baseline measured in the same run. Prints a table; `-- --json` prints one JSON object instead
+// (use `npm run -s bench -- --json`: npm itself writes a banner to stdout otherwise).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { burst, day } from './amplification.ts';
+import { buildBundles, measureCold } from './cold.ts';
+import { measureMemory } from './memory.ts';
+import { buildRows, compositionText } from './report.ts';
+import { formatTable, note, summarize } from './stats.ts';
+import { measureWarm } from './warm.ts';
+
+// Sized so the whole run stays well under 3 minutes on a 2-core machine.
+const WARM_ROUNDS = 15;
+const WARM_N = 20_000;
+const COLD_RUNS = 12;
+const BURST_RUNS = 3;
+const BURST_REQUESTS = 1_000;
+const DAY_RUNS = 3;
+const MEMORY_RUNS = 3;
+
+const json = process.argv.includes('--json');
+// bundleOptions names its entry point relative to the repository root.
+process.chdir(fileURLToPath(new URL('../..', import.meta.url)));
+const started = performance.now();
+const dir = mkdtempSync(join(tmpdir(), 'rtv-bench-'));
+
+try {
+  note('building bundles…');
+  const bundles = await buildBundles(dir);
+  note(`cold vend: ${COLD_RUNS} runs each of ours, the SDK floor and bare node, interleaved…`);
+  const cold = await measureCold(bundles, dir, COLD_RUNS);
+  note(`warm vend: ${WARM_ROUNDS} rounds × ${WARM_N} invocations each side, alternating…`);
+  const warm = await measureWarm(WARM_ROUNDS, WARM_N);
+  note(`amplification: ${BURST_RUNS} bursts of ${BURST_REQUESTS}, ${DAY_RUNS} simulated days…`);
+  const bursts = [];
+  for (let i = 0; i < BURST_RUNS; i++) bursts.push(await burst(BURST_REQUESTS));
+  const days = [];
+  for (let i = 0; i < DAY_RUNS; i++) days.push(await day());
+  note(`memory: ${MEMORY_RUNS} child processes each side…`);
+  const memory = await measureMemory(MEMORY_RUNS);
+
+  const measured = {
+    warm,
+    cold,
+    bundles,
+    burst: { requests: BURST_REQUESTS, secretCalls: summarize(bursts.map((b) => b.secretCalls)), identityCalls: summarize(bursts.map((b) => b.identityCalls)) },
+    day: { ...(days[0] as (typeof days)[number]), identityCalls: summarize(days.map((d) => d.identityCalls)), secretCalls: summarize(days.map((d) => d.secretCalls)) },
+    memory,
+  };
+  const rows = buildRows(measured);
+  const machine = { cpus: availableParallelism(), arch: process.arch, model: cpus()[0]?.model ?? 'unknown', node: process.version };
+  const elapsedSeconds = Math.round((performance.now() - started) / 1000);
+
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({
+        warmRatio: warm.oursNs.median / warm.floorNs.median,
+        coldRatio: cold.oursMs.median / cold.floorMs.median,
+        bundleBytes: bundles.handlerBytes,
+        burstSecretCalls: measured.burst.secretCalls.max,
+        burstIdentityCalls: measured.burst.identityCalls.max,
+        dayIdentityCalls: measured.day.identityCalls.max,
+        rssGrowth: memory.ours.growth.median,
+        vendsPerSecond: warm.vendsPerSecond.median,
+        warmNsPerVend: warm.oursNs.median,
+        coldMs: cold.oursMs.median,
+        goalsMet: Object.fromEntries(rows.filter((r) => r.key).map((r) => [r.key, r.met])),
+        detail: { ...measured, bundles: { ...bundles, handler: undefined, floor: undefined } },
+        rows,
+        machine,
+        elapsedSeconds,
+      })}\n`,
+    );
+  } else {
+    console.log(formatTable(rows));
+    console.log(`\nWarm: ${warm.vendsPerSecond.median.toFixed(0)} vends/s (median of ${WARM_ROUNDS} rounds of ${WARM_N}); floor ${warm.floorPerSecond.median.toFixed(0)}/s.`);
+    console.log(`Cold, inside the child (ms since process start): ours bundle loaded ${cold.oursLoadedMs.median.toFixed(0)}, answered ${cold.oursAnsweredMs.median.toFixed(0)}; SDK floor loaded ${cold.floorLoadedMs.median.toFixed(0)}, answered ${cold.floorAnsweredMs.median.toFixed(0)}.`);
+    console.log(`Simulated day: ${measured.day.requests} requests, Identity called at hours [${measured.day.identityCallHours.join(', ')}], ${measured.day.degradedAnswers} degraded answers.`);
+    console.log(`\n${compositionText(bundles)}`);
+    console.log(`\n${machine.cpus} CPUs (${machine.model}, ${machine.arch}), Node ${machine.node}, ${elapsedSeconds} s.`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
