@@ -18,8 +18,8 @@ const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545
 // function's own budgets end every wait first, so callers get a 503 with Retry-After, not a timeout.
 const SECRETS_ALLOWANCE_MS = 2_000;
 
-// Same range as the function's own IDENTITY_BUDGET_MS check (functions/config.ts); capped at
-// 25 s so budget + allowance stays under API Gateway's 30 s integration timeout.
+// The function itself accepts up to 60 s (functions/config.ts); a deployment is capped at 25 s so
+// budget + allowance stays under API Gateway's 30 s integration timeout.
 const identityBudgetMs = bounded('identityBudgetMs', 100, 25_000);
 
 module.exports = {
