@@ -16,7 +16,7 @@ export function summarize(samples: number[]): Summary {
   return { median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number, runs: sorted.length };
 }
 
-export interface Row {
+export interface RowSpec {
   /** Stable name for `--json`'s goalsMet, on rows that carry a goal. */
   key?: string;
   figure: string;
@@ -24,24 +24,14 @@ export interface Row {
   value: Summary;
   baselineName: string;
   baseline: Summary;
-  /** value.median / baseline.median, unless the figure defines its ratio otherwise. */
-  ratio: number;
-  goal: string;
-  /** null for context rows that carry no goal. */
-  met: boolean | null;
-}
-
-export interface RowSpec {
-  key?: string;
-  figure: string;
-  unit: string;
-  value: Summary;
-  baselineName: string;
-  baseline: Summary;
+  /** Defaults to value.median / baseline.median. */
   ratio?: number;
   goal?: string;
   met?: (ratio: number, value: Summary) => boolean;
 }
+
+/** A printed row: the spec with its ratio worked out and its goal judged (`met` null: no goal). */
+export type Row = Omit<RowSpec, 'ratio' | 'goal' | 'met'> & { ratio: number; goal: string; met: boolean | null };
 
 export function row(spec: RowSpec): Row {
   const ratio = spec.ratio ?? spec.value.median / spec.baseline.median;
