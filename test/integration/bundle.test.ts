@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +9,7 @@ import { build } from 'esbuild';
 import { bundleOptions } from '../build-options.ts';
 import { DEMO_USER, startIdentityEmulator, type IdentityEmulator } from '../emulators/identity.ts';
 import { startSecretsManagerEmulator, type SecretsManagerEmulator } from '../emulators/secrets-manager.ts';
+import { CALLER_HEADER } from '../local/http-adapter.ts';
 import { observe, observeAnswer } from '../support/leak-guard.ts';
 
 const run = promisify(execFile);
@@ -60,5 +61,10 @@ describe('Integration: the deployed bundle', () => {
     assert.equal(logs.length, 1, 'one audit line');
     assert.equal(JSON.parse(logs[0] ?? '{}').audit.cacheHit, false);
     assert.ok(!stdout.replace(resultLine, '').includes(body.token) && !stdout.includes(DEMO_USER.apiKey as string), 'no secret in the logs');
+  });
+
+  it('never contains the local caller header, the demo caller or demo credentials (strings survive minification)', () => {
+    const code = readFileSync(bundle, 'utf8');
+    for (const local of [CALLER_HEADER, 'local-caller', DEMO_USER.apiKey as string]) assert.ok(!code.includes(local), local);
   });
 });
