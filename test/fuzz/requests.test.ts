@@ -30,7 +30,14 @@ const authorizer = fc.oneof(
   caller.map((userArn) => ({ iam: { userArn } })),
   fc.constantFrom(undefined, null, {}, { iam: null }, { iam: 'x' }, { jwt: { claims: {} } }),
 );
+// Well-formed calls from the allowed caller, so the 200, 404 and 409 paths get as much fuzzing as refusals.
+const wellFormed = fc.record({
+  pathParameters: fc.constant({ profile: 'demo' }),
+  queryStringParameters: fc.option(fc.dictionary(fc.constantFrom('service', 'region', 'interface', 'minTtl'), value, { maxKeys: 4 }), { nil: undefined }),
+  requestContext: fc.record({ requestId: fc.string(), authorizer: fc.constant({ iam: { userArn: DEMO_CALLER } }) }),
+});
 const event = fc.oneof(
+  { weight: 10, arbitrary: wellFormed },
   { weight: 20, arbitrary: fc.record({ pathParameters: fc.option(fc.record({ profile }), { nil: undefined }), queryStringParameters: query, requestContext: fc.record({ requestId: fc.string(), authorizer }) }) },
   { weight: 1, arbitrary: fc.oneof(fc.constant(undefined), fc.constant(null), fc.string(), fc.integer(), fc.object(), fc.record({ requestContext: fc.anything(), pathParameters: fc.anything(), queryStringParameters: fc.anything() })) },
 );
