@@ -13,9 +13,9 @@ export class IdentityRejectedError extends CredentialsUnusableError {
   constructor(identityStatus: number, fault: string | undefined) {
     super(`Rackspace Identity rejected the custodied credentials (HTTP ${identityStatus}).`, {
       cause: new Error(`Identity answered ${identityStatus}${fault ? ` ${fault}` : ''}`),
+      upstream: 'identity',
     });
     this.identityStatus = identityStatus;
-    this.upstream = 'identity';
   }
 }
 
@@ -25,10 +25,9 @@ export class IdentityUnavailableError extends UpstreamUnavailableError {
   /** Whether Identity itself said when to come back (Retry-After), rather than our default. */
   readonly retryAfterGiven: boolean;
   constructor(fault: IdentityFault, detail: string, retryAfter: number | undefined, options?: ErrorOptions) {
-    super(`Rackspace Identity is unavailable (${detail}); try again shortly.`, retryAfter ?? 5, options);
+    super(`Rackspace Identity is unavailable (${detail}); try again shortly.`, retryAfter ?? 5, { ...options, upstream: 'identity' });
     this.fault = fault;
     this.retryAfterGiven = retryAfter !== undefined;
-    this.upstream = 'identity';
   }
 }
 

@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parseCredentials, SecretFormatError, type Credentials } from '../core/credentials.ts';
-import { CredentialsUnusableError, UpstreamUnavailableError, type VendError } from '../core/errors.ts';
+import { CredentialsUnusableError, UpstreamUnavailableError } from '../core/errors.ts';
 
 // The caller learns only that custody failed; the reason (field names, error type) goes to the log via `cause`.
 const UNUSABLE = 'The credentials custodied for this profile cannot be used; the service log has the reason.';
@@ -26,7 +26,7 @@ export function secretsManagerReader(client: SecretsManagerClient): (secretId: s
       if (secretString === undefined) throw new SecretFormatError('the secret has no SecretString (binary secrets are not supported)');
       return parseCredentials(secretString);
     } catch (error) {
-      throw fromSecretsManager(new CredentialsUnusableError(UNUSABLE, { cause: error }));
+      throw new CredentialsUnusableError(UNUSABLE, { cause: error, upstream: 'secrets-manager' });
     }
   };
 }
@@ -37,12 +37,8 @@ function classify(error: unknown): Error {
   // No HTTP status at all means the request never got an answer: a network fault.
   const transient = TRANSIENT.has(name) || status === undefined || status >= 500;
   const cause = new Error(`Secrets Manager ${name}${status ? ` (HTTP ${status})` : ''}`);
-  return fromSecretsManager(transient
-    ? new UpstreamUnavailableError('Secrets Manager is unavailable; try again shortly.', 1, { cause })
-    : new CredentialsUnusableError(UNUSABLE, { cause }));
-}
-
-function fromSecretsManager(error: VendError): VendError {
-  error.upstream = 'secrets-manager';
-  return error;
+  const options = { cause, upstream: 'secrets-manager' } as const;
+  return transient
+    ? new UpstreamUnavailableError('Secrets Manager is unavailable; try again shortly.', 1, options)
+    : new CredentialsUnusableError(UNUSABLE, options);
 }

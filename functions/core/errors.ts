@@ -11,10 +11,16 @@ export abstract class VendError extends Error {
   /** Extra problem members (RFC 9457 extensions) such as `available` or `candidates`. */
   readonly extensions: Record<string, unknown> = {};
   /** Which dependency failed (502/503), for the audit line and the alarms built on it. */
-  upstream: Upstream | null = null;
+  readonly upstream: Upstream | null;
+
+  constructor(detail: string, options?: UpstreamErrorOptions) {
+    super(detail, options);
+    this.upstream = options?.upstream ?? null;
+  }
 }
 
 export type Upstream = 'identity' | 'secrets-manager';
+export type UpstreamErrorOptions = ErrorOptions & { upstream?: Upstream };
 
 /** 400: a request parameter is malformed or unknown. */
 export class BadRequestError extends VendError {
@@ -67,7 +73,7 @@ export class CredentialsUnusableError extends VendError {
   readonly status = 502;
   readonly title = 'Custodied credentials unusable';
   readonly slug = 'credentials-unusable';
-  constructor(detail: string, options?: ErrorOptions) {
+  constructor(detail: string, options: UpstreamErrorOptions & { upstream: Upstream }) {
     super(detail, options);
   }
 }
@@ -78,7 +84,7 @@ export class UpstreamUnavailableError extends VendError {
   readonly title = 'Upstream unavailable';
   readonly slug = 'upstream-unavailable';
   readonly retryAfterSeconds: number;
-  constructor(detail: string, retryAfterSeconds: number, options?: ErrorOptions) {
+  constructor(detail: string, retryAfterSeconds: number, options: UpstreamErrorOptions & { upstream: Upstream }) {
     super(detail, options);
     this.retryAfterSeconds = retryAfterSeconds;
   }

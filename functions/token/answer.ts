@@ -2,23 +2,15 @@ import type { ResolvedEndpoint } from '../core/catalog.ts';
 import type { Lease } from '../core/token-cache.ts';
 import { secondsLeft, type Token } from '../core/token.ts';
 
-// Formatted once per token: warm vends answer the same expiry many times.
-const isoExpiries = new WeakMap<Token, string>();
-function isoExpiry(token: Token): string {
-  let iso = isoExpiries.get(token);
-  if (!iso) isoExpiries.set(token, (iso = new Date(token.expiresAt).toISOString()));
-  return iso;
-}
-
 /**
  * The trimmed answer: token id, expiry, tenant and (if asked for) one endpoint. Built field by
  * field from what we parsed, so the catalog, roles and user can never ride along.
  */
-export function answerBody(lease: Lease, endpoint: ResolvedEndpoint | null, now: number): Record<string, unknown> {
+function answerBody(lease: Lease, endpoint: ResolvedEndpoint | null, now: number): Record<string, unknown> {
   const { token } = lease;
   return {
     token: token.id,
-    expiresAt: isoExpiry(token),
+    expiresAt: new Date(token.expiresAt).toISOString(),
     expiresIn: secondsLeft(token, now),
     tenant: token.tenant ? { id: token.tenant.id, name: token.tenant.name } : null,
     ...(endpoint && { endpoint }),

@@ -65,7 +65,7 @@ describe('Class: TokenCache', () => {
     });
 
     it('never caches a failure: the next request authenticates again', async () => {
-      const s = setup([() => new UpstreamUnavailableError('down', 5), (now) => token('t1', now + HOUR * 2)]);
+      const s = setup([() => new UpstreamUnavailableError('down', 5, { upstream: 'identity' }), (now) => token('t1', now + HOUR * 2)]);
       await assert.rejects(s.cache.lease('p', 300, s.authenticate), UpstreamUnavailableError);
       assert.equal((await s.cache.lease('p', 300, s.authenticate)).token.id, 't1');
       assert.equal(s.calls(), 2);
@@ -85,15 +85,15 @@ describe('Class: TokenCache', () => {
     });
 
     it('serves a still-valid token flagged degraded when Identity is unavailable', async () => {
-      const s = setup([(now) => token('t1', now + HOUR), () => new UpstreamUnavailableError('down', 7)]);
+      const s = setup([(now) => token('t1', now + HOUR), () => new UpstreamUnavailableError('down', 7, { upstream: 'identity' })]);
       await s.cache.lease('p', 300, s.authenticate);
       s.advance(HOUR - 120_000); // 2 min left
       const lease = await s.cache.lease('p', 300, s.authenticate);
-      assert.deepEqual([lease.token.id, lease.degraded, lease.degradedBecause], ['t1', true, 'down']);
+      assert.deepEqual([lease.token.id, lease.degraded, lease.degradedBecause, lease.upstream], ['t1', true, 'down', 'identity']);
     });
 
     it('does not serve an expired token, and does not hide a credential refusal behind a cached one', async () => {
-      const s = setup([(now) => token('t1', now + HOUR), () => new UpstreamUnavailableError('down', 7)]);
+      const s = setup([(now) => token('t1', now + HOUR), () => new UpstreamUnavailableError('down', 7, { upstream: 'identity' })]);
       await s.cache.lease('p', 300, s.authenticate);
       s.advance(HOUR);
       await assert.rejects(s.cache.lease('p', 300, s.authenticate), UpstreamUnavailableError);
