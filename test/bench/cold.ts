@@ -6,17 +6,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { bundleOptions, byPackage } from '../build-options.ts';
-import { DEMO_USER, startIdentityEmulator } from '../emulators/identity.ts';
-import { startSecretsManagerEmulator } from '../emulators/secrets-manager.ts';
+import { DECLARED, startDeclaredEmulators } from '../support/declared.ts';
+import { tokenEvent } from '../support/events.ts';
 import { summarize, type Summary } from './stats.ts';
 
-// The shipped declaration's profile (infra/profiles.json) and a caller its allow list admits.
-const SECRET_ID = 'rackspace-token-vendor/example';
-const EVENT = {
-  pathParameters: { profile: 'example' },
-  queryStringParameters: { service: 'cloudFiles', region: 'ord' },
-  requestContext: { requestId: 'cold-1', authorizer: { iam: { userArn: 'arn:aws:sts::123456789012:assumed-role/example-token-consumer/s' } } },
-};
+// The deployed bundle serves the shipped declaration's profile, as a Lambda would.
+const EVENT = tokenEvent({ profile: DECLARED.profile, caller: DECLARED.caller, query: { service: 'cloudFiles', region: 'ord' } }).event;
 
 export interface Bundles {
   handler: string;
@@ -93,19 +88,14 @@ export async function measureCold(bundles: Bundles, dir: string, runs: number): 
       `const r = await handler(${JSON.stringify(EVENT)}, { awsRequestId: 'cold' });\n` +
       `console.log('RESULT ' + JSON.stringify({ statusCode: r.statusCode, loadedMs, answeredMs: performance.now() }));\n`,
   );
-  const identity = await startIdentityEmulator({ users: [{ ...DEMO_USER }] });
-  const secrets = await startSecretsManagerEmulator({ secrets: { [SECRET_ID]: JSON.stringify({ username: DEMO_USER.username, apiKey: DEMO_USER.apiKey, identityUrl: identity.url }) } });
+  const emulators = await startDeclaredEmulators();
   // A fixed environment built from scratch, roughly what Lambda sets: nothing inherited from this
   // machine (NODE_EXTRA_CA_CERTS, NODE_OPTIONS) that would add start-up work Lambda does not do.
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
-    AWS_SECRET_ACCESS_KEY: 'local-emulator',
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    BENCH_SECRET_ID: SECRET_ID,
+    ...emulators.env,
+    BENCH_SECRET_ID: DECLARED.secretId,
   };
   const kinds = {
     ours: { args: [runner], expect: true, ms: [] as number[], results: [] as Array<Record<string, unknown>> },
@@ -125,7 +115,7 @@ export async function measureCold(bundles: Bundles, dir: string, runs: number): 
       }
     }
   } finally {
-    await Promise.all([identity.close(), secrets.close()]);
+    await emulators.close();
   }
   const field = (rs: Array<Record<string, unknown>>, key: string) => summarize(rs.map((x) => Number(x[key])));
   return {

@@ -8,7 +8,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 const loadedMs = performance.now();
 const client = new SecretsManagerClient({ maxAttempts: 2 });
 const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: process.env.BENCH_SECRET_ID }));
-const { username, apiKey, identityUrl } = JSON.parse(SecretString ?? '{}') as { username: string; apiKey: string; identityUrl: string };
+const { username, apiKey, identityUrl = process.env.IDENTITY_URL } = JSON.parse(SecretString ?? '{}') as { username: string; apiKey: string; identityUrl?: string };
 const response = await fetch(`${identityUrl}/tokens`, {
   method: 'POST',
   headers: { 'content-type': 'application/json', accept: 'application/json' },

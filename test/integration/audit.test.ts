@@ -1,20 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DEMO_USER } from '../emulators/identity.ts';
 import { call } from '../support/events.ts';
-import { DEMO_CALLER, startDemo, type DemoOptions } from '../local/demo.ts';
+import { DEMO_CALLER, type DemoOptions } from '../local/demo.ts';
+import { demosClosedAfterEach } from '../support/demos.ts';
 
-type Demo = Awaited<ReturnType<typeof startDemo>>;
-const running: Demo[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((d) => d.close()));
-});
+const startDemo = demosClosedAfterEach();
 
 async function start(deps: DemoOptions['deps'] = {}) {
   const lines: string[] = [];
   const demo = await startDemo({ env: { IDENTITY_ATTEMPTS: '1' }, deps, sink: (line) => lines.push(line) });
-  running.push(demo);
   /** One request, and the log lines it wrote. */
   const vend = async (options: Parameters<typeof call>[1] = {}) => {
     const from = lines.length;

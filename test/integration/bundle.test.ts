@@ -7,47 +7,32 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { bundleOptions } from '../build-options.ts';
-import { DEMO_USER, startIdentityEmulator, type IdentityEmulator } from '../emulators/identity.ts';
-import { startSecretsManagerEmulator, type SecretsManagerEmulator } from '../emulators/secrets-manager.ts';
+import { DEMO_USER } from '../emulators/identity.ts';
 import { CALLER_HEADER } from '../local/http-adapter.ts';
+import { DECLARED, startDeclaredEmulators } from '../support/declared.ts';
+import { tokenEvent } from '../support/events.ts';
 import { observe, observeAnswer } from '../support/leak-guard.ts';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'rtv-bundle-'));
 const bundle = join(dir, 'handler.mjs');
-let identity: IdentityEmulator;
-let secrets: SecretsManagerEmulator;
+let emulators: Awaited<ReturnType<typeof startDeclaredEmulators>>;
 
 before(async () => {
   await build(bundleOptions(bundle));
-  identity = await startIdentityEmulator({ users: [{ ...DEMO_USER }] });
-  // The shipped declaration's example profile, custodied in the emulator.
-  secrets = await startSecretsManagerEmulator({
-    secrets: { 'rackspace-token-vendor/example': JSON.stringify({ username: 'demo', apiKey: DEMO_USER.apiKey, identityUrl: identity.url }) },
-  });
+  emulators = await startDeclaredEmulators();
 });
 after(async () => {
-  await Promise.all([identity.close(), secrets.close()]);
+  await emulators.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe('Integration: the deployed bundle', () => {
   it('cold-starts in a fresh process and vends through the real SDK client, configured only by the environment', async () => {
-    const event = {
-      pathParameters: { profile: 'example' },
-      queryStringParameters: { service: 'cloudFiles', region: 'ord' },
-      requestContext: { requestId: 'bundle-1', authorizer: { iam: { userArn: 'arn:aws:sts::123456789012:assumed-role/example-token-consumer/s' } } },
-    };
+    const { event } = tokenEvent({ profile: DECLARED.profile, caller: DECLARED.caller, query: { service: 'cloudFiles', region: 'ord' } });
     const script = `const { handler } = await import(${JSON.stringify(bundle)}); console.log('RESULT ' + JSON.stringify(await handler(${JSON.stringify(event)}, { awsRequestId: 'b' })));`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
-      env: {
-        PATH: process.env.PATH,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
-        AWS_SECRET_ACCESS_KEY: 'local-emulator',
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-        AWS_EC2_METADATA_DISABLED: 'true',
-      },
+      env: { PATH: process.env.PATH, ...emulators.env },
     });
     const resultLine = stdout.split('\n').find((l) => l.startsWith('RESULT '));
     assert.ok(resultLine, stdout);

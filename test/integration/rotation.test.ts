@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fakeClock, HOUR } from '../support/clock.ts';
 import { call } from '../support/events.ts';
-import { DEMO_SECRET_ID, startDemo } from '../local/demo.ts';
+import { DEMO_SECRET_ID } from '../local/demo.ts';
+import { demosClosedAfterEach, type Demo } from '../support/demos.ts';
 
-type Demo = Awaited<ReturnType<typeof startDemo>>;
 const NEW_KEY = 'rotated-under-traffic-0123456789abcdef';
-const running: Demo[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((d) => d.close()));
-});
+const startDemo = demosClosedAfterEach();
 
 /**
  * 50 callers × 40 requests, half of them asking for a token good for an hour, while the clock walks
@@ -25,7 +22,6 @@ async function traffic(at: Record<number, (demo: Demo) => void>) {
     identity: { now: clock.now, lifetimeMs: 2 * HOUR },
     sink: () => {},
   });
-  running.push(demo);
   const statuses: number[] = [];
   const worker = async (id: number) => {
     for (let i = 0; i < 40; i++) {

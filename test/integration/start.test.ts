@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
-import { DEMO_USER, startIdentityEmulator } from '../emulators/identity.ts';
-import { startSecretsManagerEmulator } from '../emulators/secrets-manager.ts';
+import { DECLARED, startDeclaredEmulators } from '../support/declared.ts';
 import { observe, observeAnswer } from '../support/leak-guard.ts';
 
 const stops: Array<() => Promise<unknown>> = [];
@@ -54,23 +53,10 @@ describe('npm start', () => {
 
   it('with USE_REAL_SERVICES=1 serves the deployed handler module, configured only by the environment', async () => {
     // "Real" services stood in for by the emulators, reached only through the documented variables.
-    const identity = await startIdentityEmulator({ users: [{ ...DEMO_USER }] });
-    const secrets = await startSecretsManagerEmulator({ secrets: { 'rackspace-token-vendor/example': JSON.stringify({ username: 'demo', apiKey: DEMO_USER.apiKey }) } });
-    stops.push(identity.close, secrets.close);
-    const printed = await start(
-      {
-        USE_REAL_SERVICES: '1',
-        IDENTITY_URL: identity.url,
-        LOCAL_CALLER_ARN: 'arn:aws:sts::123456789012:assumed-role/example-token-consumer/me',
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
-        AWS_SECRET_ACCESS_KEY: 'local-emulator',
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-        AWS_EC2_METADATA_DISABLED: 'true',
-      },
-      /curl .*\n/,
-    );
-    const url = /curl -s '([^']+)'/.exec(printed)?.[1]?.replace('PROFILE', 'example').replace('region=DFW', 'region=ord');
+    const { identity, secrets, env, close } = await startDeclaredEmulators();
+    stops.push(close);
+    const printed = await start({ USE_REAL_SERVICES: '1', LOCAL_CALLER_ARN: DECLARED.caller, ...env }, /curl .*\n/);
+    const url = /curl -s '([^']+)'/.exec(printed)?.[1]?.replace('PROFILE', DECLARED.profile).replace('region=DFW', 'region=ord');
     assert.ok(url, printed);
     const answer = await get(url);
     assert.equal(answer.status, 200, JSON.stringify(answer.json));

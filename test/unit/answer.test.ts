@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseAccess } from '../../functions/adapters/identity-schema.ts';
+import { EndpointNotFoundError } from '../../functions/core/errors.ts';
 import type { Token } from '../../functions/core/token.ts';
 import { answerText } from '../../functions/token/answer.ts';
 import { endpointFor } from '../../functions/token/endpoint-cache.ts';
@@ -23,14 +24,16 @@ describe('Function: endpointFor (memoised resolution)', () => {
     assert.deepEqual(other, first);
   });
 
-  it('does not keep failures: an unknown service throws every time', () => {
+  it("passes the resolver's errors through: an unknown service is a 404 on every call", () => {
     const token = fresh();
-    for (let i = 0; i < 2; i++) assert.throws(() => endpointFor(token, { service: 'nope', region: undefined, interface: 'public' }), /nope/);
+    for (let i = 0; i < 2; i++) {
+      assert.throws(() => endpointFor(token, { service: 'nope', region: undefined, interface: 'public' }), (error) => error instanceof EndpointNotFoundError && error.status === 404 && /nope/.test(error.message));
+    }
   });
 });
 
 describe('Function: answerText (memoised serialisation)', () => {
-  it('reuses the text within a second, and re-serialises when expiresIn or the degraded flag changes', () => {
+  it('answers the same text within one second of expiresIn, and new text when expiresIn or the degraded flag changes', () => {
     const token = fresh();
     const lease = { token, cacheHit: true, degraded: false };
     // expiresIn is 3599 from NOW + 1 ms to NOW + 1,000 ms.
