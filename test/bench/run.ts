@@ -57,7 +57,7 @@ try {
   if (json) {
     process.stdout.write(
       `${JSON.stringify({
-        warmRatio: warm.oursNs.median / warm.floorNs.median,
+        warmRatio: warm.ratio.median,
         coldRatio: cold.oursMs.median / cold.floorMs.median,
         bundleBytes: bundles.handlerBytes,
         burstSecretCalls: measured.burst.secretCalls.max,

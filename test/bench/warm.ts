@@ -58,6 +58,8 @@ export interface WarmResult {
   floorNs: Summary;
   vendsPerSecond: Summary;
   floorPerSecond: Summary;
+  /** Per round, ours / the floor measured right next to it; its median is warmRatio. */
+  ratio: Summary;
   n: number;
 }
 
@@ -76,7 +78,9 @@ export async function measureWarm(rounds: number, n: number): Promise<WarmResult
       const pair = r % 2 ? [floor, handler] : [handler, floor];
       for (const h of pair) (h === handler ? ours : base).push(((await invoke(h, h === handler ? event : floorEvent, n)) * 1e6) / n);
     }
-    return { oursNs: summarize(ours), floorNs: summarize(base), vendsPerSecond: summarize(ours.map((ns) => 1e9 / ns)), floorPerSecond: summarize(base.map((ns) => 1e9 / ns)), n };
+    // Each round's pair ran back to back, so its ratio cancels the machine's drift between rounds.
+    const ratio = summarize(ours.map((ns, r) => ns / (base[r] as number)));
+    return { oursNs: summarize(ours), floorNs: summarize(base), vendsPerSecond: summarize(ours.map((ns) => 1e9 / ns)), floorPerSecond: summarize(base.map((ns) => 1e9 / ns)), ratio, n };
   } finally {
     await demo.close();
   }
