@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { bundleOptions } from '../build-options.ts';
 import { DEMO_USER } from '../emulators/identity.ts';
-import { CALLER_HEADER } from '../local/http-adapter.ts';
+import { RETIRED_CALLER_HEADER } from '../local/http-adapter.ts';
 import { DECLARED, startDeclaredEmulators } from '../support/declared.ts';
 import { tokenEvent } from '../support/events.ts';
 import { observe, observeAnswer } from '../support/leak-guard.ts';
@@ -50,6 +50,6 @@ describe('Integration: the deployed bundle', () => {
 
   it('never contains the local caller header, the demo caller or demo credentials (strings survive minification)', () => {
     const code = readFileSync(bundle, 'utf8');
-    for (const local of [CALLER_HEADER, 'local-caller', DEMO_USER.apiKey as string]) assert.ok(!code.includes(local), local);
+    for (const local of [RETIRED_CALLER_HEADER, 'local-caller', DEMO_USER.apiKey as string]) assert.ok(!code.includes(local), local);
   });
 });

@@ -1,68 +1,153 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MISSING_TOKEN, verify, type LocalKey, type SignedRequest } from './sigv4.ts';
 
-/** The caller header this adapter honours. It exists only here, in test/: the deployed bundle never sees it. */
-export const CALLER_HEADER = 'x-local-caller-arn';
+/** The header that once impersonated a caller. Refused now: callers sign with a local key instead. */
+export const RETIRED_CALLER_HEADER = 'x-local-caller-arn';
 
 // `never` parameters accept any handler signature (middy's included); we call it as Lambda does.
 type Handler = (event: never, context: never) => Promise<{ statusCode: number; headers?: Record<string, string>; body: string }>;
 
-const ROUTE = /^\/v1\/profiles\/([^/]*)\/token$/;
+const RESOURCE = '/v1/profiles/{profile}/token';
+const ROUTE = /^\/v1\/profiles\/([^/]+)\/token$/;
+const STAGE = 'local';
+
+export interface GatewayOptions {
+  port: number;
+  /** Access key id → key; the gateway verifies SigV4 against these. */
+  keys: ReadonlyMap<string, LocalKey>;
+  region: string;
+  /** Every verified request arrives as this caller instead of its key's ARN (USE_REAL_SERVICES=1: the caller named at start). */
+  fixedCaller?: string;
+  now?: () => number;
+}
 
 /**
- * Serves a Lambda handler the way API Gateway's HTTP API would call it (payload 2.0), on
- * 127.0.0.1. We chose this over serverless-offline: it starts in milliseconds, has no build
- * step, and simulates the IAM caller with one header instead of patching an authorizer
- * serverless-offline cannot run (it crashes on `aws_iam`; see TOOLCHAIN.md).
+ * Serves a Lambda handler on 127.0.0.1 the way a REST API with AWS_IAM authorization calls it
+ * (Lambda proxy integration, payload 1.0), answering what API Gateway answers before the function
+ * runs: 403 "Missing Authentication Token" for an unknown resource or method or an unsigned
+ * request, and the SigV4 refusals of {@link verify}. We chose this over serverless-offline: it
+ * starts in milliseconds, has no build step, and checks signatures, which serverless-offline
+ * cannot do for `aws_iam` (see TOOLCHAIN.md).
+ *
+ * It also refuses any `Host` that is not this machine's loopback name, so a web page that rebinds
+ * its own DNS name to 127.0.0.1 cannot reach it from a browser.
  *
  * @example
- * const { url, close } = await serveLocally(handler, { port: 3000, defaultCaller: 'arn:aws:sts::…' });
+ * const gateway = await serveLocally(handler, { port: 3000, keys, region: 'us-east-1' });
+ * gateway.requests // how many requests reached the gateway
  */
-export async function serveLocally(handler: Handler, options: { port: number; defaultCaller: string | null }): Promise<{ url: string; server: Server; close(): Promise<void> }> {
-  const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const route = ROUTE.exec(url.pathname);
-    if (req.method !== 'GET' || !route) {
-      // What API Gateway answers for a route it does not have.
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
+export async function serveLocally(handler: Handler, options: GatewayOptions) {
+  const now = options.now ?? Date.now;
+  let requests = 0;
+  let port = 0;
+  const server: Server = createServer(async (req, res) => {
+    requests++;
+    const requestId = randomUUID();
+    const gateway = (status: number, errorType: string | null, message: string) => {
+      res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-requestid': requestId, ...(errorType && { 'x-amzn-errortype': errorType }) });
+      res.end(JSON.stringify({ message }));
+    };
+    const host = req.headers.host ?? '';
+    if (!isLoopbackHost(host, port)) {
+      gateway(403, null, `Host '${host.slice(0, 64)}' is not served here: this local gateway answers only 127.0.0.1:${port} or localhost:${port}.`);
       return;
     }
-    // API Gateway joins repeated query keys with commas; do the same so validation sees what production sees.
-    const query: Record<string, string> = {};
-    for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
-    const caller = req.headers[CALLER_HEADER];
-    const callerArn = typeof caller === 'string' ? caller : options.defaultCaller;
-    const requestId = randomUUID();
-    const event = {
-      version: '2.0',
-      routeKey: 'GET /v1/profiles/{profile}/token',
-      rawPath: url.pathname,
-      rawQueryString: url.search.slice(1),
-      headers: req.headers,
-      queryStringParameters: Object.keys(query).length > 0 ? query : undefined,
-      pathParameters: { profile: safeDecode(route[1] ?? '') },
-      requestContext: {
-        requestId,
-        http: { method: 'GET', path: url.pathname },
-        authorizer: callerArn ? { iam: { userArn: callerArn, accountId: callerArn.split(':')[4] } } : undefined,
-      },
-      isBase64Encoded: false,
-    };
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    const route = ROUTE.exec(url.pathname);
+    // A REST API answers 403 "Missing Authentication Token" for a resource or method it does not have.
+    if (req.method !== 'GET' || !route) return void gateway(403, MISSING_TOKEN.errorType, MISSING_TOKEN.message);
+    if (req.headers[RETIRED_CALLER_HEADER] !== undefined) {
+      return void gateway(403, null, `${RETIRED_CALLER_HEADER} is not accepted: sign the request (SigV4, service execute-api) with a key npm start printed.`);
+    }
+    const signed: SignedRequest = { method: 'GET', rawPath: url.pathname, query: multiQuery(url), headers: req.headers };
+    const verdict = await verify(signed, { keys: options.keys, region: options.region, now: now() });
+    if (!verdict.ok) return void gateway(403, verdict.errorType, verdict.message);
+    const callerArn = options.fixedCaller ?? verdict.key.arn;
+    const event = restEvent(req, url, safeDecode(route[1] ?? ''), requestId, now(), { arn: callerArn, accessKey: verdict.key.accessKeyId });
     try {
       const result = await handler(event as never, { awsRequestId: requestId } as never);
-      res.writeHead(result.statusCode, result.headers).end(result.body);
+      res.writeHead(result.statusCode, { ...result.headers, 'x-amzn-requestid': requestId }).end(result.body);
     } catch {
       // What API Gateway answers when the integration fails.
-      res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"Internal Server Error"}');
+      gateway(502, null, 'Internal server error');
     }
   });
   await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
     server,
+    get requests() {
+      return requests;
+    },
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+/** `127.0.0.1:PORT` or `localhost:PORT` (any case); anything else may be a rebound DNS name. */
+export function isLoopbackHost(host: string, port: number): boolean {
+  return new Set([`127.0.0.1:${port}`, `localhost:${port}`]).has(host.toLowerCase());
+}
+
+function multiQuery(url: URL): Record<string, string | string[]> {
+  const query: Record<string, string | string[]> = {};
+  for (const [key, value] of url.searchParams) {
+    const seen = query[key];
+    query[key] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
+  }
+  return query;
+}
+
+/**
+ * A REST API Lambda proxy event (payload 1.0). The caller is in `requestContext.identity`.
+ * `requestContext.authorizer.iam` is the HTTP API's place for it, kept while the handler still reads only that.
+ */
+function restEvent(req: IncomingMessage, url: URL, profile: string, requestId: string, now: number, caller: { arn: string; accessKey: string }) {
+  const single: Record<string, string> = {};
+  const multi: Record<string, string[]> = {};
+  // A REST API keeps the last value of a repeated key in queryStringParameters, all of them in the multi-value map.
+  for (const [key, value] of url.searchParams) {
+    single[key] = value;
+    (multi[key] ??= []).push(value);
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers[name] = value;
+  const accountId = caller.arn.split(':')[4] ?? '';
+  return {
+    resource: RESOURCE,
+    path: url.pathname,
+    httpMethod: 'GET',
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
+    queryStringParameters: Object.keys(single).length > 0 ? single : null,
+    multiValueQueryStringParameters: Object.keys(multi).length > 0 ? multi : null,
+    pathParameters: { profile },
+    stageVariables: null,
+    requestContext: {
+      resourcePath: RESOURCE,
+      httpMethod: 'GET',
+      path: `/${STAGE}${url.pathname}`,
+      stage: STAGE,
+      requestId,
+      requestTimeEpoch: now,
+      protocol: 'HTTP/1.1',
+      accountId: '000000000000',
+      apiId: 'local',
+      identity: {
+        accountId,
+        accessKey: caller.accessKey,
+        caller: `AROALOCAL:${caller.arn.split('/').pop() ?? ''}`,
+        user: `AROALOCAL:${caller.arn.split('/').pop() ?? ''}`,
+        userArn: caller.arn,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: req.headers['user-agent'] ?? null,
+      },
+      authorizer: { iam: { userArn: caller.arn, accountId } },
+    },
+    body: null,
+    isBase64Encoded: false,
   };
 }
 

@@ -1,33 +1,68 @@
-// `npm start`: the route on 127.0.0.1. By default against embedded Identity and Secrets Manager
-// emulators with a demo profile; with USE_REAL_SERVICES=1, the deployed handler module itself,
-// configured by the environment (IDENTITY_URL, AWS credentials and region) and infra/profiles.json.
-import { serveLocally, CALLER_HEADER } from './http-adapter.ts';
+// `npm start`: the route on 127.0.0.1 behind a local gateway that checks SigV4 like API Gateway's
+// IAM authorization. By default against embedded Identity and Secrets Manager emulators with a demo
+// profile; with USE_REAL_SERVICES=1, the deployed handler module itself, configured by the
+// environment (IDENTITY_URL, AWS credentials and region) and infra/profiles.json.
+import { loadOrCreateCredentials } from './credentials.ts';
+import { serveLocally } from './http-adapter.ts';
+import type { LocalKey } from './sigv4.ts';
 
 const real = process.env.USE_REAL_SERVICES === '1';
 const port = Number(process.env.PORT ?? 3000);
 
+/** POSIX single quotes: the printed lines paste into any sh-like shell as they are. */
+const q = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
+
 async function main(): Promise<void> {
+  const credentials = loadOrCreateCredentials(process.env.LOCAL_CREDENTIALS_FILE || undefined);
+  const keys = new Map(credentials.keys.map((key) => [key.accessKeyId, key]));
+  const [first, second] = credentials.keys as [LocalKey, ...LocalKey[]];
+  const signing = `aws:amz:${credentials.region}:execute-api`;
+  const curl = (key: LocalKey, url: string) => `curl -s --aws-sigv4 ${q(signing)} --user ${q(`${key.accessKeyId}:${key.secretAccessKey}`)} ${q(url)}`;
+
+  let server: Awaited<ReturnType<typeof serveLocally>>;
+  let close: () => Promise<void>;
+  let tryUrl: string;
   if (real) {
+    // Real tokens: the caller is fixed at start, never chosen per request.
+    const caller = process.env.LOCAL_CALLER_ARN;
+    if (!caller) {
+      console.error('USE_REAL_SERVICES=1 needs LOCAL_CALLER_ARN=arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION: every signed request acts as that caller.');
+      process.exit(78);
+    }
     const { handler } = await import('../../functions/token/handler.ts');
-    const caller = process.env.LOCAL_CALLER_ARN ?? null;
-    const server = await serveLocally(handler, { port, defaultCaller: caller });
+    server = await serveLocally(handler, { port, keys, region: credentials.region, fixedCaller: caller });
+    close = server.close;
+    tryUrl = `${server.url}/v1/profiles/PROFILE/token?region=DFW&service=cloudFiles`;
     console.log(`rackspace-token-vendor (real services) on ${server.url}`);
-    console.log(`Caller: ${caller ?? `none; set LOCAL_CALLER_ARN or send ${CALLER_HEADER}`}`);
-    console.log(`Try:\n  curl -s '${server.url}/v1/profiles/PROFILE/token?service=cloudFiles&region=DFW'`);
-    stopOn(server.close);
-    return;
+    console.log(`Every request signed with a key from ${credentials.path} acts as ${caller}.`);
+  } else {
+    const { startDemo } = await import('./demo.ts');
+    const demo = await startDemo();
+    server = await serveLocally(demo.handler, { port, keys, region: credentials.region });
+    close = async () => {
+      await server.close();
+      await demo.close();
+    };
+    // Query keys in sorted order: curl before 8.x signs the query as written, not sorted as SigV4
+    // requires, so any other order is refused (by API Gateway too).
+    tryUrl = `${server.url}/v1/profiles/demo/token?interface=internal&region=dfw&service=cloudFiles`;
+    console.log(`rackspace-token-vendor on ${server.url} (local emulators: Identity ${demo.identity.url}, Secrets Manager ${demo.secrets.endpoint})`);
   }
-  const { startDemo, DEMO_CALLER } = await import('./demo.ts');
-  const demo = await startDemo();
-  const server = await serveLocally(demo.handler, { port, defaultCaller: DEMO_CALLER });
-  console.log(`rackspace-token-vendor on ${server.url} (local emulators: Identity ${demo.identity.url}, Secrets Manager ${demo.secrets.endpoint})`);
-  console.log(`Try:\n  curl -s '${server.url}/v1/profiles/demo/token?service=cloudFiles&region=dfw&interface=internal'`);
-  console.log(`Calls arrive as ${DEMO_CALLER}; another caller (local only), which gets 403:`);
-  console.log(`  curl -s -H '${CALLER_HEADER}: arn:aws:sts::000000000000:assumed-role/someone-else/you' '${server.url}/v1/profiles/demo/token'`);
-  stopOn(async () => {
-    await server.close();
-    await demo.close();
-  });
+  console.log(`Requests must be signed with SigV4 (service execute-api, region ${credentials.region}), as for the deployed REST API.`);
+  console.log(`Local callers, from ${credentials.path}${credentials.created ? ' (just created; git-ignored)' : ''}:`);
+  for (const key of credentials.keys) console.log(`  ${key.accessKeyId}  ${key.arn}`);
+  console.log('For any SDK, awscurl or npx rackspace-token:');
+  console.log(`  export AWS_ACCESS_KEY_ID=${q(first.accessKeyId)}`);
+  console.log(`  export AWS_SECRET_ACCESS_KEY=${q(first.secretAccessKey)}`);
+  console.log(`  export AWS_REGION=${q(credentials.region)}`);
+  console.log(`  export RACKSPACE_TOKEN_URL=${q(server.url)}`);
+  console.log(`Try (curl 7.75 or later signs SigV4 itself):\n  ${curl(first, tryUrl)}`);
+  if (!real) {
+    console.log(`  npx rackspace-token env demo --service cloudFiles --region dfw --interface internal`);
+    if (second) console.log(`As ${second.arn}, which the demo profile refuses (403 problem+json):\n  ${curl(second, tryUrl)}`);
+  }
+  console.log(`Unsigned, refused by the gateway (403 Missing Authentication Token):\n  curl -s ${q(tryUrl)}`);
+  stopOn(close);
 }
 
 function stopOn(close: () => Promise<void>): void {
