@@ -23,6 +23,8 @@ export class DeclarationError extends Error {
 
 const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 // arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME — see README "ARN matching".
+// Characters of role name a wildcard must follow (see README "ARN matching").
+const MIN_WILDCARD_PREFIX = 3;
 const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/((?:[\w+=,.@*-]+\/)*)([\w+=,.@*-]{1,64})$/;
 
 const Declaration = z.strictObject({
@@ -69,7 +71,12 @@ function compilePattern(profile: string, source: string): RolePattern {
   }
   const [, partition = '', account = '', path = '', name = ''] = match;
   if (path.includes('*')) throw fail('a wildcard may not appear in the role path');
-  if (name.replaceAll('*', '') === '') throw fail('a role name made only of * would allow every role in the account; name a prefix, e.g. ci-*');
+  // A short or empty prefix matches roles nobody meant to allow (`*e*`, `*-*` catch admin and SSO
+  // roles), so a wildcard needs a literal prefix long enough to name a family of roles.
+  const star = name.indexOf('*');
+  if (star >= 0 && star < MIN_WILDCARD_PREFIX) {
+    throw fail(`a * must follow a literal prefix of at least ${MIN_WILDCARD_PREFIX} characters (e.g. ci-*): a shorter one would match roles nobody meant to allow`);
+  }
   const regex = new RegExp(`^${name.split('*').map(escapeRegExp).join('[^/]*')}$`);
   return { source, partition, account, name: regex };
 }

@@ -71,6 +71,16 @@ describe('Function: loadProfiles (fail closed)', () => {
     assert.throws(() => loadProfiles(profiles), (error: unknown) => error instanceof DeclarationError && pattern.test(error.message));
   const one = (allow: string[], extra: object = {}) => ({ profiles: [{ name: 'p', secretId: 's', allow, ...extra }] });
 
+  it('refuses a wildcard without a literal role-name prefix of at least 3 characters, which would match roles nobody meant', () => {
+    for (const name of ['*e*', '*-*', 'a*', 'ab*', 'ab*cdef', '*admin']) {
+      invalid(one([`arn:aws:iam::123456789012:role/${name}`]), /a \* must follow a literal prefix of at least 3 characters/);
+    }
+    const allowed = (name: string) => loadProfiles(one([`arn:aws:iam::123456789012:role/${name}`])).get('p')?.allow[0]?.name;
+    assert.ok(allowed('ci-*')?.test('ci-billing') && !allowed('ci-*')?.test('admin'));
+    assert.ok(allowed('abc*x')?.test('abc-x') && allowed('team/ops/abc*')?.test('abc'));
+    assert.ok(allowed('ab')?.test('ab'), 'a short name without a wildcard is an exact name');
+  });
+
   it('loads the shipped declaration', () => {
     const shipped = loadProfiles(JSON.parse(readFileSync(new URL('../../infra/profiles.json', import.meta.url), 'utf8')));
     assert.ok(shipped.size >= 1);
@@ -82,8 +92,8 @@ describe('Function: loadProfiles (fail closed)', () => {
     invalid({ profiles: [one(['arn:aws:iam::123456789012:role/x']).profiles[0], one(['arn:aws:iam::123456789012:role/y']).profiles[0]] }, /profile 'p' is declared twice/);
     invalid(one(['*']), /expected an IAM role ARN/);
     invalid(one(['arn:aws:iam::*:role/x']), /may not stand for the account/);
-    invalid(one(['arn:aws:iam::123456789012:role/*']), /every role in the account/);
-    invalid(one(['arn:aws:iam::123456789012:role/**']), /every role in the account/);
+    invalid(one(['arn:aws:iam::123456789012:role/*']), /literal prefix of at least 3 characters/);
+    invalid(one(['arn:aws:iam::123456789012:role/**']), /literal prefix of at least 3 characters/);
     invalid(one(['arn:aws:iam::123456789012:role/team/*/x']), /role path/);
     invalid(one(['arn:aws:iam::123456789012:user/bob']), /expected an IAM role ARN/);
     invalid(one(['arn:aws:iam::12345:role/x']), /expected an IAM role ARN/);
