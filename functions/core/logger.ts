@@ -1,5 +1,6 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { Logger, LogLevelThreshold } from '@aws-lambda-powertools/logger';
 import type { LogItem } from '@aws-lambda-powertools/logger';
+import type { LogAttributes } from '@aws-lambda-powertools/logger/types';
 import { redactReplacer } from './sensitive.ts';
 
 export type Sink = (line: string) => void;
@@ -16,6 +17,15 @@ class RedactingLogger extends Logger {
   setSink(sink: Sink): this {
     this.#sink = sink;
     return this;
+  }
+
+  /**
+   * Writes one line at `level` whatever the configured log level (`POWERTOOLS_LOG_LEVEL`): the audit
+   * trail and the alarms built on it must not go blind because someone turned the noise down.
+   */
+  always(level: 'INFO' | 'WARN' | 'ERROR', message: string, attributes: LogAttributes): void {
+    const threshold = LogLevelThreshold[level];
+    this.printLog(threshold, this.createAndPopulateLogItem(threshold, message, [attributes]));
   }
 
   protected override printLog(_level: number, log: LogItem): void {

@@ -46,6 +46,6 @@ function describe(error: Error): string {
 function audit(logger: RedactingLogger, facts: AuditFacts, status: number): void {
   // Nested: Powertools reserves top-level keys such as `service`.
   const line = { audit: { ...facts, status } };
-  if (status >= 500 || facts.degraded) logger.warn('vend', line);
-  else logger.info('vend', line);
+  // Written whatever the log level: the audit trail is not debug output (README "Read the audit trail").
+  logger.always(status >= 500 || facts.degraded ? 'WARN' : 'INFO', 'vend', line);
 }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { createLogger } from '../../functions/core/logger.ts';
 import { DEMO_USER } from '../emulators/identity.ts';
+import { observe } from '../support/leak-guard.ts';
 import { call } from '../support/events.ts';
 import { DEMO_CALLER, type DemoOptions } from '../local/demo.ts';
 import { demosClosedAfterEach } from '../support/demos.ts';
@@ -61,6 +63,31 @@ describe('Audit: one structured line per decision (issue 3)', () => {
     const secretsDown = await start();
     secretsDown.demo.secrets.injectFaults({ type: 'ThrottlingException' });
     assert.deepEqual(((await secretsDown.vend()).lines.map((l) => [l.audit.status, l.audit.upstream])), [[503, 'secrets-manager']]);
+  });
+
+  it('writes every audit line whatever POWERTOOLS_LOG_LEVEL says, while other lines still follow the level', async () => {
+    // Each level with the loudest ordinary line it drops.
+    for (const [level, below] of [['WARN', 'info'], ['ERROR', 'warn'], ['SILENT', 'error']] as const) {
+      const lines: string[] = [];
+      const saved = process.env.POWERTOOLS_LOG_LEVEL;
+      process.env.POWERTOOLS_LOG_LEVEL = level;
+      let logger;
+      try {
+        logger = createLogger({ sink: (line) => { observe('log line', line); lines.push(line); } });
+      } finally {
+        if (saved === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
+        else process.env.POWERTOOLS_LOG_LEVEL = saved;
+      }
+      logger[below]('noise');
+      assert.deepEqual(lines, [], `${level}: ordinary lines below the level are dropped`);
+      const { demo } = await start({ logger });
+      demo.identity.injectFaults({ status: 503 });
+      await call(demo.handler);
+      await call(demo.handler);
+      await call(demo.handler, { caller: 'arn:aws:sts::000000000000:assumed-role/someone-else/x' });
+      const audit = lines.map((l) => JSON.parse(l) as Record<string, any>).map((l) => [l.level, l.message, l.audit?.status, l.audit?.upstream]);
+      assert.deepEqual(audit, [['WARN', 'vend', 503, 'identity'], ['INFO', 'vend', 200, null], ['INFO', 'vend', 403, null]], `${level}: every decision is audited`);
+    }
   });
 
   it('blanks a custodied key that reaches a log line by mistake (an error message quoting it)', async () => {
