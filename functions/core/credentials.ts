@@ -30,7 +30,7 @@ const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 /**
  * Parses a secret's JSON text. Exactly one of `apiKey`/`password`; at most one of
  * `tenantId`/`tenantName`; `identityUrl` https, or plain http only on a loopback host (local
- * emulators). The message of any error names the offending field and never echoes its value.
+ * emulators), with no user info, query or fragment. The message of any error names the offending field and never echoes its value.
  *
  * @example
  * parseCredentials('{"username":"demo","apiKey":"k"}') // → { username: 'demo', secret: { kind: 'apiKey', … } }
@@ -79,5 +79,11 @@ export function identityUrlProblem(value: string): string | null {
     return 'must be an absolute URL';
   }
   const ok = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.test(url.hostname));
-  return ok ? null : 'must use https (plain http only for a loopback host)';
+  if (!ok) return 'must use https (plain http only for a loopback host)';
+  // User info would be sent nowhere useful (fetch refuses it) and would be quoted in errors and
+  // logs; a query or fragment would be mangled by appending `/tokens`. `URL` drops an empty `?`/`#`
+  // and an empty `@`, so the text is checked too.
+  if (url.username || url.password || /^[^/]*\/\/[^/?#]*@/.test(value)) return 'must not contain user info (user:password@); put credentials in the secret fields';
+  if (url.search || url.hash || /[?#]/.test(value)) return 'must not contain a query or a fragment';
+  return null;
 }

@@ -8,6 +8,7 @@ const SECRET_KEYS = /^(apikey|password|token|tokenid|secret|secretstring|x-auth-
 // Bounded: a long-lived environment sees a new token a day per profile and the odd key rotation.
 const MAX_VALUES = 256;
 const values = new Set<string>();
+const URL_USER_INFO = /\b([a-z][a-z\d+.-]*:\/\/)[^\s/?#]+@/gi;
 
 export function markSensitive(value: string): void {
   // Very short values would blank innocent text; real keys and tokens are far longer.
@@ -20,7 +21,9 @@ export function markSensitive(value: string): void {
 export function redactReplacer(key: string, value: unknown): unknown {
   if (SECRET_KEYS.test(key) && value !== null && typeof value !== 'object') return REDACTED;
   if (typeof value !== 'string') return value;
-  let out = value;
+  // User info in any URL (`scheme://user:password@`) is a credential, registered or not: fetch and
+  // SDK errors quote the URL they failed on.
+  let out = value.includes('@') ? value.replace(URL_USER_INFO, `$1${REDACTED}@`) : value;
   for (const secret of values) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   return out;
 }

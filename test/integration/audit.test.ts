@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../functions/core/logger.ts';
 import { DEMO_USER } from '../emulators/identity.ts';
-import { observe } from '../support/leak-guard.ts';
+import { custody, observe } from '../support/leak-guard.ts';
 import { call } from '../support/events.ts';
-import { DEMO_CALLER, type DemoOptions } from '../local/demo.ts';
+import { DEMO_CALLER, DEMO_SECRET_ID, type DemoOptions } from '../local/demo.ts';
 import { demosClosedAfterEach } from '../support/demos.ts';
 
 const startDemo = demosClosedAfterEach();
@@ -88,6 +88,19 @@ describe('Audit: one structured line per decision (issue 3)', () => {
       const audit = lines.map((l) => JSON.parse(l) as Record<string, any>).map((l) => [l.level, l.message, l.audit?.status, l.audit?.upstream]);
       assert.deepEqual(audit, [['WARN', 'vend', 503, 'identity'], ['INFO', 'vend', 200, null], ['INFO', 'vend', 403, null]], `${level}: every decision is audited`);
     }
+  });
+
+  it('refuses an identityUrl with a password in it as unusable credentials (502), and the password reaches no log line', async () => {
+    const password = 'url-password-0123456789';
+    custody(password);
+    const { demo, vend } = await start();
+    demo.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: DEMO_USER.username, apiKey: DEMO_USER.apiKey, identityUrl: demo.identity.url.replace('//', `//user:${password}@`) }));
+    const { answer, lines } = await vend();
+    assert.deepEqual([answer.statusCode, answer.json.type], [502, 'urn:rackspace-token-vendor:problem:credentials-unusable']);
+    assert.equal(demo.identity.calls, 0, 'nothing was sent');
+    assert.deepEqual(lines.map((l) => [l.audit.status, l.audit.upstream]), [[502, 'secrets-manager']]);
+    assert.match(lines[0]?.audit.reason, /field 'identityUrl' must not contain user info/);
+    assert.ok(!JSON.stringify(lines).includes(password) && !answer.body.includes(password));
   });
 
   it('blanks a custodied key that reaches a log line by mistake (an error message quoting it)', async () => {

@@ -36,6 +36,18 @@ describe('Function: parseCredentials', () => {
     refuses({ username: 'u', apiKey: KEY, identityUrl: 'not a url' }, /'identityUrl' must be an absolute URL/);
   });
 
+  it('refuses user info, a query or a fragment in identityUrl, naming the field and never the URL', () => {
+    const pw = 'pa55word-in-the-url';
+    for (const url of [`http://user:${pw}@127.0.0.1:9/v2.0`, `https://user:${pw}@identity.example/v2.0`, `https://${pw}@identity.example/v2.0`, 'https://@identity.example/v2.0']) {
+      assert.throws(() => parseCredentials(JSON.stringify({ username: 'u', apiKey: KEY, identityUrl: url })), (error: unknown) =>
+        error instanceof SecretFormatError && /field 'identityUrl' must not contain user info/.test(error.message) && !error.message.includes(pw));
+    }
+    for (const url of ['https://identity.example/v2.0?x=1', 'https://identity.example/v2.0?', 'https://identity.example/v2.0#frag', 'https://identity.example/v2.0#']) {
+      refuses({ username: 'u', apiKey: KEY, identityUrl: url }, /field 'identityUrl' must not contain a query or a fragment/);
+    }
+    assert.equal(parseCredentials(JSON.stringify({ username: 'u', apiKey: KEY, identityUrl: 'https://identity.example/v2.0/' })).identityUrl, 'https://identity.example/v2.0/');
+  });
+
   it('names the field, never the value, for each way a secret can be wrong', () => {
     refuses('{not json', /not JSON/);
     refuses([KEY], /must be a JSON object/);

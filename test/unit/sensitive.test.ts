@@ -22,6 +22,15 @@ describe('Function: createLogger (redaction)', () => {
     assert.match(parsed.error.message, /failed with \[REDACTED\]/);
   });
 
+  it('blanks user info in any URL quoted in a log line, registered or not', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ sink: (line) => lines.push(line) });
+    logger.warn('failed', { reason: 'Request cannot be constructed from a URL that includes credentials: http://user:p@ss-w0rd@host.example/v2.0/tokens', other: 'HTTPS://key-only@h/x and mailto:a@b' });
+    const parsed = JSON.parse(lines[0] ?? '{}');
+    assert.equal(parsed.reason, 'Request cannot be constructed from a URL that includes credentials: http://[REDACTED]@host.example/v2.0/tokens');
+    assert.equal(parsed.other, 'HTTPS://[REDACTED]@h/x and mailto:a@b');
+  });
+
   it('leaves ordinary values alone, including short strings and the audit fingerprint', () => {
     const lines: string[] = [];
     createLogger({ sink: (line) => lines.push(line) }).info('vend', { audit: { tokenSha256: 'abcdef012345', profile: 'billing' } });
