@@ -5,16 +5,27 @@
  */
 const REDACTED = '[REDACTED]';
 const SECRET_KEYS = /^(apikey|password|token|tokenid|secret|secretstring|x-auth-token|authorization|credentials)$/i;
-// Bounded: a long-lived environment sees a new token a day per profile and the odd key rotation.
-const MAX_VALUES = 256;
-const values = new Set<string>();
 const URL_USER_INFO = /\b([a-z][a-z\d+.-]*:\/\/)[^\s/?#]+@/gi;
+// One slot per custodied thing (a profile's key, a profile's token), holding its current and its
+// previous value: the previous one may still be in flight (an answer being written, an error raised
+// just before a rotation). Slots are named after declared profiles and secrets, so the list is
+// bounded by the declaration, and a value still in use is never pushed out by another profile's.
+const slots = new Map<string, { current: string; previous: string | null }>();
+let values: readonly string[] = [];
 
-export function markSensitive(value: string): void {
+/**
+ * Registers `value` as the current value of `slot`; the slot's previous value stays registered,
+ * older ones are forgotten.
+ *
+ * @example
+ * markSensitive(`token of profile ${profile}`, token.id);
+ */
+export function markSensitive(slot: string, value: string): void {
   // Very short values would blank innocent text; real keys and tokens are far longer.
-  if (value.length < 8 || values.has(value)) return;
-  if (values.size >= MAX_VALUES) values.delete(values.values().next().value as string);
-  values.add(value);
+  const held = slots.get(slot);
+  if (value.length < 8 || held?.current === value) return;
+  slots.set(slot, { current: value, previous: held?.current ?? null });
+  values = [...new Set([...slots.values()].flatMap(({ current, previous }) => (previous === null ? [current] : [current, previous])))];
 }
 
 /** A `JSON.stringify` replacer. */

@@ -7,8 +7,8 @@ import type { Profile } from './profiles.ts';
 export interface VendorDeps {
   now: () => number;
   secrets: SecretCache<Credentials>;
-  /** One authentication, retries included. */
-  authenticate: (credentials: Credentials) => Promise<Token>;
+  /** One authentication, retries included, for the named profile. */
+  authenticate: (credentials: Credentials, profile: string) => Promise<Token>;
   /** Is this error Identity refusing the credentials with 401 (the one case worth a secret re-read)? */
   isUnauthorized: (error: unknown) => boolean;
 }
@@ -25,15 +25,15 @@ export interface VendorDeps {
 export function createVendor(deps: VendorDeps): { lease(profile: Profile, minTtl: number): Promise<Lease> } {
   const tokens = new TokenCache({ now: deps.now });
 
-  async function authenticate({ secretId }: Profile): Promise<Token> {
+  async function authenticate({ name, secretId }: Profile): Promise<Token> {
     const credentials = await deps.secrets.get(secretId);
     try {
-      return await deps.authenticate(credentials);
+      return await deps.authenticate(credentials, name);
     } catch (error) {
       if (!deps.isUnauthorized(error)) throw error;
       const reread = await deps.secrets.reread(secretId);
       if (JSON.stringify(reread) === JSON.stringify(credentials)) throw error;
-      return deps.authenticate(reread);
+      return deps.authenticate(reread, name);
     }
   }
 

@@ -46,7 +46,7 @@ export function makeHandler(deps: AppDeps) {
     ttlMs: config.secretTtlSeconds * 1000,
     read: async (secretId) => {
       const credentials = await readSecret(secretId);
-      markSensitive(credentials.secret.kind === 'apiKey' ? credentials.secret.apiKey : credentials.secret.password);
+      markSensitive(`key of secret ${secretId}`, credentials.secret.kind === 'apiKey' ? credentials.secret.apiKey : credentials.secret.password);
       return credentials;
     },
   });
@@ -66,9 +66,9 @@ export function makeHandler(deps: AppDeps) {
     now,
     secrets,
     isUnauthorized,
-    authenticate: async (credentials) => {
+    authenticate: async (credentials, profile) => {
       const token = await retrying((timeoutMs) => authenticateOnce(credentials, timeoutMs), policy);
-      markSensitive(token.id);
+      markSensitive(`token of profile ${profile}`, token.id);
       return token;
     },
   });

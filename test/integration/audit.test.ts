@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../functions/core/logger.ts';
 import { DEMO_USER } from '../emulators/identity.ts';
+import { fakeClock, MINUTE } from '../support/clock.ts';
 import { custody, observe } from '../support/leak-guard.ts';
 import { call } from '../support/events.ts';
 import { DEMO_CALLER, DEMO_SECRET_ID, type DemoOptions } from '../local/demo.ts';
@@ -10,9 +11,9 @@ import { demosClosedAfterEach } from '../support/demos.ts';
 
 const startDemo = demosClosedAfterEach();
 
-async function start(deps: DemoOptions['deps'] = {}) {
+async function start(deps: DemoOptions['deps'] = {}, identity: DemoOptions['identity'] = {}) {
   const lines: string[] = [];
-  const demo = await startDemo({ env: { IDENTITY_ATTEMPTS: '1' }, deps, sink: (line) => lines.push(line) });
+  const demo = await startDemo({ env: { IDENTITY_ATTEMPTS: '1' }, deps, identity, sink: (line) => lines.push(line) });
   /** One request, and the log lines it wrote. */
   const vend = async (options: Parameters<typeof call>[1] = {}) => {
     const from = lines.length;
@@ -101,6 +102,34 @@ describe('Audit: one structured line per decision (issue 3)', () => {
     assert.deepEqual(lines.map((l) => [l.audit.status, l.audit.upstream]), [[502, 'secrets-manager']]);
     assert.match(lines[0]?.audit.reason, /field 'identityUrl' must not contain user info/);
     assert.ok(!JSON.stringify(lines).includes(password) && !answer.body.includes(password));
+  });
+
+  it("still blanks a profile's key after 300 tokens were issued since it was read", async () => {
+    const apiKey = DEMO_USER.apiKey as string;
+    const clock = fakeClock();
+    let failing = false;
+    const fetchOrFail: typeof fetch = (input, init) => (failing ? Promise.reject(new Error(`socket hang up while sending ${apiKey}`)) : fetch(input, init));
+    const lines: string[] = [];
+    // The secret is read once (trusted for a day); each token lives 2 minutes, so every request a
+    // minute later, asking for 60 s, needs a new one.
+    const demo = await startDemo({
+      env: { IDENTITY_ATTEMPTS: '1', SECRET_TTL_SECONDS: '86400' },
+      identity: { now: clock.now, lifetimeMs: 2 * MINUTE },
+      deps: { now: clock.now, fetch: fetchOrFail },
+      sink: (line) => lines.push(line),
+    });
+    const seen = new Set<string>();
+    for (let i = 0; i < 300; i++) {
+      seen.add((await call(demo.handler, { query: { minTtl: '60' } })).json.token);
+      clock.advance(MINUTE + 1_000);
+    }
+    assert.deepEqual([seen.size, demo.secrets.calls.GetSecretValue], [300, 1], 'a new token each time, one secret read');
+    failing = true;
+    clock.advance(2 * MINUTE); // no token left to serve degraded
+    lines.length = 0;
+    const answer = await call(demo.handler, { query: { minTtl: '60' } });
+    assert.equal(answer.statusCode, 503);
+    assert.match(JSON.parse(lines[0] ?? '{}').audit.reason, /socket hang up while sending \[REDACTED\]/);
   });
 
   it('blanks a custodied key that reaches a log line by mistake (an error message quoting it)', async () => {

@@ -7,7 +7,7 @@ describe('Function: createLogger (redaction)', () => {
   it('blanks fields named like secrets and any registered value, wherever it appears', () => {
     const lines: string[] = [];
     const logger = createLogger({ sink: (line) => lines.push(line) });
-    markSensitive('s3cr3t-api-key-value');
+    markSensitive('key of secret s', 's3cr3t-api-key-value');
     logger.info('oops', {
       apiKey: 'anything at all',
       nested: { password: 'pw', note: 'key is s3cr3t-api-key-value here', list: ['s3cr3t-api-key-value'] },
@@ -29,6 +29,17 @@ describe('Function: createLogger (redaction)', () => {
     const parsed = JSON.parse(lines[0] ?? '{}');
     assert.equal(parsed.reason, 'Request cannot be constructed from a URL that includes credentials: http://[REDACTED]@host.example/v2.0/tokens');
     assert.equal(parsed.other, 'HTTPS://[REDACTED]@h/x and mailto:a@b');
+  });
+
+  it("keeps each slot's current and previous value however many values other slots see, and forgets older ones", () => {
+    const lines: string[] = [];
+    const logger = createLogger({ sink: (line) => lines.push(line) });
+    markSensitive('key of secret billing', 'billing-api-key-0123456789');
+    const tokens = Array.from({ length: 300 }, (_, i) => `token-of-demo-${String(i).padStart(4, '0')}`);
+    for (const token of tokens) markSensitive('token of profile demo', token);
+    markSensitive('token of profile demo', tokens.at(-1) as string); // the same value again changes nothing
+    logger.info('x', { a: 'billing-api-key-0123456789', b: tokens[299], c: tokens[298], d: tokens[297] });
+    assert.deepEqual(JSON.parse(lines[0] ?? '{}'), { ...JSON.parse(lines[0] ?? '{}'), a: '[REDACTED]', b: '[REDACTED]', c: '[REDACTED]', d: tokens[297] });
   });
 
   it('leaves ordinary values alone, including short strings and the audit fingerprint', () => {
