@@ -11,6 +11,7 @@ const Endpoint = z.object({
   internalURL: optionalText,
   region: optionalText,
   tenantId: optionalText,
+  versionId: optionalText,
 });
 
 const Service = z.object({
@@ -54,6 +55,7 @@ export function parseAccess(json: unknown): Token | undefined {
       internalURL: orNull(e.internalURL),
       region: orNull(e.region),
       tenantId: orNull(e.tenantId),
+      versionId: orNull(e.versionId),
     })),
   }));
   return {

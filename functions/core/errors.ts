@@ -46,12 +46,12 @@ export class ForbiddenError extends VendError {
   }
 }
 
-/** 404: the catalog has no such service, region or interface. */
+/** 404: the catalog has no such service, region, version or interface. */
 export class EndpointNotFoundError extends VendError {
   readonly status = 404;
   readonly title = 'Endpoint not found';
   readonly slug = 'endpoint-not-found';
-  constructor(detail: string, missing: 'service' | 'region' | 'interface', available: unknown[]) {
+  constructor(detail: string, missing: 'service' | 'region' | 'version' | 'interface', available: unknown[]) {
     super(detail);
     Object.assign(this.extensions, { missing, available });
   }

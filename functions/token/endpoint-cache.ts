@@ -10,7 +10,7 @@ const resolved = new WeakMap<Token, Map<string, ResolvedEndpoint>>();
 export function endpointFor(token: Token, request: EndpointRequest): ResolvedEndpoint {
   let byRequest = resolved.get(token);
   if (!byRequest) resolved.set(token, (byRequest = new Map()));
-  const key = `${request.service}\n${request.region ?? ''}\n${request.interface}`;
+  const key = `${request.service}\n${request.region ?? ''}\n${request.interface}\n${request.version ?? ''}`;
   let endpoint = byRequest.get(key);
   if (!endpoint) {
     endpoint = resolveEndpoint(token.catalog, request, token.defaultRegion);

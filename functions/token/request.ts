@@ -14,10 +14,11 @@ export interface Query {
   endpoint: EndpointRequest | null;
 }
 
-// Loose on purpose: API Gateway adds fields over time. Only what we read is checked. The query is a
-// loose object, not a record: unknown keys pass through for parseQuery to name in its 400, and it
-// parses in a third of the time (the event is parsed on every warm vend).
+// Loose on purpose: API Gateway adds fields over time. Only what we read is checked. The query is
+// taken as it is, not copied by zod: a copy would turn a `__proto__` key into a prototype and hide it
+// from parseQuery, which must name every unknown key in its 400.
 const text = z.optional(z.string());
+const RawQuery = z.custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null && !Array.isArray(value));
 const Event = z.object({
   requestContext: z.optional(
     z.object({
@@ -26,17 +27,44 @@ const Event = z.object({
     }),
   ),
   pathParameters: z.optional(z.nullable(z.object({ profile: text }))),
-  queryStringParameters: z.optional(z.nullable(z.looseObject({ service: text, region: text, interface: text, minTtl: text }))),
+  queryStringParameters: z.optional(z.nullable(RawQuery)),
 });
 
 const PROFILE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
-const PARAMETERS = {
-  service: { pattern: /^[A-Za-z0-9][A-Za-z0-9:._-]{0,63}$/, allowed: 'a catalog service name or type such as cloudFiles or object-store' },
-  region: { pattern: /^[A-Za-z0-9]{2,16}$/, allowed: 'a region code such as DFW (any case)' },
-  interface: { pattern: /^(public|internal)$/, allowed: "'public' or 'internal'" },
-  minTtl: { pattern: /^\d{1,5}$/, allowed: 'whole seconds from 60 to 3600' },
-} as const;
+export interface QueryParameter {
+  /** What a value must match; API Gateway joins a repeated key with commas, which fails it. */
+  pattern: RegExp;
+  /** Said back in a 400's detail: "must be …". */
+  allowed: string;
+  description: string;
+  default: string | null;
+}
+
+/**
+ * Every query parameter the route accepts, in one place: {@link parseQuery} checks against it and
+ * the OpenAPI document is built from it. A name not here is a 400.
+ */
+export const QUERY_PARAMETERS = {
+  service: {
+    // Printable, inner spaces allowed (`Cloud DNS`), none at either end (catalog names are trimmed), at
+    // most 64. No comma: that is how API Gateway joins a repeated key, which must stay a 400.
+    pattern: /^[^\p{C}\p{Z},](?:[^\p{C}\p{Zl}\p{Zp},]{0,62}[^\p{C}\p{Z},])?$/u,
+    allowed: "a catalog service name or type such as cloudFiles, 'Cloud DNS' or object-store: 1-64 printable characters (no comma), inner spaces allowed",
+    description: 'Catalog service to resolve: exact `name`, else `type` (case-sensitive).',
+    default: null,
+  },
+  region: { pattern: /^[A-Za-z0-9]{2,16}$/, allowed: 'a region code such as DFW (any case)', description: "Region code, case-insensitive; only with `service`.", default: "the user's default region" },
+  interface: { pattern: /^(public|internal)$/, allowed: "'public' or 'internal'", description: '`public` or `internal` (ServiceNet); only with `service`.', default: 'public' },
+  version: {
+    pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/,
+    allowed: "a catalog versionId such as 2 or 1.0 (exact)",
+    description: "The catalog's `versionId`, matched exactly, when a service lists several versions; only with `service`.",
+    default: null,
+  },
+  minTtl: { pattern: /^\d{1,5}$/, allowed: 'whole seconds from 60 to 3600', description: 'Seconds the token must stay valid.', default: '300' },
+} as const satisfies Record<string, QueryParameter>;
+const PARAMETERS = QUERY_PARAMETERS;
 type Name = keyof typeof PARAMETERS;
 const NAMES = Object.keys(PARAMETERS) as Name[];
 
@@ -66,32 +94,32 @@ export function parseEvent(event: unknown): ParsedRequest & { query: Record<stri
 }
 
 /**
- * Validates the query strictly: unknown parameters, malformed values, and `region`/`interface`
- * without `service` (they would be ignored, which hides a caller's mistake) are all a 400 whose
+ * Validates the query strictly against {@link QUERY_PARAMETERS}: unknown parameters (`__proto__`
+ * and `constructor` too), malformed values, and `region`/`interface`/`version` without `service` (they would be ignored, which hides a caller's mistake) are all a 400 whose
  * detail names the parameter and what is allowed. API Gateway joins repeated keys with commas, so
  * a repeated parameter fails its pattern and is reported too.
  */
 export function parseQuery(raw: Record<string, unknown>): Query {
   for (const key of Object.keys(raw)) {
-    if (!(NAMES as string[]).includes(key)) {
+    if (!Object.hasOwn(PARAMETERS, key)) {
       throw new BadRequestError(`Unknown query parameter ${quote(key)}; allowed: ${NAMES.join(', ')}.`, key.slice(0, 40));
     }
   }
   const value = (name: Name): string | undefined => {
-    const given = raw[name];
+    const given = Object.hasOwn(raw, name) ? raw[name] : undefined;
     if (given === undefined) return undefined;
     if (typeof given !== 'string' || !PARAMETERS[name].pattern.test(given)) {
       throw new BadRequestError(`Query parameter '${name}' must be ${PARAMETERS[name].allowed}; got ${quote(String(given))}.`, name);
     }
     return given;
   };
-  const [service, region, iface, minTtlText] = [value('service'), value('region'), value('interface'), value('minTtl')];
+  const [service, region, iface, version, minTtlText] = [value('service'), value('region'), value('interface'), value('version'), value('minTtl')];
   const minTtl = minTtlText === undefined ? 300 : Number(minTtlText);
   if (minTtl < 60 || minTtl > 3600) throw new BadRequestError(`Query parameter 'minTtl' must be ${PARAMETERS.minTtl.allowed}; got ${minTtl}.`, 'minTtl');
   if (service === undefined) {
-    const stray = region !== undefined ? 'region' : iface !== undefined ? 'interface' : undefined;
+    const stray = region !== undefined ? 'region' : iface !== undefined ? 'interface' : version !== undefined ? 'version' : undefined;
     if (stray) throw new BadRequestError(`Query parameter '${stray}' applies only together with 'service'.`, stray);
     return { minTtl, endpoint: null };
   }
-  return { minTtl, endpoint: { service, region, interface: iface === 'internal' ? 'internal' : 'public' } };
+  return { minTtl, endpoint: { service, region, interface: iface === 'internal' ? 'internal' : 'public', ...(version !== undefined && { version }) } };
 }

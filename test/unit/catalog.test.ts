@@ -42,8 +42,8 @@ describe('Function: resolveEndpoint', () => {
 
     it('prefers an exact name over services that share it as a type', () => {
       const catalog = [
-        { name: 'compute', type: 'legacy', endpoints: [{ publicURL: 'https://named.example/', internalURL: null, region: null, tenantId: null }] },
-        { name: 'cloudServers', type: 'compute', endpoints: [{ publicURL: 'https://typed.example/', internalURL: null, region: null, tenantId: null }] },
+        { name: 'compute', type: 'legacy', endpoints: [{ publicURL: 'https://named.example/', internalURL: null, region: null, tenantId: null, versionId: null }] },
+        { name: 'cloudServers', type: 'compute', endpoints: [{ publicURL: 'https://typed.example/', internalURL: null, region: null, tenantId: null, versionId: null }] },
       ];
       assert.equal(resolveEndpoint(catalog, { service: 'compute', interface: 'public' }, null).url, 'https://named.example/');
     });
@@ -114,19 +114,23 @@ describe('Function: resolveEndpoint', () => {
 
   describe('rule 4: one, none or several', () => {
     it('is a 409 listing the candidates when two services fit equally', () => {
-      const catalog = [...devguide.catalog, { name: 'cloudFilesMirror', type: 'object-store', endpoints: [{ publicURL: 'https://mirror.example/', internalURL: null, region: 'DFW', tenantId: null }] }];
+      const catalog = [...devguide.catalog, { name: 'cloudFilesMirror', type: 'object-store', endpoints: [{ publicURL: 'https://mirror.example/', internalURL: null, region: 'DFW', tenantId: null, versionId: null }] }];
       const error = rejects(() => resolveEndpoint(catalog, { service: 'object-store', interface: 'public' }, 'DFW'), AmbiguousEndpointError);
       assert.deepEqual(error.extensions.candidates, [
-        { service: 'cloudFiles', type: 'object-store', region: 'DFW' },
-        { service: 'cloudFilesMirror', type: 'object-store', region: 'DFW' },
+        { service: 'cloudFiles', type: 'object-store', region: 'DFW', url: 'https://storage101.dfw1.clouddrive.com/v1/MossoCloudFS_aaaa-bbbb-cccc' },
+        { service: 'cloudFilesMirror', type: 'object-store', region: 'DFW', url: 'https://mirror.example/' },
       ]);
+      // Both are in DFW with no version: only a service name tells them apart, so only that is suggested.
+      assert.match(error.message, /narrow it with a service name \(cloudFiles, cloudFilesMirror\)\.$/);
       // …and the interface narrows it: only cloudFiles has ServiceNet.
       assert.equal(resolveEndpoint(catalog, { service: 'object-store', interface: 'internal' }, 'DFW').service, 'cloudFiles');
     });
 
     it('is a 409 when one service has two endpoints in the region asked for', () => {
-      const catalog = [{ name: 'dup', type: 'x', endpoints: [1, 2].map((n) => ({ publicURL: `https://${n}.example/`, internalURL: null, region: 'DFW', tenantId: null })) }];
-      rejects(() => resolveEndpoint(catalog, { service: 'dup', region: 'DFW', interface: 'public' }, null), AmbiguousEndpointError);
+      const catalog = [{ name: 'dup', type: 'x', endpoints: [1, 2].map((n) => ({ publicURL: `https://${n}.example/`, internalURL: null, region: 'DFW', tenantId: null, versionId: null })) }];
+      const error = rejects(() => resolveEndpoint(catalog, { service: 'dup', region: 'DFW', interface: 'public' }, null), AmbiguousEndpointError);
+      // Nothing a caller can pass tells them apart, so nothing is suggested.
+      assert.match(error.message, /does not tell apart/);
     });
   });
 

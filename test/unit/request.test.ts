@@ -17,14 +17,14 @@ describe('Function: parseQuery', () => {
   });
 
   it('reads every parameter', () => {
-    assert.deepEqual(parseQuery({ service: 'rax:dns', region: 'dfw', interface: 'internal', minTtl: '3600' }), {
+    assert.deepEqual(parseQuery({ service: 'rax:dns', region: 'dfw', interface: 'internal', version: '1.0', minTtl: '3600' }), {
       minTtl: 3600,
-      endpoint: { service: 'rax:dns', region: 'dfw', interface: 'internal' },
+      endpoint: { service: 'rax:dns', region: 'dfw', interface: 'internal', version: '1.0' },
     });
   });
 
   it('names the parameter and what is allowed for each bad input', () => {
-    badParameter(() => parseQuery({ regoin: 'DFW' }), 'regoin', /Unknown query parameter 'regoin'; allowed: service, region, interface, minTtl/);
+    badParameter(() => parseQuery({ regoin: 'DFW' }), 'regoin', /Unknown query parameter 'regoin'; allowed: service, region, interface, version, minTtl/);
     badParameter(() => parseQuery({ minTtl: '59' }), 'minTtl', /from 60 to 3600; got 59/);
     badParameter(() => parseQuery({ minTtl: '3601' }), 'minTtl', /got 3601/);
     badParameter(() => parseQuery({ minTtl: '5m' }), 'minTtl', /whole seconds/);
@@ -32,6 +32,27 @@ describe('Function: parseQuery', () => {
     badParameter(() => parseQuery({ service: 'cloudFiles', region: 'dfw,ord' }), 'region', /region code/);
     badParameter(() => parseQuery({ service: '' }), 'service', /catalog service name/);
     badParameter(() => parseQuery({ region: 'DFW' }), 'region', /only together with 'service'/);
+    badParameter(() => parseQuery({ version: '2' }), 'version', /only together with 'service'/);
+    badParameter(() => parseQuery({ service: 'cloudBigData', version: '2,1' }), 'version', /versionId/);
+  });
+
+  it('accepts service names of printable characters with inner spaces, up to 64', () => {
+    for (const service of ['Cloud DNS', 'Cloud Auth Service', 'DNS-as-a-Service', 'rax:object-cdn', 'Nuage Öffentlich', 'x'.repeat(64)]) {
+      assert.equal(parseQuery({ service }).endpoint?.service, service);
+    }
+  });
+
+  it('refuses service names with control characters, outer spaces, commas or more than 64 characters', () => {
+    for (const service of ['Cloud\u0007DNS', 'Cloud\tDNS', 'Cloud\nDNS', ' Cloud DNS', 'Cloud DNS ', 'Cloud\u2028DNS', 'cloudFiles,cloudFiles', 'x'.repeat(65), '\u200Bx']) {
+      badParameter(() => parseQuery({ service }), 'service', /1-64 printable characters/);
+    }
+  });
+
+  it('refuses __proto__, constructor and other Object.prototype names like any unknown parameter', () => {
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const raw = JSON.parse(`{"${name}":"x","service":"cloudFiles"}`) as Record<string, unknown>;
+      badParameter(() => parseQuery(raw), name, /Unknown query parameter/);
+    }
   });
 
   it('quotes odd input short and without control characters', () => {
@@ -53,6 +74,13 @@ describe('Function: parseEvent', () => {
   it('gives a null caller when the IAM context is missing', () => {
     assert.equal(parseEvent(event('billing')).callerArn, null);
     assert.equal(parseEvent(event('billing', null)).callerArn, null);
+  });
+
+  it('hands parseQuery a __proto__ query key as it came, so it is refused', () => {
+    const raw = JSON.parse('{"pathParameters":{"profile":"demo"},"queryStringParameters":{"__proto__":"x"}}') as unknown;
+    const { query } = parseEvent(raw);
+    assert.deepEqual(Object.keys(query), ['__proto__']);
+    badParameter(() => parseQuery(query), '__proto__', /Unknown query parameter '__proto__'/);
   });
 
   it('refuses a malformed profile or an event of another shape with a 400', () => {
