@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { memoryStore } from '../../functions/adapters/memory-store.ts';
+import { StoreUnavailableError, type TokenStore } from '../../functions/core/token-store.ts';
+import type { Token } from '../../functions/core/token.ts';
+import { fakeClock, HOUR } from '../support/clock.ts';
+import { custody } from '../support/leak-guard.ts';
+import { startSharedTier } from '../support/shared-tier.ts';
+
+const clock = fakeClock();
+let tier: Awaited<ReturnType<typeof startSharedTier>>;
+before(async () => {
+  tier = await startSharedTier();
+});
+after(() => tier.close());
+
+let n = 0;
+/** A token with a catalog, as Identity would give, under a profile name no other test uses. */
+function fixture(hours = 24): { profile: string; token: Token } {
+  const id = `AA${randomBytes(32).toString('base64url')}`;
+  custody(id);
+  return {
+    profile: `p${++n}`,
+    token: {
+      id,
+      expiresAt: clock.now() + hours * HOUR,
+      tenant: { id: '110011', name: '110011' },
+      defaultRegion: 'DFW',
+      catalog: [{ name: 'cloudFiles', type: 'object-store', endpoints: [{ publicURL: 'https://storage101.dfw1.clouddrive.com/v1/MossoCloudFS_110011', internalURL: null, region: 'DFW', tenantId: 'MossoCloudFS_110011' }] }],
+    },
+  };
+}
+
+// The rules of the port, held against both adapters: the DynamoDB one on dynalite must behave as the Map one.
+for (const [name, make] of [
+  ['memory', () => memoryStore()],
+  ['DynamoDB (dynalite + KMS stand-in)', () => tier.instance(clock.now).store],
+] as Array<[string, () => TokenStore]>) {
+  describe(`TokenStore contract: ${name}`, () => {
+    it('answers an empty record at revision 0, and lets exactly one of two instances that saw it take the lease', async () => {
+      const store = make();
+      const { profile } = fixture();
+      assert.deepEqual(await store.read(profile), { revision: 0, token: null, identity: null, confirmedAt: null, unreadable: false, lease: null, backoff: null });
+      assert.equal(await store.acquire(profile, { owner: 'a', until: clock.now() + 10_000, revision: 0 }), true);
+      assert.equal(await store.acquire(profile, { owner: 'b', until: clock.now() + 10_000, revision: 0 }), false);
+      const state = await store.read(profile);
+      assert.deepEqual([state.revision, state.lease], [1, { owner: 'a', until: clock.now() + 10_000 }]);
+    });
+
+    it('publishes the holder token, releases the lease and hands the same token back', async () => {
+      const store = make();
+      const { profile, token } = fixture();
+      await store.acquire(profile, { owner: 'a', until: clock.now() + 10_000, revision: 0 });
+      assert.equal(await store.publish(profile, { owner: 'a', token, identity: 'id-1', confirmedAt: clock.now() }), true);
+      const state = await store.read(profile);
+      assert.deepEqual(state.token, token);
+      assert.deepEqual([state.identity, state.confirmedAt, state.lease, state.unreadable, state.revision], ['id-1', clock.now(), null, false, 2]);
+    });
+
+    it('fences writes: a non-holder may only replace a token of the same identity that expires earlier', async () => {
+      const store = make();
+      const { profile, token } = fixture();
+      await store.acquire(profile, { owner: 'a', until: clock.now() + 10_000, revision: 0 });
+      await store.publish(profile, { owner: 'a', token, identity: 'id-1', confirmedAt: clock.now() });
+      const earlier = { ...token, expiresAt: token.expiresAt - 1 };
+      const later = { ...token, expiresAt: token.expiresAt + 1 };
+      assert.equal(await store.publish(profile, { owner: 'b', token: earlier, identity: 'id-1', confirmedAt: clock.now() }), false);
+      assert.equal(await store.publish(profile, { owner: 'b', token: later, identity: 'id-2', confirmedAt: clock.now() }), false);
+      assert.equal(await store.publish(profile, { owner: 'b', token: later, identity: 'id-1', confirmedAt: clock.now() }), true);
+      assert.equal((await store.read(profile)).token?.expiresAt, later.expiresAt);
+    });
+
+    it('records a failure as backoff only for the holder, releasing its lease', async () => {
+      const store = make();
+      const { profile } = fixture();
+      await store.acquire(profile, { owner: 'a', until: clock.now() + 10_000, revision: 0 });
+      const backoff = { until: clock.now() + 30_000, reason: 'refused' as const, refusedKey: 'fp' };
+      await store.fail(profile, { owner: 'b', backoff });
+      assert.equal((await store.read(profile)).backoff, null);
+      await store.fail(profile, { owner: 'a', backoff });
+      const state = await store.read(profile);
+      assert.deepEqual([state.backoff, state.lease], [backoff, null]);
+    });
+
+    it('flushes: answers the stored token once, and the record holds none afterwards', async () => {
+      const store = make();
+      const { profile, token } = fixture();
+      assert.equal(await store.flush(profile), null);
+      await store.acquire(profile, { owner: 'a', until: clock.now() + 10_000, revision: 0 });
+      await store.publish(profile, { owner: 'a', token, identity: 'id-1', confirmedAt: clock.now() });
+      assert.deepEqual(await store.flush(profile), token);
+      const state = await store.read(profile);
+      assert.deepEqual([state.token, state.identity, state.unreadable], [null, null, false]);
+      assert.equal(await store.flush(profile), null);
+    });
+  });
+}
+
+describe('DynamoDB store: encrypted and authenticated at rest', () => {
+  const rawItem = async (profile: string) => (await tier.dynamo.client.send(new GetItemCommand({ TableName: tier.dynamo.table, Key: { profile: { S: profile } } }))).Item ?? {};
+  const published = async () => {
+    const { store } = tier.instance(clock.now);
+    const { profile, token } = fixture();
+    await store.acquire(profile, { owner: 'a', until: clock.now() + 10_000, revision: 0 });
+    await store.publish(profile, { owner: 'a', token, identity: 'id-1', confirmedAt: clock.now() });
+    return { profile, token };
+  };
+
+  it('stores neither the token id nor the catalog in clear: reading the table alone reveals no token', async () => {
+    const { profile, token } = await published();
+    const text = JSON.stringify(await rawItem(profile), (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));
+    assert.ok(!text.includes(token.id) && !text.includes('clouddrive') && !text.includes('110011'), 'nothing readable');
+    assert.deepEqual(Object.keys(await rawItem(profile)).sort(), ['ciphertext', 'confirmedAt', 'dataKey', 'expiresAt', 'expiresTtl', 'identity', 'iv', 'profile', 'revision']);
+  });
+
+  for (const [what, damage] of [
+    ['a flipped ciphertext byte', (item: Record<string, any>) => void (item.ciphertext.B[0] ^= 1)],
+    ['a later expiry written in clear', (item: Record<string, any>) => void (item.expiresAt = { N: String(Number(item.expiresAt.N) + HOUR) })],
+    ['another identity written in clear', (item: Record<string, any>) => void (item.identity = { S: 'id-2' })],
+    ['a data key from another record', (item: Record<string, any>) => void (item.dataKey.B[item.dataKey.B.length - 1] ^= 1)],
+  ] as const) {
+    it(`reads a record with ${what} as unreadable (never served), and a holder overwrites it`, async () => {
+      const { profile, token } = await published();
+      const item = await rawItem(profile);
+      damage(item);
+      await tier.dynamo.client.send(new PutItemCommand({ TableName: tier.dynamo.table, Item: item }));
+      // A fresh instance: no data key cached, so KMS itself judges the data key.
+      const { store } = tier.instance(clock.now);
+      const state = await store.read(profile);
+      assert.deepEqual([state.token, state.unreadable], [null, true]);
+      assert.equal(await store.acquire(profile, { owner: 'b', until: clock.now() + 10_000, revision: state.revision }), true);
+      assert.equal(await store.publish(profile, { owner: 'b', token, identity: 'id-1', confirmedAt: clock.now() }), true);
+      assert.deepEqual((await store.read(profile)).token, token);
+    });
+  }
+
+  it('never opens a record moved under another profile (the encryption context names the profile)', async () => {
+    const { profile } = await published();
+    const item = await rawItem(profile);
+    const other = fixture().profile;
+    await tier.dynamo.client.send(new PutItemCommand({ TableName: tier.dynamo.table, Item: { ...item, profile: { S: other } } }));
+    const state = await tier.instance(clock.now).store.read(other);
+    assert.deepEqual([state.token, state.unreadable], [null, true]);
+  });
+
+  it('calls KMS once per data key, not per write or read: one GenerateDataKey for many publishes, one Decrypt per new instance', async () => {
+    tier.kms.resetCalls();
+    const writer = tier.instance(clock.now).store;
+    const profiles: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { profile, token } = fixture();
+      profiles.push(profile);
+      await writer.acquire(profile, { owner: 'a', until: clock.now() + 10_000, revision: 0 });
+      await writer.publish(profile, { owner: 'a', token, identity: 'id-1', confirmedAt: clock.now() });
+      await writer.read(profile);
+    }
+    assert.deepEqual(tier.kms.calls, { GenerateDataKey: 5 }, 'one data key per profile (the context names it), none to read back');
+    const reader = tier.instance(clock.now).store;
+    for (let i = 0; i < 3; i++) await reader.read(profiles[0] as string);
+    assert.deepEqual(tier.kms.calls, { GenerateDataKey: 5, Decrypt: 1 });
+  });
+
+  it('turns a throttled table, an unreachable table and a KMS refusal into StoreUnavailableError naming the dependency', async () => {
+    const { profile } = await published();
+    const isUnavailable = (dependency: string) => (error: unknown) => error instanceof StoreUnavailableError && error.dependency === dependency;
+    const { store } = tier.instance(clock.now);
+    tier.dynamo.injectFaults({ type: 'ThrottlingException' });
+    await assert.rejects(store.read(profile), isUnavailable('dynamodb'));
+    tier.dynamo.partition(true);
+    await assert.rejects(store.read(profile), isUnavailable('dynamodb'));
+    tier.dynamo.partition(false);
+    tier.kms.denyAll(true);
+    await assert.rejects(store.read(profile), isUnavailable('kms'));
+    tier.kms.denyAll(false);
+    assert.ok((await store.read(profile)).token);
+  });
+
+  it('keeps every write conditional: an UpdateItem outside the adapter does not break the revision fence', async () => {
+    const { store } = tier.instance(clock.now);
+    const { profile } = fixture();
+    const seen = await store.read(profile);
+    await tier.dynamo.client.send(
+      new UpdateItemCommand({ TableName: tier.dynamo.table, Key: { profile: { S: profile } }, UpdateExpression: 'SET revision = :r', ExpressionAttributeValues: { ':r': { N: '7' } } }),
+    );
+    assert.equal(await store.acquire(profile, { owner: 'a', until: clock.now() + 10_000, revision: seen.revision }), false);
+  });
+});
