@@ -1,0 +1,206 @@
+import { Circuit } from './circuit.ts';
+import { UpstreamUnavailableError, type Upstream } from './errors.ts';
+import { StoreUnavailableError, type Backoff, type StoredState, type TokenStore } from './token-store.ts';
+import { isFresh, type Token } from './token.ts';
+
+/** What the holder of the lease produced: the token and who it was issued to. */
+export interface Authenticated {
+  token: Token;
+  identity: string;
+}
+
+/** Thrown by an `authenticate` callback when Identity refused a key: the fleet records its fingerprint. */
+export class KeyRefused extends Error {
+  override name = 'KeyRefused';
+  readonly refusedKey: string;
+  /** The error the caller sees (rethrown after recording). */
+  readonly original: unknown;
+  constructor(refusedKey: string, original: unknown) {
+    super('Identity refused the key');
+    this.refusedKey = refusedKey;
+    this.original = original;
+  }
+}
+
+export interface FleetOptions {
+  store: TokenStore;
+  /** This instance's name in leases (random per execution environment). */
+  owner: string;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
+  /** How long a lease lasts: the Identity budget plus a margin, so a dead holder frees it by itself. */
+  leaseMs: number;
+  /** How long the fleet waits after a failure Identity gave no Retry-After for (ms), by reason. */
+  backoffFor: (error: unknown) => { reason: Backoff['reason']; ms: number } | null;
+  /** Mean wait between polls of a record whose lease another instance holds (jittered ±50%). */
+  pollMs?: number;
+  /** A token Identity confirmed this recently is served (degraded) rather than asked for again. */
+  quietMs?: number;
+  /** How long the circuit stays open after the table or KMS failed. */
+  circuitMs?: number;
+  /** Clocks may disagree this much; a lease is dead by the record's clock only past it. */
+  maxSkewMs?: number;
+  /** How long Identity's refusal of a key is remembered (the fingerprint goes when the secret changes anyway). */
+  refusedMs?: number;
+}
+
+export interface FleetRequest {
+  minTtl: number;
+  /** Epoch ms by which this request must be answered: waits for another instance stop there. */
+  deadline: number;
+  /** The identity of the profile's secret when this instance knows it (a cached read), else `null`. */
+  knownIdentity: string | null;
+}
+
+export interface FleetAnswer {
+  token: Token;
+  /** `table`: another instance's token; `identity`: this instance authenticated (holding the lease, or alone). */
+  source: 'table' | 'identity';
+  /** Why the shared tier was bypassed (circuit open: table or KMS failing), for the audit line. */
+  fallback: string | null;
+  degradedBecause?: string;
+  upstream?: Upstream | null;
+}
+
+/**
+ * The shared tier's rules, under each instance's in-memory cache: read the profile's record; a fresh
+ * token answers; otherwise one instance across the fleet takes the lease and authenticates, the
+ * others poll (jittered) until it publishes or their deadline passes. A failure is written as the
+ * fleet's backoff. If the store fails, the instance works alone for a while (circuit).
+ *
+ * @example
+ * const fleet = new Fleet({ store, owner, now, sleep, random, leaseMs: 10_000, backoffFor });
+ * const { token, source } = await fleet.obtain('demo', { minTtl: 300, deadline, knownIdentity: null }, authenticate);
+ */
+export class Fleet {
+  readonly #o: Required<FleetOptions>;
+  readonly #circuit: Circuit;
+  /** Leases seen held by another instance: when first seen, by our clock (skew-proof expiry). */
+  readonly #seen = new Map<string, { owner: string; until: number; since: number }>();
+  /** Profiles this instance is authenticating for right now (its own lease is live, not stale). */
+  readonly #holding = new Set<string>();
+
+  constructor(options: FleetOptions) {
+    this.#o = { pollMs: 100, quietMs: 60_000, circuitMs: 30_000, maxSkewMs: 5 * 60_000, refusedMs: 24 * 3_600_000, ...options };
+    this.#circuit = new Circuit({ now: options.now, openMs: this.#o.circuitMs });
+  }
+
+  /** Why the shared tier is bypassed right now, or `null`. */
+  get fallback(): string | null {
+    return this.#circuit.reason;
+  }
+
+  async obtain(profile: string, request: FleetRequest, authenticate: (guard: { refusedKey: string | null }) => Promise<Authenticated>): Promise<FleetAnswer> {
+    if (this.#circuit.isOpen()) return this.#alone(authenticate);
+    try {
+      return await this.#shared(profile, request, authenticate);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      this.#circuit.trip(`${error.dependency}: ${error.message}`);
+      return this.#alone(authenticate);
+    }
+  }
+
+  /** Operator flush: the record loses its token fleet-wide; the token it held is answered for revocation. */
+  flush(profile: string): Promise<Token | null> {
+    return this.#o.store.flush(profile);
+  }
+
+  async #alone(authenticate: (guard: { refusedKey: string | null }) => Promise<Authenticated>): Promise<FleetAnswer> {
+    const fallback = this.#circuit.reason;
+    try {
+      const { token } = await authenticate({ refusedKey: null });
+      return { token, source: 'identity', fallback };
+    } catch (error) {
+      throw error instanceof KeyRefused ? error.original : error;
+    }
+  }
+
+  async #shared(profile: string, request: FleetRequest, authenticate: (guard: { refusedKey: string | null }) => Promise<Authenticated>): Promise<FleetAnswer> {
+    const { now } = this.#o;
+    for (;;) {
+      const state = await this.#o.store.read(profile);
+      const usable = state.token && (request.knownIdentity === null || state.identity === request.knownIdentity) ? state.token : null;
+      const valid = usable && isFresh(usable, now(), 1) ? usable : null;
+      if (valid && isFresh(valid, now(), request.minTtl)) return { token: valid, source: 'table', fallback: null };
+      if (valid && state.confirmedAt !== null && now() - state.confirmedAt < this.#o.quietMs) {
+        return { token: valid, source: 'table', fallback: null, degradedBecause: 'identity re-issued this token moments ago' };
+      }
+      const backoff = state.backoff && state.backoff.reason !== 'refused' && state.backoff.until > now() ? state.backoff : null;
+      if (backoff) return this.#unavailable(valid, 'the fleet is backing off Identity', backoff.until);
+      const mine = state.lease?.owner === this.#o.owner;
+      const lease = state.lease && (mine ? this.#holding.has(profile) : !this.#dead(profile, state.lease)) ? state.lease : null;
+      if (lease) {
+        const wait = this.#o.pollMs * (0.5 + this.#o.random());
+        if (now() + wait > request.deadline) return this.#unavailable(valid, 'another instance is authenticating', Math.min(lease.until, now() + this.#o.leaseMs));
+        await this.#o.sleep(wait);
+        continue;
+      }
+      // Nobody holds a live lease: try to become the holder. Losing means someone wrote since we read.
+      if (!(await this.#o.store.acquire(profile, { owner: this.#o.owner, until: now() + this.#o.leaseMs, revision: state.revision }))) continue;
+      this.#seen.delete(profile);
+      this.#holding.add(profile);
+      try {
+        return await this.#hold(profile, state, valid, authenticate);
+      } finally {
+        this.#holding.delete(profile);
+      }
+    }
+  }
+
+  async #hold(profile: string, state: StoredState, valid: Token | null, authenticate: (guard: { refusedKey: string | null }) => Promise<Authenticated>): Promise<FleetAnswer> {
+    const { store, owner, now } = this.#o;
+    const refused = state.backoff?.reason === 'refused' && state.backoff.until > now() ? state.backoff.refusedKey : null;
+    let result: Authenticated;
+    try {
+      result = await authenticate({ refusedKey: refused });
+    } catch (error) {
+      const original = error instanceof KeyRefused ? error.original : error;
+      const backoff: Backoff | null =
+        error instanceof KeyRefused
+          ? { until: now() + this.#o.refusedMs, reason: 'refused', refusedKey: error.refusedKey }
+          : this.#backoff(original);
+      // Releases the lease too; recording is best effort: the caller's answer does not depend on it.
+      await store.fail(profile, { owner, backoff: backoff ?? { until: now(), reason: 'unavailable', refusedKey: null } }).catch((e: unknown) => this.#trip(e));
+      if (valid && original instanceof UpstreamUnavailableError) {
+        return { token: valid, source: 'table', fallback: null, degradedBecause: original.message, upstream: original.upstream };
+      }
+      throw original;
+    }
+    await store.publish(profile, { owner, token: result.token, identity: result.identity, confirmedAt: now() }).catch((e: unknown) => this.#trip(e));
+    return { token: result.token, source: 'identity', fallback: null };
+  }
+
+  #backoff(error: unknown): Backoff | null {
+    const verdict = this.#o.backoffFor(error);
+    return verdict ? { until: this.#o.now() + verdict.ms, reason: verdict.reason, refusedKey: null } : null;
+  }
+
+  /** A valid token degraded, or a 503 saying when to come back. */
+  #unavailable(valid: Token | null, why: string, until: number): FleetAnswer {
+    if (valid) return { token: valid, source: 'table', fallback: null, degradedBecause: why, upstream: 'identity' };
+    const seconds = Math.max(1, Math.ceil((until - this.#o.now()) / 1000));
+    throw new UpstreamUnavailableError(`Rackspace Identity is unavailable (${why}); try again shortly.`, seconds, { upstream: 'identity' });
+  }
+
+  /**
+   * A lease is dead when its expiry has passed by more than clocks can disagree, or when we have
+   * watched it unchanged for a whole lease period by our own clock: either way skew cannot make
+   * two instances hold it at once.
+   */
+  #dead(profile: string, lease: { owner: string; until: number }): boolean {
+    const now = this.#o.now();
+    if (lease.until + this.#o.maxSkewMs < now) return true;
+    const seen = this.#seen.get(profile);
+    if (!seen || seen.owner !== lease.owner || seen.until !== lease.until) {
+      this.#seen.set(profile, { ...lease, since: now });
+      return false;
+    }
+    return now - seen.since >= this.#o.leaseMs;
+  }
+
+  #trip(error: unknown): void {
+    if (error instanceof StoreUnavailableError) this.#circuit.trip(`${error.dependency}: ${error.message}`);
+  }
+}

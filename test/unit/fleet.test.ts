@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { memoryStore } from '../../functions/adapters/memory-store.ts';
+import { CredentialsUnusableError, UpstreamUnavailableError } from '../../functions/core/errors.ts';
+import { Fleet, KeyRefused, type Authenticated, type FleetOptions } from '../../functions/core/fleet.ts';
+import { StoreUnavailableError, type TokenStore } from '../../functions/core/token-store.ts';
+import type { Token } from '../../functions/core/token.ts';
+import { fakeClock, HOUR, MINUTE } from '../support/clock.ts';
+
+const LEASE_MS = 10_000;
+const token = (id: string, expiresAt: number): Token => ({ id, expiresAt, tenant: null, defaultRegion: null, catalog: [] });
+
+/** One shared store and clock; `instance()` is a new execution environment (its own Fleet, maybe a skewed clock). */
+function world() {
+  const clock = fakeClock();
+  const store = memoryStore();
+  let calls = 0;
+  let issued = 0;
+  /** What Identity does: by default a new 24-hour token after 300 ms. */
+  let identity = async (): Promise<Authenticated> => {
+    calls++;
+    await clock.sleep(300);
+    return { token: token(`t${++issued}`, clock.now() + 24 * HOUR), identity: 'id-1' };
+  };
+  const instance = (options: { skewMs?: number; store?: TokenStore; owner?: string } & Partial<FleetOptions> = {}) => {
+    const now = () => clock.now() + (options.skewMs ?? 0);
+    return new Fleet({
+      store: options.store ?? store,
+      owner: options.owner ?? `i-${Math.random()}`,
+      now,
+      sleep: clock.sleep,
+      random: () => 0.5,
+      leaseMs: LEASE_MS,
+      backoffFor: (error) => (error instanceof UpstreamUnavailableError ? { reason: 'unavailable', ms: error.retryAfterSeconds * 1000 } : null),
+      ...options,
+    });
+  };
+  const request = (minTtl = 300, skewMs = 0) => ({ minTtl, deadline: clock.now() + skewMs + 8_000, knownIdentity: null });
+  return {
+    clock,
+    store,
+    instance,
+    request,
+    authenticate: () => identity(),
+    setIdentity: (fn: typeof identity) => void (identity = fn),
+    calls: () => calls,
+  };
+}
+
+describe('Class: Fleet', () => {
+  describe('Method: obtain', () => {
+    it('answers from the shared record without authenticating when it holds a fresh token', async () => {
+      const w = world();
+      const first = await w.instance().obtain('p', w.request(), w.authenticate);
+      w.clock.advance(HOUR);
+      const second = await w.instance().obtain('p', w.request(), w.authenticate);
+      assert.deepEqual([first.source, second.source, second.token.id, w.calls()], ['identity', 'table', 't1', 1]);
+    });
+
+    it('lets one of 20 cold instances asking at once authenticate; the others wait for its token', async () => {
+      const w = world();
+      const answers = await Promise.all(Array.from({ length: 20 }, () => w.instance().obtain('p', w.request(), w.authenticate)));
+      assert.equal(w.calls(), 1);
+      assert.deepEqual(new Set(answers.map((a) => a.token.id)), new Set(['t1']));
+      assert.deepEqual(answers.map((a) => a.source).sort(), ['identity', ...Array(19).fill('table')]);
+    });
+
+    it('renews a stale token through one holder, and never serves a token short of minTtl while Identity has not confirmed it lately', async () => {
+      const w = world();
+      await w.instance().obtain('p', w.request(), w.authenticate);
+      w.clock.advance(24 * HOUR - 200_000);
+      const renewed = await w.instance().obtain('p', w.request(300), w.authenticate);
+      assert.deepEqual([renewed.source, renewed.token.id, w.calls()], ['identity', 't2', 2]);
+    });
+
+    it('serves a token Identity re-issued moments ago degraded, fleet-wide, instead of asking again (no loop)', async () => {
+      const w = world();
+      w.setIdentity(async () => ({ token: token('short', w.clock.now() + 30 * MINUTE), identity: 'id-1' }));
+      await w.instance().obtain('p', w.request(3600), w.authenticate);
+      w.clock.advance(10_000);
+      const other = await w.instance().obtain('p', w.request(3600), w.authenticate);
+      assert.deepEqual([other.source, other.degradedBecause, w.calls()], ['table', 'identity re-issued this token moments ago', 0]);
+    });
+
+    it('serves a still-valid token degraded when the holder finds Identity unavailable, and writes the backoff for the fleet', async () => {
+      const w = world();
+      await w.instance().obtain('p', w.request(), w.authenticate);
+      w.clock.advance(24 * HOUR - 200_000);
+      w.setIdentity(async () => {
+        throw new UpstreamUnavailableError('Rackspace Identity is unavailable (HTTP 503)', 30, { upstream: 'identity' });
+      });
+      const holder = await w.instance().obtain('p', w.request(), w.authenticate);
+      assert.deepEqual([holder.token.id, holder.degradedBecause, holder.upstream], ['t1', 'Rackspace Identity is unavailable (HTTP 503)', 'identity']);
+      assert.equal((await w.store.read('p')).backoff?.until, w.clock.now() + 30_000);
+      let asked = false;
+      w.setIdentity(async () => ((asked = true), { token: token('t9', w.clock.now() + 24 * HOUR), identity: 'id-1' }));
+      const other = await w.instance().obtain('p', w.request(), w.authenticate);
+      assert.deepEqual([other.degradedBecause, asked], ['the fleet is backing off Identity', false]);
+    });
+
+    it('answers 503 with the backoff as Retry-After when there is no valid token, and asks again once it has passed', async () => {
+      const w = world();
+      w.setIdentity(async () => {
+        throw new UpstreamUnavailableError('Rackspace Identity is unavailable (rate limited, HTTP 413)', 20, { upstream: 'identity' });
+      });
+      await assert.rejects(w.instance().obtain('p', w.request(), w.authenticate), /rate limited/);
+      let calls = 0;
+      w.setIdentity(async () => (calls++, { token: token('t2', w.clock.now() + 24 * HOUR), identity: 'id-1' }));
+      w.clock.advance(5_000);
+      await assert.rejects(w.instance().obtain('p', w.request(), w.authenticate), (e: unknown) => e instanceof UpstreamUnavailableError && e.retryAfterSeconds === 15);
+      assert.equal(calls, 0, 'nobody asks Identity during the backoff');
+      w.clock.advance(15_000);
+      assert.equal((await w.instance().obtain('p', w.request(), w.authenticate)).token.id, 't2');
+    });
+
+    it('remembers a refused key for the fleet: the next holder is told its fingerprint, the caller sees the original error', async () => {
+      const w = world();
+      const refusal = new CredentialsUnusableError('Rackspace Identity rejected the custodied credentials (HTTP 401).', { upstream: 'identity' });
+      w.setIdentity(async () => {
+        throw new KeyRefused('fp-old', refusal);
+      });
+      await assert.rejects(w.instance().obtain('p', w.request(), w.authenticate), (e) => e === refusal);
+      const guards: Array<string | null> = [];
+      const other = await w.instance().obtain('p', w.request(), async (guard) => {
+        guards.push(guard.refusedKey);
+        return { token: token('t2', w.clock.now() + 24 * HOUR), identity: 'id-1' };
+      });
+      assert.deepEqual([guards, other.token.id, (await w.store.read('p')).backoff], [['fp-old'], 't2', null]);
+    });
+
+    it('when the holder dies mid-authentication: waiters answer 503 within their deadline, and one takes over after a lease period', async () => {
+      const w = world();
+      await w.store.acquire('p', { owner: 'dead', until: w.clock.now() + LEASE_MS, revision: 0 });
+      const waiter = w.instance();
+      await assert.rejects(waiter.obtain('p', w.request(), w.authenticate), (e: unknown) => e instanceof UpstreamUnavailableError && e.retryAfterSeconds >= 1 && e.retryAfterSeconds <= 10);
+      assert.equal(w.calls(), 0);
+      w.clock.advance(LEASE_MS);
+      const next = await waiter.obtain('p', w.request(), w.authenticate);
+      assert.deepEqual([next.source, w.calls()], ['identity', 1]);
+    });
+
+    for (const skewMs of [2 * MINUTE, -2 * MINUTE]) {
+      it(`keeps one holder with clocks ${skewMs > 0 ? '2 min ahead' : '2 min behind'}: a skewed instance neither steals a live lease nor waits past it`, async () => {
+        const w = world();
+        let release: () => void = () => {};
+        const holding = new Promise<void>((resolve) => (release = resolve));
+        w.setIdentity(async () => {
+          await holding;
+          return { token: token('t1', w.clock.now() + 24 * HOUR), identity: 'id-1' };
+        });
+        const holder = w.instance().obtain('p', w.request(), w.authenticate);
+        await new Promise((resolve) => setImmediate(resolve));
+        let stolen = false;
+        const skewed = w.instance({ skewMs }).obtain('p', w.request(300, skewMs), async () => ((stolen = true), { token: token('x', w.clock.now() + 24 * HOUR), identity: 'id-1' }));
+        await assert.rejects(skewed, UpstreamUnavailableError);
+        release();
+        await holder;
+        const after = await w.instance({ skewMs }).obtain('p', w.request(300, skewMs), w.authenticate);
+        assert.deepEqual([stolen, after.token.id, after.source], [false, 't1', 'table']);
+      });
+    }
+
+    it('never serves a record issued to another identity than the secret this instance knows', async () => {
+      const w = world();
+      await w.instance().obtain('p', w.request(), w.authenticate);
+      w.setIdentity(async () => ({ token: token('other-user', w.clock.now() + 24 * HOUR), identity: 'id-2' }));
+      const answer = await w.instance().obtain('p', { ...w.request(), knownIdentity: 'id-2' }, w.authenticate);
+      assert.deepEqual([answer.token.id, (await w.store.read('p')).identity], ['other-user', 'id-2']);
+    });
+
+    it('falls back to authenticating alone when the store fails, keeps the circuit open 30 s, then uses the store again', async () => {
+      const w = world();
+      let failing = true;
+      let reads = 0;
+      const flaky: TokenStore = {
+        ...w.store,
+        read: async (profile) => {
+          reads++;
+          if (failing) throw new StoreUnavailableError('dynamodb', 'DynamoDB GetItem ThrottlingException (HTTP 400)');
+          return w.store.read(profile);
+        },
+      };
+      const fleet = w.instance({ store: flaky });
+      const first = await fleet.obtain('p', w.request(), w.authenticate);
+      assert.deepEqual([first.source, first.fallback], ['identity', 'dynamodb: DynamoDB GetItem ThrottlingException (HTTP 400)']);
+      failing = false;
+      w.clock.advance(29_000);
+      assert.equal((await fleet.obtain('p', w.request(), w.authenticate)).fallback, 'dynamodb: DynamoDB GetItem ThrottlingException (HTTP 400)');
+      assert.equal(reads, 1, 'no store call while the circuit is open');
+      w.clock.advance(1_000);
+      const again = await fleet.obtain('p', w.request(), w.authenticate);
+      assert.deepEqual([again.fallback, reads], [null, 2]);
+    });
+  });
+});
