@@ -25,7 +25,7 @@ const Sealed = z.strictObject({
     z.object({
       name: text,
       type: text,
-      endpoints: z.array(z.object({ publicURL: text, internalURL: nullableText, region: nullableText, tenantId: nullableText })),
+      endpoints: z.array(z.object({ publicURL: text, internalURL: nullableText, region: nullableText, tenantId: nullableText, versionId: nullableText })),
     }),
   ),
 });

@@ -28,7 +28,7 @@ function fixture(hours = 24): { profile: string; token: Token } {
       expiresAt: clock.now() + hours * HOUR,
       tenant: { id: '110011', name: '110011' },
       defaultRegion: 'DFW',
-      catalog: [{ name: 'cloudFiles', type: 'object-store', endpoints: [{ publicURL: 'https://storage101.dfw1.clouddrive.com/v1/MossoCloudFS_110011', internalURL: null, region: 'DFW', tenantId: 'MossoCloudFS_110011' }] }],
+      catalog: [{ name: 'cloudFiles', type: 'object-store', endpoints: [{ publicURL: 'https://storage101.dfw1.clouddrive.com/v1/MossoCloudFS_110011', internalURL: null, region: 'DFW', tenantId: 'MossoCloudFS_110011', versionId: null }] }],
     },
   };
 }
