@@ -17,17 +17,23 @@ export interface Query {
 // Loose on purpose: API Gateway adds fields over time. Only what we read is checked. The query is
 // taken as it is, not copied by zod: a copy would turn a `__proto__` key into a prototype and hide it
 // from parseQuery, which must name every unknown key in its 400.
+// One schema for both event shapes: the deployed REST API sends payload 1.0 (the caller in
+// `requestContext.identity.userArn`, repeated query keys in `multiValueQueryStringParameters`);
+// an HTTP API, and local tools written for it, send payload 2.0 (`requestContext.authorizer.iam`).
 const text = z.optional(z.string());
+const nullableText = z.optional(z.nullable(z.string()));
 const RawQuery = z.custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null && !Array.isArray(value));
 const Event = z.object({
   requestContext: z.optional(
     z.object({
       requestId: z.optional(z.string()),
-      authorizer: z.optional(z.nullable(z.object({ iam: z.optional(z.nullable(z.object({ userArn: z.optional(z.nullable(z.string())) }))) }))),
+      authorizer: z.optional(z.nullable(z.object({ iam: z.optional(z.nullable(z.object({ userArn: nullableText }))) }))),
+      identity: z.optional(z.nullable(z.object({ userArn: nullableText }))),
     }),
   ),
   pathParameters: z.optional(z.nullable(z.object({ profile: text }))),
   queryStringParameters: z.optional(z.nullable(RawQuery)),
+  multiValueQueryStringParameters: z.optional(z.nullable(RawQuery)),
 });
 
 const PROFILE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -72,25 +78,40 @@ const NAMES = Object.keys(PARAMETERS) as Name[];
 const quote = (text: string) => `'${text.slice(0, 40).replace(/[\p{C}]/gu, '?')}${text.length > 40 ? '…' : ''}'`;
 
 /**
- * Reads an API Gateway HTTP API (payload 2.0) event. A shape we cannot read is a 400, never a 500.
+ * Reads an API Gateway event: REST API (payload 1.0, deployed) or HTTP API (payload 2.0). A shape
+ * we cannot read is a 400, never a 500.
  *
  * @example
  * parseEvent(event) // → { requestId, callerArn: 'arn:aws:sts::…', profile: 'billing' }, plus the raw query
  */
 export function parseEvent(event: unknown): ParsedRequest & { query: Record<string, unknown> } {
   const parsed = Event.safeParse(event);
-  if (!parsed.success) throw new BadRequestError('The request is not an API Gateway HTTP API (payload 2.0) event.', 'event');
-  const { requestContext, pathParameters, queryStringParameters } = parsed.data;
+  if (!parsed.success) throw new BadRequestError('The request is not an API Gateway REST API (payload 1.0) or HTTP API (payload 2.0) event.', 'event');
+  const { requestContext, pathParameters, queryStringParameters, multiValueQueryStringParameters } = parsed.data;
   const profile = pathParameters?.profile ?? '';
   if (!PROFILE.test(profile)) {
     throw new BadRequestError(`Path parameter 'profile' must be 1-64 lower-case letters, digits, - or _; got ${quote(profile)}.`, 'profile');
   }
   return {
     requestId: requestContext?.requestId ?? 'unknown',
-    callerArn: requestContext?.authorizer?.iam?.userArn ?? null,
+    callerArn: requestContext?.authorizer?.iam?.userArn ?? requestContext?.identity?.userArn ?? null,
     profile,
-    query: queryStringParameters ?? {},
+    query: joinRepeated(queryStringParameters ?? {}, multiValueQueryStringParameters),
   };
+}
+
+/**
+ * Payload 1.0 keeps only the last value of a repeated key in `queryStringParameters`; payload 2.0
+ * joins them with commas. Joining here too keeps a repeated parameter a 400 (it fails its pattern)
+ * rather than silently taking one of the values.
+ */
+function joinRepeated(query: Record<string, unknown>, multi: Record<string, unknown> | null | undefined): Record<string, unknown> {
+  if (!multi) return query;
+  const repeated = Object.entries(multi).flatMap(([key, values]) =>
+    Array.isArray(values) && values.length > 1 && values.every((v) => typeof v === 'string') ? [[key, values.join(',')] as const] : [],
+  );
+  // fromEntries defines own properties: a key named __proto__ stays a key, never a prototype.
+  return repeated.length === 0 ? query : Object.fromEntries([...Object.entries(query), ...repeated]);
 }
 
 /**

@@ -86,6 +86,43 @@ describe('Function: parseEvent', () => {
   it('refuses a malformed profile or an event of another shape with a 400', () => {
     badParameter(() => parseEvent(event('Bad/Name')), 'profile', /Path parameter 'profile'/);
     badParameter(() => parseEvent(event(undefined)), 'profile', /got ''/);
-    badParameter(() => parseEvent('not an event'), 'event', /payload 2.0/);
+    badParameter(() => parseEvent('not an event'), 'event', /REST API \(payload 1.0\) or HTTP API \(payload 2.0\)/);
+  });
+});
+
+describe('Function: parseEvent with a REST API (payload 1.0) event', () => {
+  const caller = 'arn:aws:sts::123456789012:assumed-role/billing-export/i-0abc';
+  // As API Gateway's REST API passes it to a Lambda proxy integration with AWS_IAM authorization.
+  const restEvent = (extra: Record<string, unknown> = {}) => ({
+    resource: '/v1/profiles/{profile}/token',
+    httpMethod: 'GET',
+    pathParameters: { profile: 'billing' },
+    requestContext: { requestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef', authorizer: null, identity: { userArn: caller, accountId: '123456789012', caller: 'AROAEXAMPLE:i-0abc' } },
+    ...extra,
+  });
+
+  it('reads the caller from requestContext.identity.userArn, with the profile and request id', () => {
+    const parsed = parseEvent(restEvent({ queryStringParameters: { service: 'cloudFiles' }, multiValueQueryStringParameters: { service: ['cloudFiles'] } }));
+    assert.deepEqual(
+      [parsed.requestId, parsed.callerArn, parsed.profile, parsed.query],
+      ['c6af9ac6-7b61-11e6-9a41-93e8deadbeef', caller, 'billing', { service: 'cloudFiles' }],
+    );
+  });
+
+  it('gives a null caller when the identity has no userArn (an unsigned request reaching the function)', () => {
+    assert.equal(parseEvent(restEvent({ requestContext: { requestId: 'r', identity: { userArn: null, sourceIp: '192.0.2.1' } } })).callerArn, null);
+    assert.equal(parseEvent(restEvent({ requestContext: { requestId: 'r', identity: null } })).callerArn, null);
+  });
+
+  it('joins a repeated query key as payload 2.0 does, so it is refused instead of one value winning', () => {
+    const parsed = parseEvent(restEvent({ queryStringParameters: { service: 'cloudFiles', region: 'ord' }, multiValueQueryStringParameters: { service: ['cloudFiles'], region: ['dfw', 'ord'] } }));
+    assert.deepEqual(parsed.query, { service: 'cloudFiles', region: 'dfw,ord' });
+    badParameter(() => parseQuery(parsed.query), 'region', /got 'dfw,ord'/);
+  });
+
+  it('keeps a repeated key named __proto__ a plain key, for parseQuery to refuse', () => {
+    const parsed = parseEvent(restEvent({ queryStringParameters: JSON.parse('{"__proto__":"b"}'), multiValueQueryStringParameters: JSON.parse('{"__proto__":["a","b"]}') }));
+    assert.deepEqual([Object.keys(parsed.query), Object.getPrototypeOf(parsed.query)], [['__proto__'], Object.prototype]);
+    badParameter(() => parseQuery(parsed.query), '__proto__', /Unknown query parameter '__proto__'/);
   });
 });
