@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { loadProfiles } from '../../functions/core/profiles.ts';
+import { loadCfnSpec, specProblems, type CfnSpec } from '../support/cfn-spec.ts';
+import { evaluate, type Policy } from '../support/resource-policy.ts';
 
 const run = promisify(execFile);
 const { secretArnsFrom } = createRequire(import.meta.url)('../../infra/secret-arns.cjs') as { secretArnsFrom: (declaration: unknown) => unknown[] };
@@ -15,7 +17,9 @@ const { secretArnsFrom } = createRequire(import.meta.url)('../../infra/secret-ar
 async function packageTemplate(dir: string, params: string[] = []) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('AWS_') || key === 'AWS_CA_BUNDLE'));
   await run(process.execPath, ['node_modules/serverless/bin/serverless.js', 'package', '--package', dir, ...params], { env: { ...env, HOME: dir } });
-  return JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
+  return JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as {
+    Resources: Record<string, { Type: string; Properties: Record<string, any>; DependsOn?: string[]; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
+  };
 }
 
 const dirs: string[] = [];
@@ -24,25 +28,55 @@ const tempDir = () => {
   dirs.push(dir);
   return dir;
 };
-let template: Awaited<ReturnType<typeof packageTemplate>>;
+type Template = Awaited<ReturnType<typeof packageTemplate>>;
+// Packaged twice, side by side: with the defaults, and with every REST API parameter changed.
+const TUNED = [
+  '--param=reservedConcurrency=3', '--param=identityBudgetMs=12000', '--param=logRetentionInDays=90',
+  '--param=endpointType=PRIVATE', '--param=vpcEndpointIds=vpce-0a1b2c3d4e5f60718, vpce-11112222333344445',
+  '--param=orgId=o-abcd123456', '--param=throttlingRateLimit=7', '--param=throttlingBurstLimit=9', '--param=apiGatewayLogRole=existing',
+];
+let template: Template;
+let tuned: Template;
+let spec: CfnSpec;
 before(async () => {
+  // One after the other: serverless-esbuild builds in a shared .esbuild/ directory.
   template = await packageTemplate(tempDir());
+  tuned = await packageTemplate(tempDir(), TUNED);
+  spec = loadCfnSpec();
 });
 after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-const ofType = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type);
+const ofType = (type: string, from: Template = template) => Object.values(from.Resources).filter((r) => r.Type === type);
+const the = (type: string, from: Template = template) => {
+  const found = ofType(type, from);
+  assert.equal(found.length, 1, `one ${type}`);
+  return found[0]!;
+};
 const statement = (sid: string) => {
-  const role = ofType('AWS::IAM::Role')[0];
+  const role = template.Resources.IamRoleLambdaExecution;
   const statements = role?.Properties.Policies.flatMap((p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement);
   return statements.find((s: { Sid?: string }) => s.Sid === sid);
 };
 
 describe('The packaged CloudFormation template (npm run package)', () => {
-  it('routes GET /v1/profiles/{profile}/token with the AWS_IAM authorizer, and nothing else', () => {
-    const routes = ofType('AWS::ApiGatewayV2::Route').map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType]);
-    assert.deepEqual(routes, [['GET /v1/profiles/{profile}/token', 'AWS_IAM']]);
+  it('serves GET /v1/profiles/{profile}/token from a REST API with AWS_IAM, its only method, proxied to the function', () => {
+    assert.deepEqual(ofType('AWS::ApiGatewayV2::Api'), [], 'no HTTP API any more');
+    the('AWS::ApiGateway::RestApi');
+    const pathOf = (ref: unknown): string => {
+      if (typeof ref === 'object' && ref !== null && 'Fn::GetAtt' in ref) return '';
+      const id = (ref as { Ref: string }).Ref;
+      const resource = template.Resources[id]!;
+      return `${pathOf(resource.Properties.ParentId)}/${resource.Properties.PathPart}`;
+    };
+    const methods = ofType('AWS::ApiGateway::Method').map((m) => [m.Properties.HttpMethod, pathOf(m.Properties.ResourceId), m.Properties.AuthorizationType, m.Properties.Integration.Type]);
+    assert.deepEqual(methods, [['GET', '/v1/profiles/{profile}/token', 'AWS_IAM', 'AWS_PROXY']]);
+    const uri = the('AWS::ApiGateway::Method').Properties.Integration.Uri['Fn::Sub'];
+    assert.match(uri, /:lambda:path\/2015-03-31\/functions\/\$\{TokenLambdaFunction\.Arn\}\/invocations$/);
+    const permission = the('AWS::Lambda::Permission').Properties;
+    assert.deepEqual([permission.FunctionName, permission.Principal], [{ 'Fn::GetAtt': ['TokenLambdaFunction', 'Arn'] }, 'apigateway.amazonaws.com']);
+    assert.match(permission.SourceArn['Fn::Sub'], /:\$\{ApiGatewayRestApi\}\/\*\/GET\/v1\/profiles\/\*\/token$/, 'API Gateway may invoke it for this route only');
   });
 
   it('runs nodejs24.x on arm64, with a timeout just above the Identity budget and bounded reserved concurrency', () => {
@@ -68,22 +102,153 @@ describe('The packaged CloudFormation template (npm run package)', () => {
     assert.ok(!/"secretsmanager:\*"|"kms:\*"/.test(all), 'no wildcard actions');
   });
 
-  it('keeps the log group for the configured retention, and alarms on 5xx and on Identity failures', () => {
-    const logs = ofType('AWS::Logs::LogGroup');
-    assert.deepEqual(logs.map((l) => [l.Properties.LogGroupName, l.Properties.RetentionInDays]), [['/aws/lambda/rackspace-token-vendor-dev-token', 30]]);
-    assert.equal(ofType('AWS::KMS::Key').length, 1);
+  it('keeps the function log group and the API access log group for the configured retention, and alarms on 5xx and on Identity failures', () => {
+    const logs = (from: Template) => ofType('AWS::Logs::LogGroup', from).map((l) => [l.Properties.LogGroupName, l.Properties.RetentionInDays]).sort();
+    assert.deepEqual(logs(template), [['/aws/api-gateway/rackspace-token-vendor-dev-access', 30], ['/aws/lambda/rackspace-token-vendor-dev-token', 30]]);
+    assert.deepEqual(logs(tuned), [['/aws/api-gateway/rackspace-token-vendor-dev-access', 90], ['/aws/lambda/rackspace-token-vendor-dev-token', 90]]);
     const alarms = ofType('AWS::CloudWatch::Alarm').map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`);
-    assert.deepEqual(alarms.sort(), ['AWS/ApiGateway/5xx', 'RackspaceTokenVendor/dev/IdentityFailures']);
+    assert.deepEqual(alarms.sort(), ['AWS/ApiGateway/5XXError', 'RackspaceTokenVendor/dev/IdentityFailures']);
+    // REST API metrics are keyed by the API's name and the stage: both must be this API's.
+    const dimensions = template.Resources.ServerErrorsAlarm!.Properties.Dimensions;
+    assert.deepEqual(dimensions, [{ Name: 'ApiName', Value: the('AWS::ApiGateway::RestApi').Properties.Name }, { Name: 'Stage', Value: the('AWS::ApiGateway::Stage').Properties.StageName }]);
     const filter = ofType('AWS::Logs::MetricFilter')[0]?.Properties;
     assert.equal(filter?.FilterPattern, '{ $.audit.upstream = "identity" }');
   });
 
   it('takes deployment parameters, and refuses out-of-range ones before anything reaches AWS', async () => {
-    const tuned = await packageTemplate(tempDir(), ['--param=reservedConcurrency=3', '--param=identityBudgetMs=12000', '--param=logRetentionInDays=90']);
-    const fn = Object.values(tuned.Resources).find((r) => r.Type === 'AWS::Lambda::Function')?.Properties;
-    assert.deepEqual([fn?.ReservedConcurrentExecutions, fn?.Timeout, fn?.Environment.Variables.IDENTITY_BUDGET_MS], [3, 14, '12000']);
+    const fn = the('AWS::Lambda::Function', tuned).Properties;
+    assert.deepEqual([fn.ReservedConcurrentExecutions, fn.Timeout, fn.Environment.Variables.IDENTITY_BUDGET_MS], [3, 14, '12000']);
     await assert.rejects(packageTemplate(tempDir(), ['--param=reservedConcurrency=0']), (error: { stdout: string; stderr: string }) =>
       /reservedConcurrency=… must be a whole number from 1 to 100, got '0'/.test(error.stdout + error.stderr));
+  });
+
+  it('throttles the whole stage (defaults 50/s, burst 100; or as given) and access-logs caller, status, latency and request id', () => {
+    const settings = (from: Template) => the('AWS::ApiGateway::Stage', from).Properties.MethodSettings.map((m: Record<string, unknown>) => [m.ResourcePath, m.HttpMethod, m.ThrottlingRateLimit, m.ThrottlingBurstLimit]);
+    assert.deepEqual(settings(template), [['/*', '*', 50, 100]]);
+    assert.deepEqual(settings(tuned), [['/*', '*', 7, 9]]);
+    const stage = the('AWS::ApiGateway::Stage').Properties;
+    assert.equal(stage.StageName, 'dev');
+    const logGroupId = Object.entries(template.Resources).find(([, r]) => r.Properties.LogGroupName === '/aws/api-gateway/rackspace-token-vendor-dev-access')?.[0];
+    assert.deepEqual(stage.AccessLogSetting.DestinationArn, { 'Fn::GetAtt': [logGroupId, 'Arn'] });
+    const format = JSON.parse(stage.AccessLogSetting.Format) as Record<string, string>;
+    for (const variable of ['$context.identity.userArn', '$context.status', '$context.responseLatency', '$context.requestId']) {
+      assert.ok(Object.values(format).includes(variable), `the access log records ${variable}`);
+    }
+  });
+
+  it('deploys the API anew when what it serves changes (the stage points at a deployment named by its content)', () => {
+    const deployment = (from: Template) => Object.entries(from.Resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::Deployment').map(([id]) => id);
+    const [ours, theirs] = [deployment(template), deployment(tuned)];
+    assert.equal(ours.length, 1);
+    assert.notEqual(ours[0], theirs[0], 'another policy and endpoint, another deployment');
+    assert.deepEqual(the('AWS::ApiGateway::Stage').Properties.DeploymentId, { Ref: ours[0] });
+    assert.deepEqual(the('AWS::ApiGateway::Stage', tuned).Properties.DeploymentId, { Ref: theirs[0] });
+  });
+
+  it('has API Gateway write access logs with a retained account role, unless apiGatewayLogRole=existing', () => {
+    const role = template.Resources.ApiGatewayLogRole!;
+    assert.deepEqual([role.DeletionPolicy, role.UpdateReplacePolicy], ['Retain', 'Retain']);
+    assert.deepEqual(role.Properties.AssumeRolePolicyDocument.Statement[0].Principal, { Service: ['apigateway.amazonaws.com'] });
+    assert.deepEqual(the('AWS::ApiGateway::Account').Properties.CloudWatchRoleArn, { 'Fn::GetAtt': ['ApiGatewayLogRole', 'Arn'] });
+    assert.deepEqual(template.Resources.ApiGatewayStage!.DependsOn, ['ApiGatewayAccount'], 'the account role is set before the stage logs');
+    assert.deepEqual([ofType('AWS::ApiGateway::Account', tuned), tuned.Resources.ApiGatewayLogRole, tuned.Resources.ApiGatewayStage!.DependsOn], [[], undefined, undefined]);
+  });
+});
+
+describe('The REST API resource policy in the packaged template', () => {
+  const declaration = JSON.parse(readFileSync('infra/profiles.json', 'utf8'));
+  const patterns = [...loadProfiles(declaration).values()].flatMap((p) => p.allow);
+  const policy = (from: Template) => the('AWS::ApiGateway::RestApi', from).Properties.Policy as Policy;
+  // A role ARN each allow entry matches: its `*`s filled in, under a path or none.
+  const declaredRoles = patterns.flatMap((p) => {
+    const name = p.source.slice(p.source.lastIndexOf('/') + 1).replaceAll('*', 'x1');
+    return [`arn:${p.partition}:iam::${p.account}:role/${name}`, `arn:${p.partition}:iam::${p.account}:role/team/${name}`];
+  });
+  const route = 'execute-api:/dev/GET/v1/profiles/billing/token';
+
+  it('lets in exactly the accounts and roles infra/profiles.json allows, on the token route only', () => {
+    const allow = policy(template).Statement.filter((s) => s.Effect === 'Allow');
+    assert.equal(allow.length, 1);
+    assert.deepEqual(allow[0]!.Principal, { AWS: [...new Set(patterns.map((p) => `arn:${p.partition}:iam::${p.account}:root`))].sort() });
+    assert.deepEqual([allow[0]!.Action, allow[0]!.Resource], ['execute-api:Invoke', 'execute-api:/dev/GET/v1/profiles/*/token']);
+    for (const role of declaredRoles) assert.equal(evaluate(policy(template), { principalArn: role, resource: route }), 'allow', role);
+    const [first] = patterns;
+    const strangers = [`arn:aws:iam::${first!.account}:role/admin`, `arn:aws:iam::210987654321:role/${first!.source.split('/').pop()}`, `arn:aws:iam::${first!.account}:user/alice`];
+    for (const stranger of strangers) assert.equal(evaluate(policy(template), { principalArn: stranger, resource: route }), 'deny', stranger);
+    assert.equal(evaluate(policy(template), { principalArn: declaredRoles[0]!, resource: 'execute-api:/dev/GET/v1/other' }), 'implicit-deny');
+  });
+
+  it('with orgId and PRIVATE, also requires the organisation and one of the VPC endpoints', () => {
+    const conditions = policy(tuned).Statement.filter((s) => s.Effect === 'Deny').map((s) => s.Condition);
+    assert.deepEqual(conditions.slice(1), [
+      { StringNotEquals: { 'aws:PrincipalOrgID': 'o-abcd123456' } },
+      { StringNotEquals: { 'aws:SourceVpce': ['vpce-0a1b2c3d4e5f60718', 'vpce-11112222333344445'] } },
+    ]);
+    assert.deepEqual(the('AWS::ApiGateway::RestApi', tuned).Properties.EndpointConfiguration, { Types: ['PRIVATE'], VpcEndpointIds: ['vpce-0a1b2c3d4e5f60718', 'vpce-11112222333344445'] });
+    assert.deepEqual(the('AWS::ApiGateway::RestApi').Properties.EndpointConfiguration, { Types: ['REGIONAL'] });
+    const role = declaredRoles[0]!;
+    const inside = { principalArn: role, resource: route, orgId: 'o-abcd123456', sourceVpce: 'vpce-11112222333344445' };
+    assert.equal(evaluate(policy(tuned), inside), 'allow');
+    assert.equal(evaluate(policy(tuned), { ...inside, orgId: 'o-zzzz999999' }), 'deny');
+    assert.equal(evaluate(policy(tuned), { ...inside, orgId: undefined }), 'deny');
+    assert.equal(evaluate(policy(tuned), { ...inside, sourceVpce: 'vpce-99998888777766665' }), 'deny');
+    assert.equal(evaluate(policy(template), { principalArn: role, resource: route }), 'allow', 'REGIONAL without orgId: no such conditions');
+  });
+});
+
+describe('Custody key and logging permissions in the packaged template', () => {
+  const keyStatements = () => the('AWS::KMS::Key').Properties.KeyPolicy.Statement as { Sid: string; Action: string[]; Condition?: Record<string, Record<string, unknown>> }[];
+  const CRYPTO = /^kms:(Decrypt|Encrypt|GenerateDataKey|ReEncrypt|CreateGrant|Sign|Verify|GenerateMac|VerifyMac|DeriveSharedSecret|\*)/;
+
+  it('retains the custody key when the stack is deleted or the key replaced', () => {
+    const key = the('AWS::KMS::Key');
+    assert.deepEqual([key.DeletionPolicy, key.UpdateReplacePolicy], ['Retain', 'Retain']);
+  });
+
+  it('separates key administrators (no cryptographic use, no grants) from users (Decrypt/GenerateDataKey only via Secrets Manager, for the declared secrets)', () => {
+    const statements = keyStatements();
+    assert.ok(statements.every((s) => ![].concat(s.Action as never).some((a: string) => a === 'kms:*')), 'no kms:*');
+    const admin = statements.find((s) => s.Sid === 'KeyAdministrators')!;
+    assert.deepEqual(admin.Action.filter((a) => CRYPTO.test(a)), []);
+    assert.ok(admin.Action.includes('kms:PutKeyPolicy') && admin.Action.includes('kms:ScheduleKeyDeletion'));
+    const users = statements.filter((s) => s.Action.some((a) => CRYPTO.test(a)));
+    assert.equal(users.length, 1, 'one statement may use the key');
+    const [use] = users;
+    assert.deepEqual(use!.Action, ['kms:Decrypt', 'kms:GenerateDataKey']);
+    assert.deepEqual(use!.Condition!.StringEquals!['kms:ViaService'], { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' });
+    const readable = statement('ReadDeclaredSecrets').Resource;
+    assert.deepEqual(use!.Condition!.StringLike!['kms:EncryptionContext:SecretARN'], readable, 'the same secrets the function may read');
+  });
+
+  it('lets the function write only to its own log group: no wildcard group, no CreateLogGroup or TagResource', () => {
+    const role = template.Resources.IamRoleLambdaExecution!.Properties;
+    const logging = role.Policies.flatMap((p: { PolicyDocument: { Statement: { Action: string[] }[] } }) => p.PolicyDocument.Statement).filter((s: { Action: string[] }) => [].concat(s.Action as never).some((a: string) => a.startsWith('logs:')));
+    assert.deepEqual(logging, [{ Sid: 'WriteOwnLogGroups', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [{ 'Fn::GetAtt': ['TokenLogGroup', 'Arn'] }] }]);
+    assert.equal(template.Resources.TokenLogGroup!.Properties.LogGroupName, '/aws/lambda/rackspace-token-vendor-dev-token');
+  });
+});
+
+describe("The packaged templates against AWS's CloudFormation resource specification", () => {
+  it('has only known resource types, with known properties of the right kind, every required one present', () => {
+    assert.ok(spec.resources.size > 1000, `the specification (@aws-cdk/aws-service-spec ${spec.version}) loaded`);
+    assert.deepEqual(specProblems(spec, template), []);
+    assert.deepEqual(specProblems(spec, tuned), []);
+  });
+
+  it('would report an unknown type, an unknown or missing property, a wrongly typed value and a GetAtt of no attribute', () => {
+    const broken = structuredClone(template);
+    broken.Resources.ApiGatewayStage!.Properties.MethodSettings[0].Throttle = 1;
+    broken.Resources.ApiGatewayStage!.Properties.MethodSettings[0].ThrottlingBurstLimit = 'lots';
+    delete broken.Resources.ApiGatewayMethodTokenGet!.Properties.HttpMethod;
+    broken.Resources.Extra = { Type: 'AWS::ApiGateway::Nothing', Properties: {} };
+    broken.Resources.ApiGatewayStage!.Properties.RestApiId = { 'Fn::GetAtt': ['ApiGatewayRestApi', 'NoSuchAttribute'] };
+    assert.deepEqual(specProblems(spec, broken).sort(), [
+      'ApiGatewayMethodTokenGet.Properties: required property HttpMethod is missing',
+      'ApiGatewayStage.Properties.MethodSettings[0].ThrottlingBurstLimit: expected an integer, got "lots"',
+      'ApiGatewayStage.Properties.MethodSettings[0]: MethodSetting has no property Throttle',
+      'Extra: unknown resource type AWS::ApiGateway::Nothing',
+      'Resources.ApiGatewayStage.Properties.RestApiId: AWS::ApiGateway::RestApi has no attribute NoSuchAttribute',
+    ]);
   });
 });
 
