@@ -17,6 +17,7 @@ const params = require('./params.cjs');
 const DECLARATION = path.join(__dirname, 'profiles.json');
 const ROUTE = { method: 'GET', parts: ['v1', 'profiles', '{profile}', 'token'] };
 // The same shape functions/core/profiles.ts accepts; it validates the details at cold start.
+const MIN_WILDCARD_PREFIX = 3;
 const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/((?:[\w+=,.@*-]+\/)*)([\w+=,.@*-]{1,64})$/;
 
 // What the access log records for every request, allowed or refused (one JSON object per line).
@@ -52,7 +53,10 @@ function allowedRoles(declaration) {
       const match = typeof entry === 'string' ? ROLE_ARN.exec(entry) : null;
       if (!match) throw new Error(`infra/profiles.json profiles[${index}].allow: '${entry}' is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)`);
       const [, partition, account, , name] = match;
-      if (name.replaceAll('*', '') === '') throw new Error(`infra/profiles.json profiles[${index}].allow: '${entry}' would allow every role in account ${account}`);
+      // The function refuses these at cold start (functions/core/profiles.ts); refusing them here too
+      // keeps a policy that would let in roles nobody meant to allow from ever being packaged.
+      const star = name.indexOf('*');
+      if (star >= 0 && star < MIN_WILDCARD_PREFIX) throw new Error(`infra/profiles.json profiles[${index}].allow: '${entry}': a * must follow a literal prefix of at least ${MIN_WILDCARD_PREFIX} characters (e.g. ci-*)`);
       accounts.add(`arn:${partition}:iam::${account}:root`);
       patterns.add(`arn:${partition}:iam::${account}:role/${name}`);
       patterns.add(`arn:${partition}:iam::${account}:role/*/${name}`);

@@ -30,7 +30,7 @@ const route = (profile: string) => `execute-api:/prod/GET/v1/profiles/${profile}
 describe('infra/rest-api.cjs: the resource policy means what the function allows', () => {
   const account = fc.constantFrom('111111111111', '222222222222', '333333333333');
   // Few names, so callers often do match an entry (a random caller almost never would).
-  const word = fc.constantFrom('ci', 'ci-', 'billing', 'billing-export', 'admin');
+  const word = fc.constantFrom('ci-', 'ci-x', 'billing', 'billing-export', 'admin');
   const pattern = fc.tuple(account, word, fc.boolean(), fc.boolean()).map(([acct, name, star, pathed]) => `arn:aws:iam::${acct}:role/${pathed ? 'svc/' : ''}${name}${star ? '*' : ''}`);
   const caller = fc.tuple(account, word, fc.option(word, { nil: undefined }), fc.boolean());
 
@@ -73,11 +73,13 @@ describe('infra/rest-api.cjs: the resource policy means what the function allows
     assert.equal(evaluate(policy, { principalArn: 'arn:aws:iam::111111111111:role/admin', resource: route('x') }), 'deny');
   });
 
-  it('refuses what the function would refuse to start with: no profiles, a non-role entry, a name made only of *', () => {
+  it('refuses what the function would refuse to start with: no profiles, a non-role entry, a * after fewer than 3 characters', () => {
     const policy = (decl: unknown) => () => resourcePolicyFrom(decl, { stage: 'prod', orgId: '', vpcEndpointIds: [] });
     assert.throws(policy({ profiles: [] }), /declares no profiles/);
     assert.throws(policy(declaration(['arn:aws:iam::111111111111:user/alice'])), /not an IAM role ARN/);
-    assert.throws(policy(declaration(['arn:aws:iam::111111111111:role/*'])), /every role in account 111111111111/);
+    assert.throws(policy(declaration(['arn:aws:iam::111111111111:role/*'])), /literal prefix of at least 3 characters/);
+    assert.throws(policy(declaration(['arn:aws:iam::111111111111:role/ci*'])), /'arn:aws:iam::111111111111:role\/ci\*': a \* must follow/);
+    assert.doesNotThrow(policy(declaration(['arn:aws:iam::111111111111:role/ci-*'])));
   });
 
   it('names the deployment after what it deploys: the same declaration gives the same id, another allow list another', () => {
