@@ -18,20 +18,29 @@ function answerBody(lease: Lease, endpoint: ResolvedEndpoint | null, now: number
   };
 }
 
-// The last text answered per token and endpoint (endpointFor returns the same object each time).
-const texts = new WeakMap<Token, Map<ResolvedEndpoint | null, { expiresIn: number; degraded: boolean; text: string }>>();
+interface LastText {
+  expiresIn: number;
+  degraded: boolean;
+  text: string;
+}
+
+// The last text answered per token and endpoint (endpointFor returns the same object each time). Weak
+// on the endpoint too, so an endpoint the resolver memo lets go takes its text with it.
+const texts = new WeakMap<Token, { tokenOnly?: LastText; byEndpoint: WeakMap<ResolvedEndpoint, LastText> }>();
 
 /**
  * {@link answerBody} as JSON text, serialised again only when something in it changed: warm vends
  * of one token and endpoint within the same second share one string.
  */
 export function answerText(lease: Lease, endpoint: ResolvedEndpoint | null, now: number): string {
-  let byEndpoint = texts.get(lease.token);
-  if (!byEndpoint) texts.set(lease.token, (byEndpoint = new Map()));
+  let memo = texts.get(lease.token);
+  if (!memo) texts.set(lease.token, (memo = { byEndpoint: new WeakMap() }));
   const expiresIn = secondsLeft(lease.token, now);
-  const last = byEndpoint.get(endpoint);
+  const last = endpoint ? memo.byEndpoint.get(endpoint) : memo.tokenOnly;
   if (last && last.expiresIn === expiresIn && last.degraded === lease.degraded) return last.text;
   const text = JSON.stringify(answerBody(lease, endpoint, now));
-  byEndpoint.set(endpoint, { expiresIn, degraded: lease.degraded, text });
+  const entry = { expiresIn, degraded: lease.degraded, text };
+  if (endpoint) memo.byEndpoint.set(endpoint, entry);
+  else memo.tokenOnly = entry;
   return text;
 }

@@ -1,20 +1,46 @@
 import { resolveEndpoint, type EndpointRequest, type ResolvedEndpoint } from '../core/catalog.ts';
 import type { Token } from '../core/token.ts';
 
-// Resolution is pure in (token, request), so warm vends reuse it. Only successes are kept: entries
-// per token are bounded by the catalog's endpoints (times the case variants of a region asked for),
-// and they go with the token when it is replaced.
-const resolved = new WeakMap<Token, Map<string, ResolvedEndpoint>>();
+// Resolution is pure in (token, request), so warm vends reuse it. The key is what resolution depends
+// on, not the caller's raw text: a region is upper-cased, and every region the catalog does not list
+// shares one key (they all resolve alike: a truly global endpoint, or a 404). Only successes are kept,
+// and a success needs a service name or type, region and version the catalog lists, so entries are
+// bounded by the catalog; MAX_ENTRIES caps them anyway. Entries go with the token when it is replaced.
+const MAX_ENTRIES = 512;
+const OTHER_REGION = '\u0000';
+
+interface Memo {
+  /** Every region the catalog lists, upper case. */
+  regions: ReadonlySet<string>;
+  byRequest: Map<string, ResolvedEndpoint>;
+}
+
+const memos = new WeakMap<Token, Memo>();
+
+function memoOf(token: Token): Memo {
+  let memo = memos.get(token);
+  if (!memo) {
+    const regions = new Set(token.catalog.flatMap((s) => s.endpoints.flatMap((e) => (e.region === null ? [] : [e.region.toUpperCase()]))));
+    memos.set(token, (memo = { regions, byRequest: new Map() }));
+  }
+  return memo;
+}
 
 /** {@link resolveEndpoint} on the token's catalog, memoised per token. */
 export function endpointFor(token: Token, request: EndpointRequest): ResolvedEndpoint {
-  let byRequest = resolved.get(token);
-  if (!byRequest) resolved.set(token, (byRequest = new Map()));
-  const key = `${request.service}\n${request.region ?? ''}\n${request.interface}\n${request.version ?? ''}`;
-  let endpoint = byRequest.get(key);
+  const memo = memoOf(token);
+  const region = request.region === undefined ? '' : request.region.toUpperCase();
+  const key = `${request.service}\n${region === '' || memo.regions.has(region) ? region : OTHER_REGION}\n${request.interface}\n${request.version ?? ''}`;
+  let endpoint = memo.byRequest.get(key);
   if (!endpoint) {
     endpoint = resolveEndpoint(token.catalog, request, token.defaultRegion);
-    byRequest.set(key, endpoint);
+    if (memo.byRequest.size >= MAX_ENTRIES) memo.byRequest.clear();
+    memo.byRequest.set(key, endpoint);
   }
   return endpoint;
+}
+
+/** How many resolutions are memoised for this token (for tests and diagnostics). */
+export function memoisedEndpoints(token: Token): number {
+  return memos.get(token)?.byRequest.size ?? 0;
 }

@@ -1,5 +1,6 @@
 // Memory: RSS after 1k and after 100k warm vends, each run in a fresh `--expose-gc` child
-// (memory-child.ts), ours interleaved with the floor handler for a same-run comparison.
+// (memory-child.ts), ours interleaved with the floor handler for a same-run comparison, and ours
+// again with a distinct query on every vend (what a caller varying the query costs).
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -26,12 +27,14 @@ export interface MemorySide {
 export interface MemoryResult {
   ours: MemorySide;
   floor: MemorySide;
+  /** Ours, every vend with a query never asked before. */
+  distinct: MemorySide;
 }
 
 // Without the sandbox's extra CA file: its certificates would pad rss1k and flatter the growth ratio.
 const { NODE_EXTRA_CA_CERTS: _ca, ...env } = process.env;
 
-async function sample(which: 'ours' | 'floor'): Promise<Sample> {
+async function sample(which: 'ours' | 'floor' | 'distinct'): Promise<Sample> {
   const { stdout } = await run(process.execPath, ['--expose-gc', child, which], { timeout: 60_000, env });
   return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Sample;
 }
@@ -46,9 +49,11 @@ const side = (samples: Sample[]): MemorySide => ({
 export async function measureMemory(runs: number): Promise<MemoryResult> {
   const ours: Sample[] = [];
   const floor: Sample[] = [];
+  const distinct: Sample[] = [];
   for (let r = 0; r < runs; r++) {
     ours.push(await sample('ours'));
     floor.push(await sample('floor'));
+    distinct.push(await sample('distinct'));
   }
-  return { ours: side(ours), floor: side(floor) };
+  return { ours: side(ours), floor: side(floor), distinct: side(distinct) };
 }

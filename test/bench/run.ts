@@ -39,7 +39,7 @@ try {
   for (let i = 0; i < BURST_RUNS; i++) bursts.push(await burst(BURST_REQUESTS));
   const days = [];
   for (let i = 0; i < DAY_RUNS; i++) days.push(await day());
-  note(`memory: ${MEMORY_RUNS} child processes each side…`);
+  note(`memory: ${MEMORY_RUNS} child processes each side, and ${MEMORY_RUNS} with a distinct query per vend…`);
   const memory = await measureMemory(MEMORY_RUNS);
 
   const measured = {
@@ -64,6 +64,7 @@ try {
         burstIdentityCalls: measured.burst.identityCalls.max,
         dayIdentityCalls: measured.day.identityCalls.max,
         rssGrowth: memory.ours.growth.median,
+        rssGrowthDistinct: memory.distinct.growth.median,
         vendsPerSecond: warm.vendsPerSecond.median,
         warmNsPerVend: warm.oursNs.median,
         coldMs: cold.oursMs.median,

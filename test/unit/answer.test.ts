@@ -5,7 +5,7 @@ import { parseAccess } from '../../functions/adapters/identity-schema.ts';
 import { EndpointNotFoundError } from '../../functions/core/errors.ts';
 import type { Token } from '../../functions/core/token.ts';
 import { answerText } from '../../functions/token/answer.ts';
-import { endpointFor } from '../../functions/token/endpoint-cache.ts';
+import { endpointFor, memoisedEndpoints } from '../../functions/token/endpoint-cache.ts';
 
 // The warm path's memos must never answer something stale: these pin when they recompute.
 const NOW = Date.UTC(2026, 10, 23, 10);
@@ -22,6 +22,32 @@ describe('Function: endpointFor (memoised resolution)', () => {
     const other = endpointFor(fresh(), request);
     assert.notEqual(other, first);
     assert.deepEqual(other, first);
+  });
+
+  it('keeps one entry for every region the catalog does not list, however many distinct ones are asked for', () => {
+    // Seed 000: cloudDNS is global, so any region answers it (the fallback that once kept one entry per raw text).
+    const token = { ...(parseAccess(JSON.parse(readFileSync('test/fixtures/seed-images-guide.json', 'utf8'))) as Token), expiresAt: NOW + 3_600_000 };
+    const first = endpointFor(token, { service: 'cloudDNS', region: 'X0', interface: 'public' });
+    for (let i = 1; i < 5_000; i++) assert.equal(endpointFor(token, { service: 'cloudDNS', region: `X${i}`, interface: 'public' }), first);
+    assert.equal(memoisedEndpoints(token), 1);
+  });
+
+  it('keeps one entry per region whatever its case', () => {
+    const token = fresh();
+    const spellings = ['dfw', 'DFW', 'Dfw', 'dFw', 'dfW'];
+    const [first] = spellings.map((region) => endpointFor(token, { service: 'cloudFiles', region, interface: 'public' }));
+    for (const region of spellings) assert.equal(endpointFor(token, { service: 'cloudFiles', region, interface: 'public' }), first);
+    assert.equal(memoisedEndpoints(token), 1);
+  });
+
+  it('stays bounded when a catalog offers more distinct requests than the cap', () => {
+    const regions = Array.from({ length: 700 }, (_, i) => `R${i}`);
+    const token: Token = {
+      ...fresh(),
+      catalog: [{ name: 'wide', type: 'x', endpoints: regions.map((region) => ({ publicURL: `https://${region}.example/`, internalURL: null, region, tenantId: null, versionId: null })) }],
+    };
+    for (const region of regions) assert.equal(endpointFor(token, { service: 'wide', region, interface: 'public' }).region, region);
+    assert.ok(memoisedEndpoints(token) <= 512, `memo holds ${memoisedEndpoints(token)} entries`);
   });
 
   it("passes the resolver's errors through: an unknown service is a 404 on every call", () => {
