@@ -1,5 +1,6 @@
 import type { Credentials } from '../core/credentials.ts';
-import { CredentialsUnusableError, UpstreamUnavailableError } from '../core/errors.ts';
+import type { Timeout } from '../core/deadline.ts';
+import { CredentialsRefusedError, UpstreamMisconfiguredError, UpstreamUnavailableError } from '../core/errors.ts';
 import { parseRetryAfter } from '../core/retry-after.ts';
 import type { RetryVerdict } from '../core/retry.ts';
 import type { Token } from '../core/token.ts';
@@ -8,26 +9,20 @@ import { faultName, parseAccess } from './identity-schema.ts';
 export type IdentityFault = 'rate-limited' | 'server-error' | 'network' | 'timeout' | 'malformed';
 
 /** Identity refused the credentials (400, 401 or 403). Only 401 is worth a secret re-read. */
-export class IdentityRejectedError extends CredentialsUnusableError {
-  readonly identityStatus: number;
+export class IdentityRejectedError extends CredentialsRefusedError {
   constructor(identityStatus: number, fault: string | undefined) {
-    super(`Rackspace Identity rejected the custodied credentials (HTTP ${identityStatus}).`, {
+    super(identityStatus, `Rackspace Identity rejected the custodied credentials (HTTP ${identityStatus}).`, {
       cause: new Error(`Identity answered ${identityStatus}${fault ? ` ${fault}` : ''}`),
-      upstream: 'identity',
     });
-    this.identityStatus = identityStatus;
   }
 }
 
 /** Identity could not give an answer now. `fault` says why; all but `malformed` are worth retrying. */
 export class IdentityUnavailableError extends UpstreamUnavailableError {
   readonly fault: IdentityFault;
-  /** Whether Identity itself said when to come back (Retry-After), rather than our default. */
-  readonly retryAfterGiven: boolean;
   constructor(fault: IdentityFault, detail: string, retryAfter: number | undefined, options?: ErrorOptions) {
-    super(`Rackspace Identity is unavailable (${detail}); try again shortly.`, retryAfter ?? 5, { ...options, upstream: 'identity' });
+    super(`Rackspace Identity is unavailable (${detail}); try again shortly.`, retryAfter ?? 5, { ...options, upstream: 'identity', retryAfterGiven: retryAfter !== undefined });
     this.fault = fault;
-    this.retryAfterGiven = retryAfter !== undefined;
   }
 }
 
@@ -36,20 +31,25 @@ export interface IdentityClientOptions {
   defaultUrl: string;
   now: () => number;
   fetch?: typeof globalThis.fetch;
+  /** Per-attempt timer; `AbortSignal.timeout` unless a test drives time. */
+  timeout?: Timeout;
 }
 
 /**
- * `POST {identityUrl}/tokens` once. Every outcome is either a {@link Token} or one of the two
- * classified errors above; nothing else escapes.
+ * `POST {identityUrl}/tokens` once. Every outcome is either a {@link Token} or one of the
+ * classified errors above; nothing else escapes. Redirects are never followed: the body holds the
+ * key, and a `Location` could send it anywhere.
  *
  * @example
  * const authenticate = identityClient({ defaultUrl, now: Date.now });
- * const token = await authenticate(credentials, 3000);
+ * const token = await authenticate(credentials, 3000, deadline.signal);
  */
-export function identityClient(options: IdentityClientOptions): (credentials: Credentials, timeoutMs: number) => Promise<Token> {
+export function identityClient(options: IdentityClientOptions): (credentials: Credentials, timeoutMs: number, deadline?: AbortSignal) => Promise<Token> {
   const fetchFn = options.fetch ?? globalThis.fetch;
-  return async (credentials, timeoutMs) => {
+  const timeout = options.timeout ?? AbortSignal.timeout;
+  return async (credentials, timeoutMs, deadline) => {
     const base = (credentials.identityUrl ?? options.defaultUrl).replace(/\/+$/, '');
+    const attempt = timeout(timeoutMs);
     let response: Response;
     let text: string;
     try {
@@ -57,19 +57,31 @@ export function identityClient(options: IdentityClientOptions): (credentials: Cr
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify(requestBody(credentials)),
-        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'manual',
+        signal: deadline ? AbortSignal.any([attempt, deadline]) : attempt,
       });
       text = await response.text();
     } catch (error) {
-      const timedOut = error instanceof Error && error.name === 'TimeoutError';
-      throw new IdentityUnavailableError(timedOut ? 'timeout' : 'network', timedOut ? `no answer within ${timeoutMs} ms` : 'network error', undefined, {
-        cause: error,
-      });
+      const timedOut = attempt.aborted || deadline?.aborted === true || (error instanceof Error && error.name === 'TimeoutError');
+      const why = deadline?.aborted ? "no answer within the request's deadline" : timedOut ? `no answer within ${timeoutMs} ms` : 'network error';
+      throw new IdentityUnavailableError(timedOut ? 'timeout' : 'network', why, undefined, { cause: error });
     }
     const json = safeJson(text);
     const { status } = response;
     if (status === 200) return accept(json, options.now());
     if (status === 400 || status === 401 || status === 403) throw new IdentityRejectedError(status, faultName(json));
+    if (status >= 300 && status < 400) {
+      throw new UpstreamMisconfiguredError(`Rackspace Identity redirected the authentication (HTTP ${status}); the configured Identity URL is wrong.`, {
+        cause: new Error(`Identity answered ${status} to ${locationHost(response.headers.get('location'), base)}`),
+        upstream: 'identity',
+      });
+    }
+    if (status === 404 || status === 405) {
+      throw new UpstreamMisconfiguredError(`Rackspace Identity has no token endpoint at the configured URL (HTTP ${status}).`, {
+        cause: new Error(`Identity answered ${status}${faultName(json) ? ` ${faultName(json)}` : ''}`),
+        upstream: 'identity',
+      });
+    }
     const retryAfter = parseRetryAfter(response.headers.get('retry-after'), options.now());
     if (status === 413 || status === 429) throw new IdentityUnavailableError('rate-limited', `rate limited, HTTP ${status}`, retryAfter);
     throw new IdentityUnavailableError(status >= 500 ? 'server-error' : 'malformed', `HTTP ${status}`, retryAfter);
@@ -89,6 +101,16 @@ function requestBody({ username, secret, tenant }: Credentials): { auth: Record<
       ? { 'RAX-KSKEY:apiKeyCredentials': { username, apiKey: secret.apiKey } }
       : { passwordCredentials: { username, password: secret.password } };
   return { auth: { ...credentials, ...tenant } };
+}
+
+/** Only the host a redirect points at: a `Location` may carry user info, a path or a query worth hiding. */
+function locationHost(location: string | null, base: string): string {
+  if (!location) return 'no Location';
+  try {
+    return `host ${new URL(location, base).host}`;
+  } catch {
+    return 'an unreadable Location';
+  }
 }
 
 function safeJson(text: string): unknown {

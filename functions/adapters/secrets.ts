@@ -1,4 +1,4 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { parseCredentials, SecretFormatError, type Credentials } from '../core/credentials.ts';
 import { CredentialsUnusableError, UpstreamUnavailableError } from '../core/errors.ts';
 
@@ -7,18 +7,36 @@ const UNUSABLE = 'The credentials custodied for this profile cannot be used; the
 // These mean "try again later"; every other Secrets Manager error is a custody misconfiguration.
 const TRANSIENT = new Set(['ThrottlingException', 'InternalServiceError', 'TimeoutError', 'RequestTimeout']);
 
+/** Per Secrets Manager call: a stuck connect or a silent endpoint ends here, well inside the request's deadline. */
+export const SECRETS_TIMEOUTS = { connectMs: 1_000, requestMs: 2_000 };
+
 /**
- * Reads one secret with the real Secrets Manager client and parses it.
+ * The Secrets Manager client as deployed: two attempts, each with connect and request timeouts
+ * (the request's deadline, passed per call, bounds the pair). `config` adds an endpoint or
+ * credentials for the emulator; `timeouts` lets a test shorten the limits.
+ */
+export function secretsManagerClient(config: SecretsManagerClientConfig = {}, timeouts = SECRETS_TIMEOUTS): SecretsManagerClient {
+  return new SecretsManagerClient({
+    maxAttempts: 2,
+    // throwOnRequestTimeout: without it the handler only logs a warning and goes on waiting.
+    requestHandler: { connectionTimeout: timeouts.connectMs, requestTimeout: timeouts.requestMs, throwOnRequestTimeout: true },
+    ...config,
+  });
+}
+
+/**
+ * Reads one secret with the real Secrets Manager client and parses it; `signal` (the request's
+ * deadline) aborts the call.
  *
  * @example
  * const read = secretsManagerReader(new SecretsManagerClient({}));
  * const credentials = await read('rackspace/prod');
  */
-export function secretsManagerReader(client: SecretsManagerClient): (secretId: string) => Promise<Credentials> {
-  return async (secretId) => {
+export function secretsManagerReader(client: SecretsManagerClient): (secretId: string, signal?: AbortSignal) => Promise<Credentials> {
+  return async (secretId, signal) => {
     let secretString: string | undefined;
     try {
-      ({ SecretString: secretString } = await client.send(new GetSecretValueCommand({ SecretId: secretId })));
+      ({ SecretString: secretString } = await client.send(new GetSecretValueCommand({ SecretId: secretId }), signal ? { abortSignal: signal } : {}));
     } catch (error) {
       throw classify(error);
     }
@@ -31,12 +49,26 @@ export function secretsManagerReader(client: SecretsManagerClient): (secretId: s
   };
 }
 
+/**
+ * Where a failed call got to: `client-side` never left the process (no region, no credentials),
+ * `timeout` and `network` got no answer, `service` is Secrets Manager's own answer.
+ */
+export function failureKind(error: unknown): 'client-side' | 'timeout' | 'network' | 'service' {
+  const name = error instanceof Error ? error.name : '';
+  const metadata = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata;
+  if (name === 'TimeoutError' || name === 'AbortError' || name === 'RequestTimeout') return 'timeout';
+  if (metadata?.httpStatusCode !== undefined) return 'service';
+  return metadata ? 'network' : 'client-side';
+}
+
 function classify(error: unknown): Error {
   const name = error instanceof Error ? error.name : 'UnknownError';
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const kind = failureKind(error);
   // No HTTP status at all means the request never got an answer: a network fault.
   const transient = TRANSIENT.has(name) || status === undefined || status >= 500;
-  const cause = new Error(`Secrets Manager ${name}${status ? ` (HTTP ${status})` : ''}`);
+  // Name and kind, never the message: an operator sees what went wrong without any value quoted.
+  const cause = new Error(`Secrets Manager ${name} (${kind}${status ? `, HTTP ${status}` : ''})`);
   const options = { cause, upstream: 'secrets-manager' } as const;
   return transient
     ? new UpstreamUnavailableError('Secrets Manager is unavailable; try again shortly.', 1, options)

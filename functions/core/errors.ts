@@ -78,14 +78,53 @@ export class CredentialsUnusableError extends VendError {
   }
 }
 
+/**
+ * 502: Identity refused the credentials themselves (HTTP 400, 401 or 403). `credentials` is the
+ * tag (never the value) of what was refused, set by the vendor so a 401 can be remembered and the
+ * same key is not sent again.
+ */
+export class CredentialsRefusedError extends CredentialsUnusableError {
+  readonly identityStatus: number;
+  credentials: string | null = null;
+  constructor(identityStatus: number, detail: string, options?: ErrorOptions) {
+    super(detail, { ...options, upstream: 'identity' });
+    this.identityStatus = identityStatus;
+  }
+}
+
+/** 502: an upstream answered in a way only a configuration change fixes (wrong Identity URL path, a redirect). */
+export class UpstreamMisconfiguredError extends VendError {
+  readonly status = 502;
+  readonly title = 'Upstream misconfigured';
+  readonly slug = 'upstream-misconfigured';
+  constructor(detail: string, options: UpstreamErrorOptions & { upstream: Upstream }) {
+    super(detail, options);
+  }
+}
+
 /** 503: Identity or Secrets Manager is unreachable, failing or rate-limiting; try again later. */
 export class UpstreamUnavailableError extends VendError {
   readonly status = 503;
   readonly title = 'Upstream unavailable';
   readonly slug = 'upstream-unavailable';
   readonly retryAfterSeconds: number;
-  constructor(detail: string, retryAfterSeconds: number, options: UpstreamErrorOptions & { upstream: Upstream }) {
-    super(detail, options);
+  /** Whether the upstream itself said when to come back (Retry-After), rather than our default. */
+  readonly retryAfterGiven: boolean;
+  constructor(detail: string, retryAfterSeconds: number, options: ErrorOptions & { upstream: Upstream | null; retryAfterGiven?: boolean }) {
+    super(detail, { ...(options.cause !== undefined && { cause: options.cause }), ...(options.upstream && { upstream: options.upstream }) });
     this.retryAfterSeconds = retryAfterSeconds;
+    this.retryAfterGiven = options.retryAfterGiven ?? false;
+  }
+}
+
+/**
+ * 503: the request's deadline passed while waiting on `upstream`. Answered (with its audit line)
+ * before the Lambda timeout, so API Gateway never answers for us.
+ */
+export class DeadlineExceededError extends UpstreamUnavailableError {
+  /** `upstream`: what the request was waiting on; `null` when not known (middy's last-resort timeout). */
+  constructor(upstream: Upstream | null, options?: ErrorOptions) {
+    const what = upstream === 'identity' ? 'Rackspace Identity' : upstream === 'secrets-manager' ? 'Secrets Manager' : 'the upstream services';
+    super(`No answer from ${what} within this request's time; try again shortly.`, 1, { ...options, upstream });
   }
 }

@@ -4,7 +4,8 @@ export interface SecretCacheOptions<V> {
   now: () => number;
   /** How long a value read is trusted before the next read (rotation is also caught by `reread`). */
   ttlMs: number;
-  read: (secretId: string) => Promise<V>;
+  /** `signal` aborts the read when the request that started it runs out of time. */
+  read: (secretId: string, signal?: AbortSignal) => Promise<V>;
 }
 
 /**
@@ -20,15 +21,20 @@ export class SecretCache<V> {
     this.#options = options;
   }
 
-  get(secretId: string): Promise<V> {
+  /** The value read within the TTL, or `undefined`: lets a warm vend skip the promise altogether. */
+  peek(secretId: string): V | undefined {
     const cached = this.#values.get(secretId);
-    if (cached && this.#options.now() - cached.readAt < this.#options.ttlMs) return Promise.resolve(cached.value);
-    return this.reread(secretId);
+    return cached && this.#options.now() - cached.readAt < this.#options.ttlMs ? cached.value : undefined;
   }
 
-  reread(secretId: string): Promise<V> {
+  get(secretId: string, signal?: AbortSignal): Promise<V> {
+    const fresh = this.peek(secretId);
+    return fresh !== undefined ? Promise.resolve(fresh) : this.reread(secretId, signal);
+  }
+
+  reread(secretId: string, signal?: AbortSignal): Promise<V> {
     return this.#flight.run(secretId, async () => {
-      const value = await this.#options.read(secretId);
+      const value = await this.#options.read(secretId, signal);
       this.#values.set(secretId, { value, readAt: this.#options.now() });
       return value;
     });

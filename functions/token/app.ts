@@ -9,6 +9,8 @@ import { jsonTextResponse, type HttpResponse } from '../core/problem.ts';
 import type { Profile } from '../core/profiles.ts';
 import { retrying } from '../core/retry.ts';
 import { SecretCache } from '../core/secret-cache.ts';
+import { createDeadline, type Timeout } from '../core/deadline.ts';
+import { DeadlineExceededError } from '../core/errors.ts';
 import { markSensitive } from '../core/sensitive.ts';
 import { createVendor } from '../core/vend.ts';
 import type { Config } from '../config.ts';
@@ -27,7 +29,14 @@ export interface AppDeps {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   fetch?: typeof globalThis.fetch;
+  /** Timers for per-call timeouts and the request's deadline; a test's fake clock drives them. */
+  timeout?: Timeout;
 }
+
+/** Kept back from the Lambda's remaining time for the answer and its audit line. */
+export const DEADLINE_MARGIN_MS = 500;
+/** middy's last-resort timeout fires this long before the Lambda's, well after our own deadline. */
+const BACKSTOP_MS = 100;
 
 /**
  * Builds the handler from its dependencies: the real ones at module scope in handler.ts, local
@@ -44,13 +53,14 @@ export function makeHandler(deps: AppDeps) {
   const secrets = new SecretCache<Credentials>({
     now,
     ttlMs: config.secretTtlSeconds * 1000,
-    read: async (secretId) => {
-      const credentials = await readSecret(secretId);
+    read: async (secretId, signal) => {
+      const credentials = await readSecret(secretId, signal);
       markSensitive(`key of secret ${secretId}`, credentials.secret.kind === 'apiKey' ? credentials.secret.apiKey : credentials.secret.password);
       return credentials;
     },
   });
-  const authenticateOnce = identityClient({ defaultUrl: config.identityUrl, now, ...(deps.fetch && { fetch: deps.fetch }) });
+  const timeout = deps.timeout ?? ((ms: number) => AbortSignal.timeout(ms));
+  const authenticateOnce = identityClient({ defaultUrl: config.identityUrl, now, timeout, ...(deps.fetch && { fetch: deps.fetch }) });
   const policy = {
     attempts: config.identityAttempts,
     budgetMs: config.identityBudgetMs,
@@ -65,13 +75,23 @@ export function makeHandler(deps: AppDeps) {
   const vendor = createVendor({
     now,
     secrets,
+    defaultIdentityUrl: config.identityUrl,
     isUnauthorized,
-    authenticate: async (credentials, profile) => {
-      const token = await retrying((timeoutMs) => authenticateOnce(credentials, timeoutMs), policy);
+    authenticate: async (credentials, { attempts, deadline, onCall, profile }) => {
+      // The retry cycle gets what is left of the request's time, if that is less than its own budget.
+      const budgetMs = Math.min(config.identityBudgetMs, deadline.left());
+      if (budgetMs <= 0) throw new DeadlineExceededError('identity');
+      const cycle = { ...policy, budgetMs, attempts: attempts === 1 ? 1 : config.identityAttempts };
+      const token = await retrying((timeoutMs) => {
+        onCall();
+        return authenticateOnce(credentials, timeoutMs, deadline.signal);
+      }, cycle);
       markSensitive(`token of profile ${profile}`, token.id);
       return token;
     },
   });
+  // Without a Lambda context (tests, `npm start`) a request gets what the deployed function would: budget + 2 s.
+  const lambdaTimeoutMs = config.identityBudgetMs + 2_000;
 
   const vend = async (event: unknown, context: VendContext): Promise<HttpResponse> => {
     const facts = context.audit;
@@ -80,20 +100,36 @@ export function makeHandler(deps: AppDeps) {
     const profile = authorize(profiles, request.profile, request.callerArn);
     const { minTtl, endpoint } = parseQuery(request.query);
     if (endpoint) Object.assign(facts, { service: endpoint.service, region: endpoint.region ?? null, interface: endpoint.interface });
-    const lease = await vendor.lease(profile, minTtl);
+    // One deadline for everything this request waits on, taken from the Lambda's remaining time.
+    const remaining = context.getRemainingTimeInMillis?.() ?? lambdaTimeoutMs;
+    const deadline = createDeadline(now, timeout, remaining - DEADLINE_MARGIN_MS);
+    const trace = { identityCalls: 0, identityMs: 0 };
+    let lease;
+    try {
+      lease = await vendor.lease(profile, minTtl, deadline, trace);
+    } finally {
+      facts.identityCalls = trace.identityCalls;
+      facts.identityMs = trace.identityCalls > 0 || trace.identityMs > 0 ? trace.identityMs : null;
+    }
     Object.assign(facts, {
       cacheHit: lease.cacheHit,
-      identityMs: lease.identityMs ?? null,
       degraded: lease.degraded,
       tokenSha256: fingerprint(lease.token),
       reason: lease.degradedBecause ?? null,
       upstream: lease.upstream ?? null,
     });
     const resolved = endpoint ? endpointFor(lease.token, endpoint) : null;
+    if (resolved) facts.resolvedRegion = resolved.region;
     const headers = lease.degraded ? { 'x-token-degraded': 'true' } : undefined;
     return jsonTextResponse(200, answerText(lease, resolved, now()), headers);
   };
 
-  // Our own budgets bound every wait, so middy's early-timeout race is not needed.
-  return middy<unknown, HttpResponse, Error, VendContext>(vend, { timeoutEarlyInMillis: 0 }).use(vendResponses(logger));
+  // The request's deadline bounds every wait; middy's early timeout stays as the last backstop, for
+  // a wait we failed to bound: a 503 problem with its audit line instead of API Gateway's bare 5xx.
+  return middy<unknown, HttpResponse, Error, VendContext>(vend, {
+    timeoutEarlyInMillis: BACKSTOP_MS,
+    timeoutEarlyResponse: () => {
+      throw new DeadlineExceededError(null);
+    },
+  }).use(vendResponses(logger));
 }

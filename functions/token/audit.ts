@@ -10,7 +10,12 @@ export interface AuditFacts {
   service: string | null;
   region: string | null;
   interface: string | null;
+  /** The region the endpoint was found in (`null`: a global endpoint), beside the one asked for. */
+  resolvedRegion: string | null;
+  /** True only when this request neither called Identity nor waited for a call. */
   cacheHit: boolean | null;
+  /** Identity calls this request made (retries included) and the time it spent on authentication. */
+  identityCalls: number;
   identityMs: number | null;
   degraded: boolean;
   tokenSha256: string | null;
@@ -21,7 +26,7 @@ export interface AuditFacts {
 }
 
 export function emptyFacts(requestId: string): AuditFacts {
-  return { requestId, caller: null, profile: null, service: null, region: null, interface: null, cacheHit: null, identityMs: null, degraded: false, tokenSha256: null, reason: null, upstream: null };
+  return { requestId, caller: null, profile: null, service: null, region: null, interface: null, resolvedRegion: null, cacheHit: null, identityCalls: 0, identityMs: null, degraded: false, tokenSha256: null, reason: null, upstream: null };
 }
 
 const fingerprints = new WeakMap<Token, string>();

@@ -1,5 +1,5 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import declaration from '../../infra/profiles.json' with { type: 'json' };
+import { secretsManagerClient } from '../adapters/secrets.ts';
 import { createLogger } from '../core/logger.ts';
 import { loadProfiles } from '../core/profiles.ts';
 import { loadConfig } from '../config.ts';
@@ -10,7 +10,7 @@ import { makeHandler } from './app.ts';
 export const handler = makeHandler({
   config: loadConfig(process.env),
   profiles: loadProfiles(declaration),
-  // Two attempts: our own budget covers the rest, and a stuck call must not eat the Lambda timeout.
-  secretsClient: new SecretsManagerClient({ maxAttempts: 2 }),
+  // Two attempts, each with connect and request timeouts; the request's deadline bounds both.
+  secretsClient: secretsManagerClient(),
   logger: createLogger(),
 });

@@ -35,12 +35,12 @@ describe('Audit: one structured line per decision (issue 3)', () => {
     assert.match(requestId, /^req-\d+$/);
     assert.ok(Number.isInteger(identityMs) && identityMs >= 0);
     assert.deepEqual(rest, {
-      caller: DEMO_CALLER, profile: 'demo', service: 'cloudFiles', region: 'ord', interface: 'internal',
-      cacheHit: false, degraded: false, reason: null, upstream: null, status: 200,
+      caller: DEMO_CALLER, profile: 'demo', service: 'cloudFiles', region: 'ord', resolvedRegion: 'ORD', interface: 'internal',
+      cacheHit: false, identityCalls: 1, degraded: false, reason: null, upstream: null, status: 200,
       tokenSha256: createHash('sha256').update(answer.json.token).digest('hex').slice(0, 12),
     });
     const again = await vend();
-    assert.deepEqual([again.lines.length, again.lines[0]?.audit.cacheHit, again.lines[0]?.audit.identityMs], [1, true, null]);
+    assert.deepEqual([again.lines.length, again.lines[0]?.audit.cacheHit, again.lines[0]?.audit.identityCalls, again.lines[0]?.audit.identityMs], [1, true, 0, null]);
   });
 
   it('records a denial with the caller and the reason, and no token', async () => {

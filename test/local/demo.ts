@@ -1,4 +1,4 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { secretsManagerClient } from '../../functions/adapters/secrets.ts';
 import { createLogger, type Sink } from '../../functions/core/logger.ts';
 import { loadProfiles } from '../../functions/core/profiles.ts';
 import { loadConfig } from '../../functions/config.ts';
@@ -19,6 +19,9 @@ export interface DemoOptions {
   deps?: Partial<AppDeps>;
   env?: Record<string, string>;
   sink?: Sink;
+  /** Send Secrets Manager calls elsewhere (a server that never answers, say). */
+  secretsEndpoint?: string;
+  secretsTimeouts?: { connectMs: number; requestMs: number };
 }
 
 /**
@@ -35,12 +38,13 @@ export async function startDemo(options: DemoOptions = {}) {
   const secrets = await startSecretsManagerEmulator({
     secrets: { [DEMO_SECRET_ID]: JSON.stringify({ username: DEMO_USER.username, apiKey: DEMO_USER.apiKey, identityUrl: identity.url }) },
   });
-  const secretsClient = new SecretsManagerClient({
-    endpoint: secrets.endpoint,
+  // The deployed client (timeouts included), pointed at the emulator.
+  const secretsClient = secretsManagerClient({
+    endpoint: options.secretsEndpoint ?? secrets.endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-emulator' },
     maxAttempts: 1,
-  });
+  }, options.secretsTimeouts);
   const sink = options.sink;
   const logger = createLogger(sink ? { sink: (line) => { observe('log line', line); sink(line); } } : {});
   const handler = makeHandler({

@@ -4,7 +4,7 @@ import { observeAnswer } from './leak-guard.ts';
 let counter = 0;
 
 /** An API Gateway HTTP API (payload 2.0) event for the token route, as the IAM authorizer passes it. */
-export function tokenEvent(options: { profile?: string; query?: Record<string, string>; caller?: string | null } = {}) {
+export function tokenEvent(options: { profile?: string; query?: Record<string, string>; caller?: string | null; remainingMs?: number } = {}) {
   const caller = options.caller === undefined ? DEMO_CALLER : options.caller;
   const requestId = `req-${++counter}`;
   return {
@@ -15,7 +15,8 @@ export function tokenEvent(options: { profile?: string; query?: Record<string, s
       queryStringParameters: options.query,
       requestContext: { requestId, authorizer: caller === null ? undefined : { iam: { userArn: caller } } },
     },
-    context: { awsRequestId: requestId },
+    // `remainingMs`: what Lambda's context.getRemainingTimeInMillis() answers (absent: not in Lambda).
+    context: { awsRequestId: requestId, ...(options.remainingMs !== undefined && { getRemainingTimeInMillis: () => options.remainingMs as number }) },
   };
 }
 

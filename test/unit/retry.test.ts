@@ -73,13 +73,27 @@ describe('Function: retrying', () => {
 
 describe('Function: parseRetryAfter', () => {
   const now = Date.parse('2026-11-22T10:00:00Z');
-  it('reads delay-seconds and HTTP-dates, and ignores junk', () => {
+  it('reads delay-seconds and IMF-fixdates, and ignores junk', () => {
     assert.equal(parseRetryAfter('7', now), 7);
-    assert.equal(parseRetryAfter(' 0 ', now), 0);
     assert.equal(parseRetryAfter('Sun, 22 Nov 2026 10:00:30 GMT', now), 30);
-    assert.equal(parseRetryAfter('Sun, 22 Nov 2026 09:00:00 GMT', now), 0);
     assert.equal(parseRetryAfter('soon', now), undefined);
     assert.equal(parseRetryAfter('-5', now), undefined);
+    assert.equal(parseRetryAfter('1.5', now), undefined);
     assert.equal(parseRetryAfter(null, now), undefined);
+  });
+
+  it('accepts no loose date format: only the IMF-fixdate RFC 9110 says senders generate', () => {
+    for (const loose of ['2026-11-22T10:00:30Z', 'Sunday, 22-Nov-26 10:00:30 GMT', 'Sun Nov 22 10:00:30 2026', '22 Nov 2026 10:00:30 GMT', 'Sun, 22 Nov 2026 10:00:30 +0000']) {
+      assert.equal(parseRetryAfter(loose, now), undefined, loose);
+    }
+  });
+
+  it('clamps to 1-300 s: "at once" and past dates wait a second, absurd numbers five minutes', () => {
+    assert.equal(parseRetryAfter(' 0 ', now), 1);
+    assert.equal(parseRetryAfter('Sun, 22 Nov 2026 09:00:00 GMT', now), 1);
+    assert.equal(parseRetryAfter('99999999999999999999', now), 300);
+    assert.equal(parseRetryAfter('301', now), 300);
+    assert.equal(parseRetryAfter('Mon, 23 Nov 2026 10:00:00 GMT', now), 300);
+    assert.equal(parseRetryAfter('300', now), 300);
   });
 });

@@ -1,25 +1,33 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UpstreamUnavailableError } from '../../functions/core/errors.ts';
-import { TokenCache } from '../../functions/core/token-cache.ts';
+import { CredentialsRefusedError, UpstreamUnavailableError } from '../../functions/core/errors.ts';
+import { TokenCache, type LeaseSource } from '../../functions/core/token-cache.ts';
 import { isFresh, secondsLeft, type Token } from '../../functions/core/token.ts';
 
 const HOUR = 3_600_000;
 const token = (id: string, expiresAt: number): Token => ({ id, expiresAt, tenant: null, defaultRegion: null, catalog: [] });
 
-/** A clock the test moves, and an authenticator that counts calls and answers what it is told. */
+/** A clock the test moves, and an authenticator that counts calls (and probes) and answers what it is told. */
 function setup(answers: Array<(now: number) => Token | Error>) {
   let now = Date.UTC(2026, 10, 22);
   let calls = 0;
+  const probes: boolean[] = [];
   const cache = new TokenCache({ now: () => now, quietMs: 60_000 });
-  const authenticate = async () => {
+  const authenticate = async (probe = false) => {
+    probes.push(probe);
     const answer = answers[Math.min(calls++, answers.length - 1)];
     assert.ok(answer);
     const result = answer(now);
     if (result instanceof Error) throw result;
     return result;
   };
-  return { cache, authenticate, advance: (ms: number) => (now += ms), calls: () => calls, now: () => now };
+  const source = (identity = 'user-a', credentials = 'key-1'): LeaseSource => ({
+    identity,
+    credentials,
+    wait: (work) => work,
+    authenticate: async (probe) => ({ token: await authenticate(probe), identity }),
+  });
+  return { cache, authenticate: source(), source, advance: (ms: number) => (now += ms), calls: () => calls, probes, now: () => now };
 }
 
 describe('Function: isFresh / secondsLeft', () => {
@@ -64,9 +72,10 @@ describe('Class: TokenCache', () => {
       assert.deepEqual([a.token.id, b.token.id, s.calls()], ['a', 'b', 2]);
     });
 
-    it('never caches a failure: the next request authenticates again', async () => {
+    it('never caches a failure: once the backoff is over, the next request authenticates again', async () => {
       const s = setup([() => new UpstreamUnavailableError('down', 5, { upstream: 'identity' }), (now) => token('t1', now + HOUR * 2)]);
       await assert.rejects(s.cache.lease('p', 300, s.authenticate), UpstreamUnavailableError);
+      s.advance(5_000);
       assert.equal((await s.cache.lease('p', 300, s.authenticate)).token.id, 't1');
       assert.equal(s.calls(), 2);
     });
@@ -101,6 +110,110 @@ describe('Class: TokenCache', () => {
       await refused.cache.lease('p', 300, refused.authenticate);
       refused.advance(HOUR - 60_000);
       await assert.rejects(refused.cache.lease('p', 300, refused.authenticate), /rejected/);
+    });
+  });
+
+  describe('Method: lease, while Identity fails (backoff)', () => {
+    const down = (retryAfterSeconds?: number) => () =>
+      new UpstreamUnavailableError('down', retryAfterSeconds ?? 5, { upstream: 'identity', retryAfterGiven: retryAfterSeconds !== undefined });
+
+    it('after a failed authentication answers 503 with the time left, without calling Identity, then probes once', async () => {
+      const s = setup([down(), down(), (now) => token('t1', now + 2 * HOUR)]);
+      await assert.rejects(s.cache.lease('p', 300, s.authenticate), (e: UpstreamUnavailableError) => e.retryAfterSeconds === 5);
+      s.advance(2_000);
+      await assert.rejects(s.cache.lease('p', 300, s.authenticate), (e: UpstreamUnavailableError) => e.retryAfterSeconds === 3);
+      assert.equal(s.calls(), 1, 'no Identity call during the backoff');
+      s.advance(3_000);
+      await assert.rejects(s.cache.lease('p', 300, s.authenticate), (e: UpstreamUnavailableError) => e.retryAfterSeconds === 10, 'the wait doubles');
+      s.advance(9_999);
+      await assert.rejects(s.cache.lease('p', 300, s.authenticate), UpstreamUnavailableError);
+      s.advance(1);
+      assert.equal((await s.cache.lease('p', 300, s.authenticate)).token.id, 't1');
+      assert.deepEqual(s.probes, [false, true, true], 'a full cycle first, then single-attempt probes');
+      assert.equal(s.cache.state('p')?.backoff, null, 'a success closes the backoff');
+    });
+
+    it("waits Identity's own Retry-After when it gives one, and caps the doubling at two minutes", async () => {
+      const s = setup([down(42)]);
+      await assert.rejects(s.cache.lease('p', 300, s.authenticate), (e: UpstreamUnavailableError) => e.retryAfterSeconds === 42);
+      assert.equal(s.cache.state('p')?.backoff?.until, s.now() + 42_000);
+      const t = setup([down()]);
+      for (let i = 0; i < 8; i++) {
+        await assert.rejects(t.cache.lease('p', 300, t.authenticate));
+        t.advance(10 * 60_000);
+      }
+      const backoff = t.cache.state('p')?.backoff;
+      assert.equal(backoff?.failures, 8);
+      assert.equal((backoff?.until ?? 0) - (t.now() - 10 * 60_000), 120_000);
+    });
+
+    it('serves a cached token (degraded, flagged as an Identity failure) during the backoff, without calling Identity', async () => {
+      const s = setup([(now) => token('t1', now + HOUR), down()]);
+      await s.cache.lease('p', 300, s.authenticate);
+      s.advance(HOUR - 240_000); // 4 min left, short of 300 s
+      const first = await s.cache.lease('p', 300, s.authenticate);
+      assert.deepEqual([first.degraded, first.cacheHit, first.upstream, s.calls()], [true, false, 'identity', 2], 'the failed refresh is not a cache hit');
+      s.advance(1_000);
+      const during = await s.cache.lease('p', 300, s.authenticate);
+      assert.deepEqual([during.token.id, during.degraded, during.cacheHit, during.upstream, s.calls()], ['t1', true, true, 'identity', 2]);
+      assert.match(during.degradedBecause ?? '', /backing off/);
+    });
+
+    it('15 requests at 1/s during an outage cost one retry cycle and then one probe per backoff period', async () => {
+      const s = setup([(now) => token('t1', now + HOUR), down()]);
+      await s.cache.lease('p', 300, s.authenticate);
+      s.advance(HOUR - 200_000);
+      for (let i = 0; i < 15; i++) {
+        await s.cache.lease('p', 300, s.authenticate).catch(() => {});
+        s.advance(1_000);
+      }
+      // t=0 cycle, t=5 probe, t=15 would be next: 2 authentications after the first.
+      assert.deepEqual(s.probes, [false, false, true]);
+    });
+  });
+
+  describe('Method: lease, what the cached token belongs to', () => {
+    it('does not send credentials Identity refused again, until the secret holds other credentials', async () => {
+      const s = setup([(now) => token('t1', now + HOUR), () => Object.assign(new CredentialsRefusedError(401, 'refused'), { credentials: 'key-1' }), (now) => token('t2', now + 2 * HOUR)]);
+      await s.cache.lease('p', 300, s.authenticate);
+      s.advance(HOUR - 120_000);
+      await assert.rejects(s.cache.lease('p', 300, s.authenticate), CredentialsRefusedError);
+      for (let i = 0; i < 5; i++) await assert.rejects(s.cache.lease('p', 300, s.authenticate), (e: CredentialsRefusedError) => e.status === 502 && e.identityStatus === 401);
+      assert.equal(s.calls(), 2, 'the refused key went to Identity once');
+      const fresh = await s.cache.lease('p', 60, s.authenticate);
+      assert.equal(fresh.token.id, 't1', 'a token that is good enough is still served');
+      assert.equal((await s.cache.lease('p', 300, s.source('user-a', 'key-2'))).token.id, 't2');
+      assert.equal(s.calls(), 3);
+    });
+
+    it('drops the token when the secret names another identity', async () => {
+      const s = setup([(now) => token('for-a', now + 24 * HOUR), (now) => token('for-b', now + 24 * HOUR)]);
+      await s.cache.lease('p', 300, s.source('user-a'));
+      const other = await s.cache.lease('p', 300, s.source('user-b', 'key-b'));
+      assert.deepEqual([other.token.id, other.cacheHit, s.calls()], ['for-b', false, 2]);
+    });
+
+    it('never serves a token with less than 60 s left, even in the quiet period', async () => {
+      const s = setup([(now) => token('t1', now + 90_000), () => new UpstreamUnavailableError('down', 5, { upstream: 'identity' })]);
+      const first = await s.cache.lease('p', 60, s.authenticate);
+      assert.equal(first.degraded, false);
+      s.advance(31_000); // 59 s left, 31 s into the quiet period
+      await assert.rejects(s.cache.lease('p', 60, s.authenticate), UpstreamUnavailableError);
+      assert.equal(s.calls(), 2, 'asked Identity instead of serving a token about to expire');
+    });
+
+    it('tells a renewal that still falls short from Identity repeating the same token', async () => {
+      const start = Date.UTC(2026, 10, 22);
+      const s = setup([() => token('t1', start + 50 * 60_000), () => token('t1', start + 50 * 60_000), () => token('t2', start + 70 * 60_000)]);
+      await s.cache.lease('p', 300, s.authenticate);
+      s.advance(61_000);
+      const same = await s.cache.lease('p', 3600, s.authenticate);
+      assert.match(same.degradedBecause ?? '', /re-issued the same token/);
+      s.advance(61_000);
+      const later = await s.cache.lease('p', 3600 * 2, s.authenticate);
+      assert.deepEqual([later.token.id, later.cacheHit], ['t2', false]);
+      assert.match(later.degradedBecause ?? '', /shorter-lived than minTtl/);
+      assert.equal(s.cache.state('p')?.confirmedAt, s.now(), 'the renewal is a fresh confirmation');
     });
   });
 });

@@ -1,0 +1,63 @@
+import { DeadlineExceededError, type Upstream } from './errors.ts';
+
+/** A signal that aborts after `ms`: `AbortSignal.timeout` in production, a fake clock's timer in tests. */
+export type Timeout = (ms: number) => AbortSignal;
+
+/**
+ * One request's deadline. Every wait of the request (Secrets Manager, Identity, retries, a second
+ * authentication after a 401) draws from it, so the request answers, with its audit line, before
+ * the Lambda timeout.
+ */
+export interface Deadline {
+  /** Milliseconds left on the injected clock (negative once passed). */
+  left(): number;
+  /** Aborts when the deadline passes; created on first use, so a warm vend that waits for nothing pays nothing. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * @example
+ * const deadline = createDeadline(Date.now, AbortSignal.timeout, context.getRemainingTimeInMillis() - 500);
+ */
+export function createDeadline(now: () => number, timeout: Timeout, ms: number): Deadline {
+  const at = now() + ms;
+  let signal: AbortSignal | undefined;
+  return {
+    left: () => at - now(),
+    get signal() {
+      signal ??= timeout(Math.max(0, at - now()));
+      return signal;
+    },
+  };
+}
+
+/**
+ * `work`, or a {@link DeadlineExceededError} naming `upstream` as soon as the deadline passes,
+ * whichever comes first. What `work` was waiting on is cancelled by the same signal where it
+ * takes one (fetch, the SDK); this is what also frees a caller that only shares someone else's wait.
+ */
+export function within<T>(deadline: Deadline, upstream: Upstream, work: Promise<T>): Promise<T> {
+  if (deadline.left() <= 0) {
+    work.catch(() => {});
+    return Promise.reject(new DeadlineExceededError(upstream));
+  }
+  const { signal } = deadline;
+  if (signal.aborted) {
+    work.catch(() => {});
+    return Promise.reject(new DeadlineExceededError(upstream));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new DeadlineExceededError(upstream));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
