@@ -82,12 +82,13 @@ describe('Audit: one structured line per decision (issue 3)', () => {
       logger[below]('noise');
       assert.deepEqual(lines, [], `${level}: ordinary lines below the level are dropped`);
       const { demo } = await start({ logger });
-      demo.identity.injectFaults({ status: 503 });
+      // A refusal (403: not remembered, not backed off), so the next request succeeds at once.
+      demo.identity.injectFaults({ status: 403, body: '{"userDisabled":{"code":403,"message":"User is disabled"}}' });
       await call(demo.handler);
       await call(demo.handler);
       await call(demo.handler, { caller: 'arn:aws:sts::000000000000:assumed-role/someone-else/x' });
       const audit = lines.map((l) => JSON.parse(l) as Record<string, any>).map((l) => [l.level, l.message, l.audit?.status, l.audit?.upstream]);
-      assert.deepEqual(audit, [['WARN', 'vend', 503, 'identity'], ['INFO', 'vend', 200, null], ['INFO', 'vend', 403, null]], `${level}: every decision is audited`);
+      assert.deepEqual(audit, [['WARN', 'vend', 502, 'identity'], ['INFO', 'vend', 200, null], ['INFO', 'vend', 403, null]], `${level}: every decision is audited`);
     }
   });
 
