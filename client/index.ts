@@ -1,0 +1,201 @@
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, SourceData } from '@smithy/types';
+import * as z from 'zod/mini';
+import { TokenVendorError, UnavailableError, errorFromAnswer } from './errors.ts';
+
+export * from './errors.ts';
+
+export interface TokenClientOptions {
+  /** The API's base URL, stage included: `https://ID.execute-api.REGION.amazonaws.com/prod`. */
+  url: string;
+  /** AWS region to sign for. Default: the region in an execute-api host name, else AWS_REGION / AWS_DEFAULT_REGION. */
+  region?: string;
+  /**
+   * AWS credentials or a provider of them, such as the SDK's `fromNodeProviderChain()` or a client's
+   * `config.credentials`. Default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, read
+   * at each request (Lambda and most CI runners set them), so the SDK's provider chain is not bundled.
+   */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** The longest Retry-After the client waits for its one retry of a 503 (default 10 s); longer → UnavailableError at once. */
+  maxRetryWaitMs?: number;
+  /** One HTTP request's limit (default 10 s). */
+  timeoutMs?: number;
+  /** For tests: the clock the reuse decision reads, and the wait before a retry. */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface TokenRequest {
+  /** Catalog service name or type (`cloudFiles`, `object-store`); none → token only. */
+  service?: string;
+  /** Rackspace region code (`DFW`), any case. */
+  region?: string;
+  interface?: 'public' | 'internal';
+  /** Seconds the token must stay valid, 60–3600 (default 300). A cached answer is reused until `expiresAt − minTtl`. */
+  minTtl?: number;
+}
+
+const Endpoint = z.looseObject({
+  url: z.string(),
+  service: z.string(),
+  type: z.string(),
+  region: z.nullable(z.string()),
+  interface: z.enum(['public', 'internal']),
+  tenantId: z.nullable(z.string()),
+});
+const Answer = z.looseObject({
+  token: z.string(),
+  expiresAt: z.string(),
+  expiresIn: z.number(),
+  tenant: z.nullable(z.looseObject({ id: z.string(), name: z.nullable(z.string()) })),
+  endpoint: z.optional(Endpoint),
+  degraded: z.optional(z.boolean()),
+});
+/** The service's 200 answer, as JSON. `expiresIn` is recomputed on every reuse. */
+export type TokenAnswer = z.infer<typeof Answer>;
+
+export interface TokenClient {
+  getToken(profile: string, request?: TokenRequest): Promise<TokenAnswer>;
+  /** Forgets every reused answer (after rotating something, or in tests). */
+  clear(): void;
+}
+
+const DEFAULT_MIN_TTL = 300;
+
+/** SHA-256 (HMAC when given a secret) from node:crypto, in the shape the SDK's signer takes. */
+class Sha256 extends Hash {
+  constructor(secret?: SourceData) {
+    super('sha256', secret);
+  }
+}
+
+/**
+ * A client for `GET /v1/profiles/{profile}/token`: signs with SigV4 (service execute-api), reuses an
+ * answer per profile and endpoint request until `expiresAt − minTtl`, lets concurrent callers share
+ * one request, retries a 503 once after its Retry-After, and throws typed errors.
+ *
+ * @example
+ * const tokens = createTokenClient({ url: process.env.RACKSPACE_TOKEN_URL! });
+ * const { token, endpoint } = await tokens.getToken('billing', { service: 'cloudFiles', region: 'ORD', interface: 'internal' });
+ */
+export function createTokenClient(options: TokenClientOptions): TokenClient {
+  const base = new URL(options.url);
+  const region = options.region ?? regionFromHost(base.hostname) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) throw new TypeError('createTokenClient: no AWS region to sign for; pass `region` or set AWS_REGION.');
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const maxRetryWaitMs = options.maxRetryWaitMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const signer = new SignatureV4({ service: 'execute-api', region, credentials: options.credentials ?? credentialsFromEnvironment, sha256: Sha256, applyChecksum: false });
+
+  const reusable = new Map<string, { answer: TokenAnswer; expiresAtMs: number }>();
+  const inFlight = new Map<string, Promise<{ answer: TokenAnswer; expiresAtMs: number }>>();
+
+  async function fetchOnce(profile: string, query: Record<string, string>) {
+    const path = `${base.pathname.replace(/\/+$/, '')}/v1/profiles/${encodeURIComponent(profile)}/token`;
+    const signed = await signer.sign({
+      method: 'GET',
+      protocol: base.protocol,
+      hostname: base.hostname,
+      ...(base.port && { port: Number(base.port) }),
+      path,
+      query,
+      headers: { host: base.host },
+    });
+    const url = new URL(path, base);
+    for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
+    try {
+      const response = await fetch(url, { headers: signed.headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
+      return { status: response.status, headers: response.headers, text: await response.text() };
+    } catch (error) {
+      throw new UnavailableError(0, 'Token vendor unreachable', `No answer from ${base.host}: ${describe(error)}`, { cause: error });
+    }
+  }
+
+  async function request(profile: string, query: Record<string, string>) {
+    for (let attempt = 1; ; attempt++) {
+      const { status, headers, text } = await fetchOnce(profile, query);
+      if (status === 200) {
+        const parsed = Answer.safeParse(safeJson(text));
+        if (!parsed.success) throw new TokenVendorError(200, 'Unexpected answer', 'The 200 answer is not a token answer.');
+        return { answer: parsed.data, expiresAtMs: Date.parse(parsed.data.expiresAt) };
+      }
+      const retryAfter = retryAfterSeconds(headers.get('retry-after'), now());
+      const error = errorFromAnswer(status, headers, text, retryAfter);
+      const waitMs = (retryAfter ?? 1) * 1000;
+      if (!(error instanceof UnavailableError) || attempt > 1 || waitMs > maxRetryWaitMs) throw error;
+      await sleep(waitMs);
+    }
+  }
+
+  return {
+    async getToken(profile, wanted = {}) {
+      const minTtl = wanted.minTtl ?? DEFAULT_MIN_TTL;
+      const query: Record<string, string> = {};
+      if (wanted.service !== undefined) query.service = wanted.service;
+      if (wanted.region !== undefined) query.region = wanted.region;
+      if (wanted.interface !== undefined) query.interface = wanted.interface;
+      // One key per profile and endpoint request; region codes are case-insensitive.
+      const key = JSON.stringify([profile, wanted.service ?? null, wanted.region?.toUpperCase() ?? null, wanted.interface ?? 'public']);
+      const fresh = (entry: { expiresAtMs: number } | undefined) => entry !== undefined && now() < entry.expiresAtMs - minTtl * 1000;
+      const view = (entry: { answer: TokenAnswer; expiresAtMs: number }): TokenAnswer => ({ ...entry.answer, expiresIn: Math.max(0, Math.floor((entry.expiresAtMs - now()) / 1000)) });
+
+      const cached = reusable.get(key);
+      if (fresh(cached)) return view(cached!);
+      const shared = inFlight.get(key);
+      if (shared) {
+        const entry = await shared;
+        if (fresh(entry)) return view(entry);
+      }
+      const flight = request(profile, { ...query, minTtl: String(minTtl) });
+      inFlight.set(key, flight);
+      try {
+        const entry = await flight;
+        reusable.set(key, entry);
+        return view(entry);
+      } finally {
+        if (inFlight.get(key) === flight) inFlight.delete(key);
+      }
+    },
+    clear() {
+      reusable.clear();
+    },
+  };
+}
+
+/** `abc.execute-api.eu-west-1.amazonaws.com` → `eu-west-1`; a custom domain or localhost → undefined. */
+export function regionFromHost(hostname: string): string | undefined {
+  return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(hostname)?.[1];
+}
+
+async function credentialsFromEnvironment(): Promise<AwsCredentialIdentity> {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = process.env;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new TokenVendorError(0, 'No AWS credentials', 'Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass `credentials` (for example fromNodeProviderChain() from @aws-sdk/credential-providers).');
+  }
+  return { accessKeyId, secretAccessKey, ...(sessionToken && { sessionToken }) };
+}
+
+/** Retry-After as seconds: a number, or an HTTP date relative to `now`. */
+function retryAfterSeconds(header: string | null, now: number): number | null {
+  if (header === null) return null;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim());
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/** fetch says "fetch failed" and hides the reason (ECONNREFUSED, a timeout…) in its cause. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+  return cause && typeof cause === 'object' ? `${error.message} (${String(cause.code ?? cause.message)})` : error.message;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
