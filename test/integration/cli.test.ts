@@ -105,7 +105,7 @@ describe('rackspace-token', () => {
 
   it('exits with a distinct code per class of failure, the problem on stderr', async () => {
     const cases: Array<[string, string[], Partial<TokenClientOptions>, number, RegExp]> = [
-      ['bad request', ['token', 'demo', '--service', 'cloud files'], {}, EXIT.badRequest, /^rackspace-token: Bad request \(HTTP 400\): Query parameter 'service'/],
+      ['bad request', ['token', 'demo', '--min-ttl', '5'], {}, EXIT.badRequest, /^rackspace-token: Bad request \(HTTP 400\): Query parameter 'minTtl'/],
       ['not found', ['token', 'demo', '-s', 'cloudFiles', '-r', 'syd'], {}, EXIT.notFound, /Endpoint not found \(HTTP 404\).*\n {2}available: \["DFW","ORD","IAD"\]/],
       ['forbidden by the service', ['token', 'demo'], { credentials: OTHER }, EXIT.forbidden, /Forbidden \(HTTP 403\): The caller may not obtain a token for this profile\./],
       ['refused by API Gateway', ['token', 'demo'], { credentials: { ...YOU, secretAccessKey: 'wrong-0123456789abcdefghijklmnopqrstuvw' } }, EXIT.forbidden, /API Gateway refused the request \(HTTP 403\): The request signature we calculated/],
