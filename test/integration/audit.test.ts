@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../functions/core/logger.ts';
 import { DEMO_USER } from '../emulators/identity.ts';
-import { fakeClock, MINUTE } from '../support/clock.ts';
+import { fakeClock, HOUR, MINUTE } from '../support/clock.ts';
 import { custody, observe } from '../support/leak-guard.ts';
 import { call } from '../support/events.ts';
 import { DEMO_CALLER, DEMO_SECRET_ID, type DemoOptions } from '../local/demo.ts';
@@ -11,9 +11,9 @@ import { demosClosedAfterEach } from '../support/demos.ts';
 
 const startDemo = demosClosedAfterEach();
 
-async function start(deps: DemoOptions['deps'] = {}, identity: DemoOptions['identity'] = {}) {
+async function start(deps: DemoOptions['deps'] = {}, identity: DemoOptions['identity'] = {}, env: DemoOptions['env'] = {}) {
   const lines: string[] = [];
-  const demo = await startDemo({ env: { IDENTITY_ATTEMPTS: '1' }, deps, identity, sink: (line) => lines.push(line) });
+  const demo = await startDemo({ env: { IDENTITY_ATTEMPTS: '1', ...env }, deps, identity, sink: (line) => lines.push(line) });
   /** One request, and the log lines it wrote. */
   const vend = async (options: Parameters<typeof call>[1] = {}) => {
     const from = lines.length;
@@ -131,6 +131,38 @@ describe('Audit: one structured line per decision (issue 3)', () => {
     const answer = await call(demo.handler, { query: { minTtl: '60' } });
     assert.equal(answer.statusCode, 503);
     assert.match(JSON.parse(lines[0] ?? '{}').audit.reason, /socket hang up while sending \[REDACTED\]/);
+  });
+
+  it('writes a degraded answer at WARN, naming why and the dependency that failed', async () => {
+    const clock = fakeClock();
+    const { demo, vend } = await start({ now: clock.now, sleep: clock.sleep }, { now: clock.now });
+    await vend();
+    clock.advance(24 * HOUR - 10 * MINUTE); // 10 min left: short of minTtl 3600
+    demo.identity.injectFaults({ status: 503 });
+    const { answer, lines } = await vend({ query: { minTtl: '3600' } });
+    assert.deepEqual([answer.statusCode, answer.json.degraded], [200, true]);
+    assert.deepEqual(lines.map((l) => [l.level, l.audit.status, l.audit.degraded, l.audit.upstream]), [['WARN', 200, true, 'identity']]);
+    assert.match(lines[0]?.audit.reason, /Identity is unavailable/);
+  });
+
+  it('writes an unexpected failure at WARN with a fixed reason, and the error itself on an ERROR line', async () => {
+    // Two attempts, and the wait between them breaks in a way nobody classified.
+    const { demo, vend } = await start({ sleep: async () => { throw new TypeError('a bug nobody classified'); } }, {}, { IDENTITY_ATTEMPTS: '2' });
+    demo.identity.injectFaults({ status: 500 });
+    const { answer, lines } = await vend();
+    assert.equal(answer.statusCode, 500);
+    const audit = lines.find((l) => l.audit);
+    const error = lines.find((l) => l.level === 'ERROR');
+    assert.deepEqual([lines.length, audit?.level, audit?.audit.status, audit?.audit.reason], [2, 'WARN', 500, 'unexpected error']);
+    assert.match(JSON.stringify(error), /a bug nobody classified/);
+  });
+
+  it('registers every token it vends for redaction: a log line quoting one is blanked', async () => {
+    const { vend } = await start();
+    const { answer } = await vend();
+    const lines: string[] = [];
+    createLogger({ sink: (line) => lines.push(line) }).info('debugging', { note: `the token was ${answer.json.token}` });
+    assert.equal(JSON.parse(lines[0] ?? '{}').note, 'the token was [REDACTED]');
   });
 
   it('blanks a custodied key that reaches a log line by mistake (an error message quoting it)', async () => {

@@ -7,11 +7,14 @@ import { fakeClock, HOUR, MINUTE } from '../support/clock.ts';
 
 // The stand-ins must speak the real protocols, or every other integration test proves nothing.
 
+const TENANT_NAME = 'acme-hybrid-110011';
+
 describe('Identity emulator: POST /v2.0/tokens as Rackspace answers it', () => {
   const clock = fakeClock();
   let identity: IdentityEmulator;
   before(async () => {
-    identity = await startIdentityEmulator({ users: [{ ...DEMO_USER, password: 'demo-password-0123456789' }], now: clock.now, offset: '-06:00' });
+    // A tenant name unlike its id (cloud accounts have them equal), so the two selectors cannot be confused.
+    identity = await startIdentityEmulator({ users: [{ ...DEMO_USER, tenantName: TENANT_NAME, password: 'demo-password-0123456789' }], now: clock.now, offset: '-06:00' });
   });
   after(() => identity.close());
 
@@ -22,11 +25,11 @@ describe('Identity emulator: POST /v2.0/tokens as Rackspace answers it', () => {
   const apiKey = (extra: Record<string, unknown> = {}, key = DEMO_USER.apiKey) => ({ auth: { 'RAX-KSKEY:apiKeyCredentials': { username: 'demo', apiKey: key }, ...extra } });
 
   it('accepts both credential forms and both tenant selectors, with a catalog like the seeds', async () => {
-    for (const body of [apiKey(), apiKey({ tenantId: '110011' }), { auth: { passwordCredentials: { username: 'demo', password: 'demo-password-0123456789' }, tenantName: '110011' } }]) {
+    for (const body of [apiKey(), apiKey({ tenantId: '110011' }), { auth: { passwordCredentials: { username: 'demo', password: 'demo-password-0123456789' }, tenantName: TENANT_NAME } }]) {
       const answer = await post(body);
       assert.equal(answer.status, 200, answer.text);
       const access = JSON.parse(answer.text).access;
-      assert.deepEqual(access.token.tenant, { id: '110011', name: '110011' });
+      assert.deepEqual(access.token.tenant, { id: '110011', name: TENANT_NAME });
       assert.equal(access.user['RAX-AUTH:defaultRegion'], 'DFW');
       const names = access.serviceCatalog.map((s: { name: string }) => s.name);
       assert.ok(names.includes('cloudFiles') && names.includes('cloudDNS') && names.length >= 5, names.join());
@@ -52,6 +55,8 @@ describe('Identity emulator: POST /v2.0/tokens as Rackspace answers it', () => {
     const wrongKey = await post(apiKey({}, 'not-the-key'));
     assert.deepEqual([wrongKey.status, JSON.parse(wrongKey.text).unauthorized.code], [401, 401]);
     assert.equal((await post(apiKey({ tenantId: '999' }))).status, 401);
+    assert.equal((await post(apiKey({ tenantId: TENANT_NAME }))).status, 401, 'a name is not an id');
+    assert.equal((await post(apiKey({ tenantName: '110011' }))).status, 401, 'nor an id a name');
     const malformed = await post('{"auth":');
     assert.deepEqual([malformed.status, JSON.parse(malformed.text).badRequest.code], [400, 400]);
     assert.equal((await post({ auth: {} })).status, 400);

@@ -4,11 +4,15 @@ import { DEMO_USER } from '../emulators/identity.ts';
 import { fakeClock, HOUR, MINUTE } from '../support/clock.ts';
 import { call } from '../support/events.ts';
 import { DEMO_SECRET_ID, type DemoOptions } from '../local/demo.ts';
-import { demosClosedAfterEach } from '../support/demos.ts';
+import { demosClosedAfterEach, type Demo } from '../support/demos.ts';
 
 // Log lines and answers are checked for secrets by the suite's leak guard (test/support/leak-guard.ts).
 const startDemo = demosClosedAfterEach();
 const ROTATED_KEY = 'rotated-api-key-abcdef0123456789';
+// For cloud accounts Identity's tenant name equals its id; these differ so that code confusing the two
+// (answering the id as the name, sending a tenantName as tenantId) fails a test.
+const NAMED = { tenantId: '110011', tenantName: 'acme-hybrid-110011' };
+const PASSWORD = 'demo-password-0123456789';
 
 /** A demo on a fake clock; `identityBehindMs` sets the Identity emulator's clock behind ours. */
 async function start(options: DemoOptions & { identityBehindMs?: number } = {}) {
@@ -25,7 +29,7 @@ async function start(options: DemoOptions & { identityBehindMs?: number } = {}) 
 
 describe('Integration: the vending path against the emulators (real SDK client, real fetch)', () => {
   it('answers exactly the trimmed PRODUCT.md shape for an API-key secret', async () => {
-    const d = await start();
+    const d = await start({ identity: { users: [{ ...DEMO_USER, ...NAMED }] } });
     const answer = await d.vend({ query: { service: 'cloudFiles', region: 'dfw', interface: 'internal' } });
     assert.equal(answer.statusCode, 200);
     assert.equal(answer.headers['content-type'], 'application/json');
@@ -34,7 +38,7 @@ describe('Integration: the vending path against the emulators (real SDK client, 
     assert.match(answer.json.token, /^AA[\w-]{20,}$/);
     assert.equal(answer.json.expiresAt, new Date(d.clock.now() + 24 * HOUR).toISOString());
     assert.equal(answer.json.expiresIn, 24 * 3600);
-    assert.deepEqual(answer.json.tenant, { id: '110011', name: '110011' });
+    assert.deepEqual(answer.json.tenant, { id: NAMED.tenantId, name: NAMED.tenantName });
     assert.deepEqual(answer.json.endpoint, {
       url: 'https://snet-storage101.dfw1.clouddrive.com/v1/MossoCloudFS_110011',
       service: 'cloudFiles',
@@ -54,22 +58,32 @@ describe('Integration: the vending path against the emulators (real SDK client, 
     assert.deepEqual(Object.keys(answer.json).sort(), ['expiresAt', 'expiresIn', 'tenant', 'token']);
   });
 
-  it('authenticates with a password secret and a tenantName', async () => {
-    const d = await start();
-    d.identity.setUser('demo', { password: 'demo-password-0123456789' });
-    d.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: 'demo', password: 'demo-password-0123456789', tenantName: '110011', identityUrl: d.identity.url }));
-    assert.equal((await d.vend()).statusCode, 200);
+  it('authenticates with a password secret and a tenantName, which selects the tenant by name', async () => {
+    const d = await start({ identity: { users: [{ ...DEMO_USER, ...NAMED, password: PASSWORD }] } });
+    d.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: 'demo', password: PASSWORD, tenantName: NAMED.tenantName, identityUrl: d.identity.url }));
+    const answer = await d.vend({ query: { service: 'cloudFiles', region: 'ORD' } });
+    assert.equal(answer.statusCode, 200);
+    assert.deepEqual(answer.json.tenant, { id: NAMED.tenantId, name: NAMED.tenantName });
+    assert.equal(answer.json.endpoint.url, `https://storage101.ord1.clouddrive.com/v1/MossoCloudFS_${NAMED.tenantId}`);
+    assert.equal(d.identity.calls, 1);
+    // Sent as anything but tenantName (or not at all), a name the user lacks would not be refused.
+    const wrong = await start({ identity: { users: [{ ...DEMO_USER, ...NAMED, password: PASSWORD }] } });
+    wrong.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: 'demo', password: PASSWORD, tenantName: 'someone-else', identityUrl: wrong.identity.url }));
+    assert.equal((await wrong.vend()).statusCode, 502);
   });
 
   it('authenticates with a tenantId, and a tenant the user lacks is a 502', async () => {
-    const d = await start();
-    d.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: 'demo', apiKey: DEMO_USER.apiKey, tenantId: '110011', identityUrl: d.identity.url }));
-    assert.equal((await d.vend()).statusCode, 200);
-    const wrong = await start();
-    wrong.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: 'demo', apiKey: DEMO_USER.apiKey, tenantId: '999', identityUrl: wrong.identity.url }));
+    const d = await start({ identity: { users: [{ ...DEMO_USER, ...NAMED }] } });
+    d.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: 'demo', apiKey: DEMO_USER.apiKey, tenantId: NAMED.tenantId, identityUrl: d.identity.url }));
+    const ok = await d.vend();
+    assert.deepEqual([ok.statusCode, ok.json.tenant], [200, { id: NAMED.tenantId, name: NAMED.tenantName }]);
+    const wrong = await start({ identity: { users: [{ ...DEMO_USER, ...NAMED }] } });
+    // The user's tenant name, sent as a tenantId: Identity must refuse it.
+    wrong.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: 'demo', apiKey: DEMO_USER.apiKey, tenantId: NAMED.tenantName, identityUrl: wrong.identity.url }));
     const answer = await wrong.vend();
     assert.equal(answer.statusCode, 502);
     assert.equal(answer.headers['content-type'], 'application/problem+json');
+    assert.equal(answer.headers['cache-control'], 'no-store');
   });
 
   it('normalises an expiry given with a -05:00 offset to the same instant in UTC', async () => {
@@ -105,8 +119,13 @@ describe('Integration: the vending path against the emulators (real SDK client, 
     d.clock.advance(23 * HOUR - 30_000);
     const degraded = await d.vend({ query: { minTtl: '3600' } });
     assert.deepEqual([degraded.statusCode, degraded.json.token, degraded.json.degraded, degraded.headers['x-token-degraded']], [200, first.json.token, true, 'true']);
-    for (let i = 0; i < 20; i++) await d.vend({ query: { minTtl: '3600' } });
-    assert.equal(d.identity.calls, 2, 'one confirmation, then quiet');
+    // The clock walks 2.5 s per request: 20 requests span 50 s, all inside the 60 s quiet period.
+    for (let i = 0; i < 20; i++) {
+      d.clock.advance(2_500);
+      const quiet = await d.vend({ query: { minTtl: '3600' } });
+      assert.deepEqual([quiet.json.token, quiet.json.degraded], [first.json.token, true]);
+    }
+    assert.equal(d.identity.calls, 2, 'one confirmation, then quiet for 60 s');
     d.clock.advance(2 * MINUTE);
     const renewed = await d.vend({ query: { minTtl: '3600' } });
     assert.notEqual(renewed.json.token, first.json.token);
@@ -152,16 +171,68 @@ describe('Integration: the vending path against the emulators (real SDK client, 
         assert.equal(answer.statusCode, status);
         assert.equal(answer.headers['content-type'], 'application/problem+json');
         assert.equal(answer.headers['retry-after'], retryAfter);
+        assert.equal(answer.headers['cache-control'], 'no-store');
         assert.equal(answer.json.status, status);
       });
     }
+  });
+
+  describe('each Secrets Manager failure class maps to README "Secrets Manager failures"', () => {
+    const cases: Array<[string, (d: Demo) => void | Promise<void>, number]> = [
+      ['ResourceNotFoundException (secret deleted)', (d) => d.secrets.deleteSecret(DEMO_SECRET_ID), 502],
+      ['AccessDeniedException', (d) => d.secrets.injectFaults({ type: 'AccessDeniedException' }), 502],
+      ['DecryptionFailure', (d) => d.secrets.injectFaults({ type: 'DecryptionFailure' }), 502],
+      ['an unknown 4xx error', (d) => d.secrets.injectFaults({ type: 'SomethingNewException', status: 400 }), 502],
+      ['a secret that is not JSON', (d) => d.secrets.putSecret(DEMO_SECRET_ID, 'not json at all'), 502],
+      ['ThrottlingException', (d) => d.secrets.injectFaults({ type: 'ThrottlingException' }), 503],
+      ['InternalServiceError', (d) => d.secrets.injectFaults({ type: 'InternalServiceError' }), 503],
+      ['an unknown 5xx error', (d) => d.secrets.injectFaults({ type: 'ServiceUnavailable', status: 503 }), 503],
+      ['a network fault (nothing listening)', (d) => d.secrets.close(), 503],
+    ];
+    for (const [name, fault, status] of cases) {
+      it(`${name} → ${status}`, async () => {
+        const d = await start();
+        await fault(d);
+        const answer = await d.vend();
+        assert.deepEqual([answer.statusCode, answer.json.status], [status, status]);
+        assert.deepEqual([answer.headers['content-type'], answer.headers['cache-control']], ['application/problem+json', 'no-store']);
+        assert.equal(answer.headers['retry-after'], status === 503 ? '1' : undefined);
+        assert.equal(answer.json.type, `urn:rackspace-token-vendor:problem:${status === 503 ? 'upstream-unavailable' : 'credentials-unusable'}`);
+        assert.equal(d.identity.calls, 0, 'Identity is never asked without usable credentials');
+      });
+    }
+  });
+
+  it('answers an unexpected failure with the fixed 500 body, never its message', async () => {
+    const secretText = 'internal detail: /var/task/x.js line 9';
+    // A dependency that breaks in a way nobody classified: sleeping between two Identity attempts.
+    const d = await start({ env: { IDENTITY_ATTEMPTS: '2' }, deps: { sleep: async () => { throw new TypeError(secretText); } } });
+    d.identity.injectFaults({ status: 500 });
+    const answer = await d.vend();
+    assert.equal(answer.statusCode, 500);
+    assert.deepEqual([answer.headers['content-type'], answer.headers['cache-control']], ['application/problem+json', 'no-store']);
+    assert.deepEqual(answer.json, { type: 'urn:rackspace-token-vendor:problem:internal', title: 'Internal error', status: 500, detail: 'An unexpected error occurred.' });
+    assert.ok(!answer.body.includes('internal detail') && !answer.body.includes('TypeError'), answer.body);
+  });
+
+  it('trusts a secret read for 300 s by default, then reads it again', async () => {
+    // Failed authentications are never cached, so each request below reads the secret through its cache.
+    const d = await start({ env: { IDENTITY_ATTEMPTS: '1' } });
+    d.identity.injectFaults({ status: 503 }, { status: 503 }, { status: 503 });
+    assert.equal((await d.vend()).statusCode, 503);
+    d.clock.advance(299_999);
+    assert.equal((await d.vend()).statusCode, 503);
+    assert.equal(d.secrets.calls.GetSecretValue, 1, 'still trusted 1 ms before 300 s');
+    d.clock.advance(1);
+    assert.equal((await d.vend()).statusCode, 503);
+    assert.equal(d.secrets.calls.GetSecretValue, 2, 'read again at 300 s');
   });
 
   it('answers 400 problem+json naming the parameter for bad or unknown query parameters', async () => {
     const d = await start();
     for (const [query, parameter] of [[{ foo: '1' }, 'foo'], [{ minTtl: '10' }, 'minTtl'], [{ service: 'cloudFiles', interface: 'snet' }, 'interface']] as const) {
       const answer = await d.vend({ query });
-      assert.deepEqual([answer.statusCode, answer.headers['content-type'], answer.json.parameter], [400, 'application/problem+json', parameter]);
+      assert.deepEqual([answer.statusCode, answer.headers['content-type'], answer.headers['cache-control'], answer.json.parameter], [400, 'application/problem+json', 'no-store', parameter]);
       assert.match(answer.json.detail, new RegExp(parameter));
     }
     assert.equal(d.identity.calls, 0, 'bad requests never reach Identity');
@@ -171,8 +242,34 @@ describe('Integration: the vending path against the emulators (real SDK client, 
     const d = await start();
     const missing = await d.vend({ query: { service: 'cloudFiles', region: 'LON' } });
     assert.deepEqual([missing.statusCode, missing.json.missing, missing.json.available], [404, 'region', ['DFW', 'ORD', 'IAD']]);
-    const ambiguous = await d.vend({ query: { service: 'compute', region: 'DFW' } });
-    assert.equal(ambiguous.statusCode, 200, 'the regional compute service wins over the global one');
+    assert.deepEqual([missing.headers['content-type'], missing.headers['cache-control']], ['application/problem+json', 'no-store']);
+    const compute = await d.vend({ query: { service: 'compute', region: 'DFW' } });
+    assert.equal(compute.statusCode, 200);
+    assert.deepEqual(compute.json.endpoint, {
+      url: 'https://dfw.servers.api.rackspacecloud.com/v2/110011',
+      service: 'cloudServersOpenStack',
+      type: 'compute',
+      region: 'DFW',
+      interface: 'public',
+      tenantId: '110011',
+      version: '2',
+    }, 'the regional compute service wins over the global cloudServers');
+  });
+
+  it('answers each region its own endpoint from one warm token (DFW, then ORD, then dfw)', async () => {
+    const d = await start();
+    const urls = [];
+    for (const region of ['DFW', 'ORD', 'dfw', 'ord']) {
+      const answer = await d.vend({ query: { service: 'cloudFiles', region } });
+      urls.push([answer.json.endpoint.region, answer.json.endpoint.url]);
+    }
+    assert.deepEqual(urls, [
+      ['DFW', 'https://storage101.dfw1.clouddrive.com/v1/MossoCloudFS_110011'],
+      ['ORD', 'https://storage101.ord1.clouddrive.com/v1/MossoCloudFS_110011'],
+      ['DFW', 'https://storage101.dfw1.clouddrive.com/v1/MossoCloudFS_110011'],
+      ['ORD', 'https://storage101.ord1.clouddrive.com/v1/MossoCloudFS_110011'],
+    ]);
+    assert.equal(d.identity.calls, 1, 'one token served them all');
   });
 
   it('answers 403 for a forbidden caller and an unknown profile alike', async () => {
@@ -181,6 +278,7 @@ describe('Integration: the vending path against the emulators (real SDK client, 
     const unknown = await d.vend({ profile: 'nope' });
     const anonymous = await d.vend({ caller: null });
     assert.deepEqual([other.statusCode, unknown.statusCode, anonymous.statusCode], [403, 403, 403]);
+    assert.deepEqual([other.headers['content-type'], other.headers['cache-control']], ['application/problem+json', 'no-store']);
     assert.equal(other.body, unknown.body);
     assert.equal(other.body, anonymous.body);
     assert.equal(d.secrets.calls.GetSecretValue ?? 0, 0);

@@ -50,6 +50,19 @@ describe('Function: endpointFor (memoised resolution)', () => {
     assert.ok(memoisedEndpoints(token) <= 512, `memo holds ${memoisedEndpoints(token)} entries`);
   });
 
+  it('keys the memo on the region: a warm token answers ORD after DFW, and dfw like DFW', () => {
+    const token = fresh();
+    const at = (region: string | undefined, service = 'cloudFiles') => endpointFor(token, { service, region, interface: 'public' }).url;
+    assert.deepEqual([at('DFW'), at('ORD'), at('dfw'), at('ord')], [
+      'https://storage101.dfw1.clouddrive.com/v1/MossoCloudFS_aaaa-bbbb-cccc',
+      'https://storage101.ord1.clouddrive.com/v1/MossoCloudFS_aaaa-bbbb-cccc',
+      'https://storage101.dfw1.clouddrive.com/v1/MossoCloudFS_aaaa-bbbb-cccc',
+      'https://storage101.ord1.clouddrive.com/v1/MossoCloudFS_aaaa-bbbb-cccc',
+    ]);
+    assert.equal(at(undefined), at('DFW'), "no region is the user's default, DFW");
+    assert.equal(at('ORD', 'cloudServersOpenStack'), 'https://ord.servers.api.rackspacecloud.com/v2/12345', 'and on the service');
+  });
+
   it("passes the resolver's errors through: an unknown service is a 404 on every call", () => {
     const token = fresh();
     for (let i = 0; i < 2; i++) {

@@ -81,9 +81,20 @@ describe('Function: loadProfiles (fail closed)', () => {
     assert.ok(allowed('ab')?.test('ab'), 'a short name without a wildcard is an exact name');
   });
 
-  it('loads the shipped declaration', () => {
-    const shipped = loadProfiles(JSON.parse(readFileSync(new URL('../../infra/profiles.json', import.meta.url), 'utf8')));
-    assert.ok(shipped.size >= 1);
+  it('loads the shipped declaration: every profile with its secret, and sessions of exactly the roles it allows', () => {
+    const declared = JSON.parse(readFileSync(new URL('../../infra/profiles.json', import.meta.url), 'utf8')) as { profiles: Array<{ name: string; secretId: string; allow: string[] }> };
+    const shipped = loadProfiles(declared);
+    assert.ok(shipped.size > 0, 'the shipped declaration declares a profile');
+    assert.deepEqual([...shipped.keys()], declared.profiles.map((p) => p.name));
+    for (const { name, secretId, allow } of declared.profiles) {
+      assert.equal(shipped.get(name)?.secretId, secretId);
+      assert.deepEqual(shipped.get(name)?.allow.map((p) => p.source), allow);
+      for (const role of allow.filter((r) => !r.includes('*'))) {
+        const session = `${role.replace(':iam::', ':sts::').replace(/:role\/(?:.*\/)?/, ':assumed-role/')}/s`;
+        assert.equal(authorize(shipped, name, session).name, name);
+        assert.throws(() => authorize(shipped, name, `${session.replace(/assumed-role\/([^/]+)/, 'assumed-role/$1-other')}`), ForbiddenError);
+      }
+    }
   });
 
   it('rejects each kind of mistake with a message saying what to fix', () => {

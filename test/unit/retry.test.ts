@@ -41,11 +41,14 @@ describe('Function: retrying', () => {
     assert.equal(n, 1);
   });
 
-  it('stops after the attempt limit and rethrows the last error', async () => {
+  it('stops after the attempt limit and rethrows the last error itself', async () => {
     const { p } = policy({ attempts: 3 });
-    let n = 0;
-    await assert.rejects(retrying(async () => { n++; throw failure({ retry: true }); }, p));
-    assert.equal(n, 3);
+    const thrown: Error[] = [];
+    await assert.rejects(
+      retrying(async () => { thrown.push(Object.assign(new Error(`fail ${thrown.length + 1}`), { verdict: { retry: true } })); throw thrown.at(-1); }, p),
+      (error) => error === thrown[2],
+    );
+    assert.deepEqual(thrown.map((e) => e.message), ['fail 1', 'fail 2', 'fail 3']);
   });
 
   it('waits what the server asked for instead of the backoff', async () => {
@@ -76,6 +79,7 @@ describe('Function: parseRetryAfter', () => {
   it('reads delay-seconds and IMF-fixdates, and ignores junk', () => {
     assert.equal(parseRetryAfter('7', now), 7);
     assert.equal(parseRetryAfter('Sun, 22 Nov 2026 10:00:30 GMT', now), 30);
+    assert.equal(parseRetryAfter('Sun, 22 Nov 2026 10:00:30 GMT', now + 500), 30, '29.5 s rounds up: waiting less would be too early');
     assert.equal(parseRetryAfter('soon', now), undefined);
     assert.equal(parseRetryAfter('-5', now), undefined);
     assert.equal(parseRetryAfter('1.5', now), undefined);

@@ -42,6 +42,14 @@ describe('Function: createLogger (redaction)', () => {
     assert.deepEqual(JSON.parse(lines[0] ?? '{}'), { ...JSON.parse(lines[0] ?? '{}'), a: '[REDACTED]', b: '[REDACTED]', c: '[REDACTED]', d: tokens[297] });
   });
 
+  it('blanks the value of every key that names a secret, in any case, even when nothing registered it', () => {
+    const keys = ['apiKey', 'password', 'token', 'tokenId', 'secret', 'SecretString', 'x-auth-token', 'X-Auth-Token', 'authorization', 'Authorization', 'credentials'];
+    const lines: string[] = [];
+    createLogger({ sink: (line) => lines.push(line) }).info('headers', { fields: Object.fromEntries(keys.map((k) => [k, `value-of-${k}`])) });
+    const fields = JSON.parse(lines[0] ?? '{}').fields;
+    assert.deepEqual(keys.filter((k) => fields[k] !== '[REDACTED]'), []);
+  });
+
   it('leaves ordinary values alone, including short strings and the audit fingerprint', () => {
     const lines: string[] = [];
     createLogger({ sink: (line) => lines.push(line) }).info('vend', { audit: { tokenSha256: 'abcdef012345', profile: 'billing' } });

@@ -93,6 +93,27 @@ describe('Class: TokenCache', () => {
       assert.equal(s.calls(), 2, 'asks again once the quiet period is over, not before');
     });
 
+    it('stays quiet for 60 s by default after Identity re-issued a token short of minTtl', async () => {
+      const start = Date.UTC(2026, 10, 22);
+      let now = start;
+      let calls = 0;
+      const cache = new TokenCache({ now: () => now });
+      const source: LeaseSource = {
+        identity: 'user-a',
+        credentials: 'key-1',
+        wait: (work) => work,
+        authenticate: async () => (calls++, { token: token('same', start + 50 * 60_000), identity: 'user-a' }),
+      };
+      await cache.lease('p', 3600, source);
+      for (const step of [1, 30_000, 29_998]) {
+        now += step;
+        assert.deepEqual([(await cache.lease('p', 3600, source)).degraded, calls], [true, 1], `quiet ${now - start} ms after`);
+      }
+      now += 1;
+      await cache.lease('p', 3600, source);
+      assert.equal(calls, 2, 'asks again at 60 s');
+    });
+
     it('serves a still-valid token flagged degraded when Identity is unavailable', async () => {
       const s = setup([(now) => token('t1', now + HOUR), () => new UpstreamUnavailableError('down', 7, { upstream: 'identity' })]);
       await s.cache.lease('p', 300, s.authenticate);
