@@ -1,6 +1,6 @@
 import type { Credentials } from '../core/credentials.ts';
 import type { Timeout } from '../core/deadline.ts';
-import { CredentialsRefusedError, UpstreamMisconfiguredError, UpstreamUnavailableError } from '../core/errors.ts';
+import { CredentialsRefusedError, DeadlineExceededError, UpstreamMisconfiguredError, UpstreamUnavailableError } from '../core/errors.ts';
 import { parseRetryAfter } from '../core/retry-after.ts';
 import type { RetryVerdict } from '../core/retry.ts';
 import type { Token } from '../core/token.ts';
@@ -62,9 +62,10 @@ export function identityClient(options: IdentityClientOptions): (credentials: Cr
       });
       text = await response.text();
     } catch (error) {
-      const timedOut = attempt.aborted || deadline?.aborted === true || (error instanceof Error && error.name === 'TimeoutError');
-      const why = deadline?.aborted ? "no answer within the request's deadline" : timedOut ? `no answer within ${timeoutMs} ms` : 'network error';
-      throw new IdentityUnavailableError(timedOut ? 'timeout' : 'network', why, undefined, { cause: error });
+      // The request ran out of time, not Identity: answer 503 without counting it against Identity.
+      if (deadline?.aborted && !attempt.aborted) throw new DeadlineExceededError('identity', { cause: error });
+      const timedOut = attempt.aborted || (error instanceof Error && error.name === 'TimeoutError');
+      throw new IdentityUnavailableError(timedOut ? 'timeout' : 'network', timedOut ? `no answer within ${timeoutMs} ms` : 'network error', undefined, { cause: error });
     }
     const json = safeJson(text);
     const { status } = response;

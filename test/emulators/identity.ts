@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { custody } from '../support/leak-guard.ts';
+import { holdRequest, type SimulatedTime } from './delay.ts';
 import { demoCatalog } from './catalog.ts';
 
 export { demoCatalog };
@@ -22,7 +23,12 @@ export interface IdentityFault {
   body?: string;
   contentType?: string;
   headers?: Record<string, string>;
+  /** Answer this much later (`Infinity`: never, until the client gives up); on the test's clock when the emulator has one. */
   delayMs?: number;
+  /** Called when the request arrives (a test changes something mid-request: a rotation, say). */
+  onReceive?: () => void;
+  /** After `delayMs`, answer as Identity would (a slow but correct answer) instead of with this fault. */
+  thenAnswer?: boolean;
   /** Destroy the socket without answering. */
   reset?: boolean;
 }
@@ -35,6 +41,8 @@ export interface IdentityEmulatorOptions {
   /** How `expires` is written: 'Z' or '±hh:mm'. The instant is the same either way. */
   offset?: string;
   port?: number;
+  /** The test's fake clock: injected delays move it instead of waiting. */
+  time?: SimulatedTime;
 }
 
 export interface IdentityEmulator {
@@ -131,7 +139,12 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
       if (req.method !== 'POST' || req.url !== '/v2.0/tokens') return send(res, 404, FAULT_BODIES[404]);
       calls++;
       const fault = faults.shift();
-      if (fault) return void answerFault(fault, req, res);
+      fault?.onReceive?.();
+      if (fault?.thenAnswer) return void holdRequest(req, fault.delayMs ?? 0, options.time).then((open) => open && answer());
+      if (fault) return void answerFault(fault, req, res, options.time);
+      answer();
+    });
+    const answer = () => {
       let body: unknown;
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -139,7 +152,7 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
         return send(res, 400, FAULT_BODIES[400]);
       }
       authenticate(body, (req.headers.accept ?? '').includes('application/json'), res);
-    });
+    };
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -166,8 +179,8 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
   };
 }
 
-async function answerFault(fault: IdentityFault, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+async function answerFault(fault: IdentityFault, req: IncomingMessage, res: ServerResponse, time?: SimulatedTime): Promise<void> {
+  if (fault.delayMs) await holdRequest(req, fault.delayMs, time);
   // The client may have given up while we waited; there is nobody left to answer.
   if (req.socket.destroyed) return;
   if (fault.reset) return void req.socket.destroy();

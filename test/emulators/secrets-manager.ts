@@ -2,12 +2,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { custody } from '../support/leak-guard.ts';
+import { holdRequest, type SimulatedTime } from './delay.ts';
 
 /** One injected error, answered in Secrets Manager's shape (`__type`, `message`). */
 export interface SecretsManagerFault {
   type: string;
   status?: number;
   message?: string;
+  /** Answer this much later (`Infinity`: accept the request and never answer); on the test's clock when given one. */
   delayMs?: number;
 }
 
@@ -40,7 +42,7 @@ interface Stored {
  * const sm = await startSecretsManagerEmulator({ secrets: { 'rackspace/demo': '{"username":"demo","apiKey":"k"}' } });
  * new SecretsManagerClient({ endpoint: sm.endpoint, region: 'us-east-1', credentials });
  */
-export async function startSecretsManagerEmulator(options: { secrets?: Record<string, string>; port?: number; region?: string } = {}): Promise<SecretsManagerEmulator> {
+export async function startSecretsManagerEmulator(options: { secrets?: Record<string, string>; port?: number; region?: string; time?: SimulatedTime } = {}): Promise<SecretsManagerEmulator> {
   const region = options.region ?? 'us-east-1';
   const byName = new Map<string, Stored>();
   const faults: SecretsManagerFault[] = [];
@@ -89,7 +91,7 @@ export async function startSecretsManagerEmulator(options: { secrets?: Record<st
       }
       const fault = faults.shift();
       if (fault) {
-        if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+        if (fault.delayMs && !(await holdRequest(req, fault.delayMs, options.time))) return;
         return error(res, fault);
       }
       let input: Record<string, unknown>;

@@ -1,14 +1,14 @@
 // `npm run faults`: the fault matrix as a table (fault → caller status, Identity calls, time).
 import { BUDGET, FAULTS, runFault } from './matrix.ts';
 
-console.log(`Identity timeout ${BUDGET.IDENTITY_TIMEOUT_MS} ms, budget ${BUDGET.IDENTITY_BUDGET_MS} ms, ${BUDGET.IDENTITY_ATTEMPTS} attempts\n`);
-console.log('| fault | caller status | Retry-After | Identity calls | time (ms) | as expected |');
-console.log('|---|---|---|---|---|---|');
+console.log(`Identity timeout ${BUDGET.IDENTITY_TIMEOUT_MS} ms, budget ${BUDGET.IDENTITY_BUDGET_MS} ms, ${BUDGET.IDENTITY_ATTEMPTS} attempts; time is simulated (a fake clock)\n`);
+console.log('| fault | requests | caller status (last) | Retry-After | Identity calls | secret reads | retry waits (ms) | longest request (ms) | as expected |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 let failures = 0;
 for (const fault of FAULTS) {
   const r = await runFault(fault);
   const ok = r.status === fault.expect.status && r.identityCalls === fault.expect.identityCalls;
   if (!ok) failures++;
-  console.log(`| ${fault.name} | ${r.status} | ${r.retryAfter ?? '–'} | ${r.identityCalls} | ${Math.round(r.ms)} | ${ok ? 'yes' : 'NO'} |`);
+  console.log(`| ${fault.name} | ${r.requests} | ${r.status} | ${r.retryAfter ?? '–'} | ${r.identityCalls} | ${r.secretReads} | ${r.waits.join(', ') || '–'} | ${r.longestMs} | ${ok ? 'yes' : 'NO'} |`);
 }
 process.exitCode = failures > 0 ? 1 : 0;

@@ -5,6 +5,7 @@ import { loadConfig } from '../../functions/config.ts';
 import { makeHandler, type AppDeps } from '../../functions/token/app.ts';
 import { DEMO_USER, startIdentityEmulator, type IdentityEmulatorOptions } from '../emulators/identity.ts';
 import { startSecretsManagerEmulator } from '../emulators/secrets-manager.ts';
+import type { FakeClock } from '../support/clock.ts';
 import { observe } from '../support/leak-guard.ts';
 
 export const DEMO_SECRET_ID = 'rackspace-token-vendor/demo';
@@ -22,6 +23,11 @@ export interface DemoOptions {
   /** Send Secrets Manager calls elsewhere (a server that never answers, say). */
   secretsEndpoint?: string;
   secretsTimeouts?: { connectMs: number; requestMs: number };
+  /**
+   * A test's fake clock (test/support/clock.ts) for everything at once: the handler's now, sleep and
+   * timers, both emulators' clocks and their injected delays. `deps` and `identity` still override.
+   */
+  clock?: FakeClock;
 }
 
 /**
@@ -34,8 +40,10 @@ export interface DemoOptions {
  * await demo.close();
  */
 export async function startDemo(options: DemoOptions = {}) {
-  const identity = await startIdentityEmulator({ users: [{ ...DEMO_USER }], ...options.identity });
+  const { clock } = options;
+  const identity = await startIdentityEmulator({ users: [{ ...DEMO_USER }], ...(clock && { now: clock.now, time: clock }), ...options.identity });
   const secrets = await startSecretsManagerEmulator({
+    ...(clock && { time: clock }),
     secrets: { [DEMO_SECRET_ID]: JSON.stringify({ username: DEMO_USER.username, apiKey: DEMO_USER.apiKey, identityUrl: identity.url }) },
   });
   // The deployed client (timeouts included), pointed at the emulator.
@@ -52,6 +60,7 @@ export async function startDemo(options: DemoOptions = {}) {
     profiles: loadProfiles(DEMO_PROFILES),
     secretsClient,
     logger,
+    ...(clock && { now: clock.now, sleep: clock.sleep, timeout: clock.timeout }),
     ...options.deps,
   });
   return {
