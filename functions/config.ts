@@ -12,6 +12,8 @@ export interface Config {
   identityAttempts: number;
   /** How long a secret read is trusted. */
   secretTtlSeconds: number;
+  /** The deployment stage: the `Stage` dimension of every metric. */
+  stage: string;
 }
 
 const int = (min: number, max: number, fallback: number) =>
@@ -30,6 +32,8 @@ const Env = z.object({
   IDENTITY_BUDGET_MS: int(100, 60_000, 8_000),
   IDENTITY_ATTEMPTS: int(1, 10, 4),
   SECRET_TTL_SECONDS: int(0, 86_400, 300),
+  // A CloudWatch dimension value; serverless.yml sets it to the stage name.
+  STAGE: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, - or _')), 'local'),
 });
 
 /**
@@ -55,5 +59,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     identityBudgetMs: e.IDENTITY_BUDGET_MS,
     identityAttempts: e.IDENTITY_ATTEMPTS,
     secretTtlSeconds: e.SECRET_TTL_SECONDS,
+    stage: e.STAGE,
   };
 }

@@ -12,12 +12,14 @@ import { SecretCache } from '../core/secret-cache.ts';
 import { createDeadline, type Timeout } from '../core/deadline.ts';
 import { DeadlineExceededError } from '../core/errors.ts';
 import { markSensitive } from '../core/sensitive.ts';
+import { secondsLeft } from '../core/token.ts';
 import { createVendor } from '../core/vend.ts';
 import type { Config } from '../config.ts';
 import { answerText } from './answer.ts';
 import { endpointFor } from './endpoint-cache.ts';
-import { fingerprint } from './audit.ts';
+import { fingerprint, type AuditFacts } from './audit.ts';
 import { parseEvent, parseQuery } from './request.ts';
+import { metricFields } from './metrics.ts';
 import { vendResponses, type VendContext } from './responses.ts';
 
 export interface AppDeps {
@@ -115,6 +117,7 @@ export function makeHandler(deps: AppDeps) {
       cacheHit: lease.cacheHit,
       degraded: lease.degraded,
       tokenSha256: fingerprint(lease.token),
+      secondsLeft: secondsLeft(lease.token, now()),
       reason: lease.degradedBecause ?? null,
       upstream: lease.upstream ?? null,
     });
@@ -126,10 +129,11 @@ export function makeHandler(deps: AppDeps) {
 
   // The request's deadline bounds every wait; middy's early timeout stays as the last backstop, for
   // a wait we failed to bound: a 503 problem with its audit line instead of API Gateway's bare 5xx.
+  const metrics = (facts: AuditFacts, status: number) => metricFields(facts, status, config.stage, facts.profile !== null && profiles.has(facts.profile), now());
   return middy<unknown, HttpResponse, Error, VendContext>(vend, {
     timeoutEarlyInMillis: BACKSTOP_MS,
     timeoutEarlyResponse: () => {
       throw new DeadlineExceededError(null);
     },
-  }).use(vendResponses(logger));
+  }).use(vendResponses(logger, metrics));
 }

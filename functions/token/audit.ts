@@ -19,6 +19,8 @@ export interface AuditFacts {
   identityMs: number | null;
   degraded: boolean;
   tokenSha256: string | null;
+  /** Seconds the answered token stays valid (200s only): the TokenSecondsLeft metric. */
+  secondsLeft: number | null;
   /** Why a request was refused or failed; never a secret (reasons are our own fixed texts). */
   reason: string | null;
   /** The dependency that failed, when one did: the Identity-failure alarm counts `identity`. */
@@ -26,7 +28,7 @@ export interface AuditFacts {
 }
 
 export function emptyFacts(requestId: string): AuditFacts {
-  return { requestId, caller: null, profile: null, service: null, region: null, interface: null, resolvedRegion: null, cacheHit: null, identityCalls: 0, identityMs: null, degraded: false, tokenSha256: null, reason: null, upstream: null };
+  return { requestId, caller: null, profile: null, service: null, region: null, interface: null, resolvedRegion: null, cacheHit: null, identityCalls: 0, identityMs: null, degraded: false, tokenSha256: null, secondsLeft: null, reason: null, upstream: null };
 }
 
 const fingerprints = new WeakMap<Token, string>();

@@ -5,6 +5,9 @@ import type { RedactingLogger } from '../core/logger.ts';
 import { problemResponse, type HttpResponse } from '../core/problem.ts';
 import { emptyFacts, type AuditFacts } from './audit.ts';
 
+/** The Embedded Metric Format members for one audit line (functions/token/metrics.ts). */
+export type MetricsOf = (facts: AuditFacts, status: number) => Record<string, unknown>;
+
 export interface VendContext extends Context {
   audit: AuditFacts;
 }
@@ -13,13 +16,13 @@ export interface VendContext extends Context {
  * Turns every error into problem+json (a fixed 500 for the unexpected) and writes exactly one
  * audit line per request, allowed or denied. One middleware, so the order of the two is fixed.
  */
-export function vendResponses(logger: RedactingLogger): MiddlewareObj<unknown, HttpResponse, Error, VendContext> {
+export function vendResponses(logger: RedactingLogger, metrics: MetricsOf): MiddlewareObj<unknown, HttpResponse, Error, VendContext> {
   return {
     before: (request) => {
       request.context.audit = emptyFacts(request.context.awsRequestId ?? 'unknown');
     },
     after: (request) => {
-      audit(logger, request.context.audit, request.response?.statusCode ?? 500);
+      audit(logger, metrics, request.context.audit, request.response?.statusCode ?? 500);
     },
     onError: (request) => {
       const { error } = request;
@@ -34,7 +37,7 @@ export function vendResponses(logger: RedactingLogger): MiddlewareObj<unknown, H
         logger.error('unexpected error', { requestId: facts.requestId, error });
       }
       request.response = problemResponse(error);
-      audit(logger, facts, request.response.statusCode);
+      audit(logger, metrics, facts, request.response.statusCode);
     },
   };
 }
@@ -43,9 +46,9 @@ function describe(error: Error): string {
   return error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message;
 }
 
-function audit(logger: RedactingLogger, facts: AuditFacts, status: number): void {
-  // Nested: Powertools reserves top-level keys such as `service`.
-  const line = { audit: { ...facts, status } };
+function audit(logger: RedactingLogger, metrics: MetricsOf, facts: AuditFacts, status: number): void {
+  // Nested: Powertools reserves top-level keys such as `service`. EMF needs its members at the top.
+  const line = { audit: { ...facts, status }, ...metrics(facts, status) };
   // Written whatever the log level: the audit trail is not debug output (README "Read the audit trail").
   logger.always(status >= 500 || facts.degraded ? 'WARN' : 'INFO', 'vend', line);
 }
