@@ -9,6 +9,8 @@ import { promisify } from 'node:util';
 import { loadProfiles } from '../../functions/core/profiles.ts';
 import { loadCfnSpec, specProblems, type CfnSpec } from '../support/cfn-spec.ts';
 import { evaluate, type Policy } from '../support/resource-policy.ts';
+import { emptyFacts } from '../../functions/token/audit.ts';
+import { metricValues } from '../../functions/token/metrics.ts';
 
 const run = promisify(execFile);
 const { secretArnsFrom } = createRequire(import.meta.url)('../../infra/secret-arns.cjs') as { secretArnsFrom: (declaration: unknown) => unknown[] };
@@ -20,6 +22,12 @@ async function packageTemplate(dir: string, params: string[] = []) {
   return JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as {
     Resources: Record<string, { Type: string; Properties: Record<string, any>; DependsOn?: string[]; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
   };
+}
+
+/** Every metric name the function's code writes, over requests of every kind it answers. */
+function everyMetricEmitted() {
+  const served = { ...emptyFacts('r'), cacheHit: false, identityMs: 12, secondsLeft: 600, degraded: true, upstream: 'identity' as const };
+  return Object.assign({}, ...[200, 403, 400, 502, 503].map((status) => metricValues(status === 200 ? served : emptyFacts('r'), status)));
 }
 
 const dirs: string[] = [];
@@ -102,17 +110,37 @@ describe('The packaged CloudFormation template (npm run package)', () => {
     assert.ok(!/"secretsmanager:\*"|"kms:\*"/.test(all), 'no wildcard actions');
   });
 
-  it('keeps the function log group and the API access log group for the configured retention, and alarms on 5xx and on Identity failures', () => {
+  it('keeps the function log group and the API access log group for the configured retention, and alarms on 5xx, Identity failures, degraded answers, refused keys and concurrency', () => {
     const logs = (from: Template) => ofType('AWS::Logs::LogGroup', from).map((l) => [l.Properties.LogGroupName, l.Properties.RetentionInDays]).sort();
     assert.deepEqual(logs(template), [['/aws/api-gateway/rackspace-token-vendor-dev-access', 30], ['/aws/lambda/rackspace-token-vendor-dev-token', 30]]);
     assert.deepEqual(logs(tuned), [['/aws/api-gateway/rackspace-token-vendor-dev-access', 90], ['/aws/lambda/rackspace-token-vendor-dev-token', 90]]);
-    const alarms = ofType('AWS::CloudWatch::Alarm').map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`);
-    assert.deepEqual(alarms.sort(), ['AWS/ApiGateway/5XXError', 'RackspaceTokenVendor/dev/IdentityFailures']);
     // REST API metrics are keyed by the API's name and the stage: both must be this API's.
-    const dimensions = template.Resources.ServerErrorsAlarm!.Properties.Dimensions;
-    assert.deepEqual(dimensions, [{ Name: 'ApiName', Value: the('AWS::ApiGateway::RestApi').Properties.Name }, { Name: 'Stage', Value: the('AWS::ApiGateway::Stage').Properties.StageName }]);
-    const filter = ofType('AWS::Logs::MetricFilter')[0]?.Properties;
-    assert.equal(filter?.FilterPattern, '{ $.audit.upstream = "identity" }');
+    const api = JSON.stringify([{ Name: 'ApiName', Value: the('AWS::ApiGateway::RestApi').Properties.Name }, { Name: 'Stage', Value: the('AWS::ApiGateway::Stage').Properties.StageName }]);
+    const alarms = ofType('AWS::CloudWatch::Alarm').map((a) => [`${a.Properties.Namespace}/${a.Properties.MetricName}`, a.Properties.Threshold, JSON.stringify(a.Properties.Dimensions)]);
+    assert.deepEqual(alarms.sort(), [
+      ['AWS/ApiGateway/5XXError', 1, api],
+      ['AWS/Lambda/ConcurrentExecutions', 8, JSON.stringify([{ Name: 'FunctionName', Value: 'rackspace-token-vendor-dev-token' }])],
+      ['RackspaceTokenVendor/CredentialsUnusable', 1, '[{"Name":"Stage","Value":"dev"}]'],
+      ['RackspaceTokenVendor/Degraded', 1, '[{"Name":"Stage","Value":"dev"}]'],
+      ['RackspaceTokenVendor/IdentityFailure', 1, '[{"Name":"Stage","Value":"dev"}]'],
+    ]);
+    for (const alarm of ofType('AWS::CloudWatch::Alarm')) assert.match(alarm.Properties.AlarmDescription, /\b(check|find|put|raise)\b/i, 'each alarm says what to do');
+  });
+
+  it('has a dashboard whose every widget on our namespace names a metric the function emits, and whose API widgets name this API', () => {
+    const [dashboard] = ofType('AWS::CloudWatch::Dashboard');
+    const body = JSON.parse(dashboard?.Properties.DashboardBody['Fn::Sub']) as { widgets: { type: string; properties: { metrics?: unknown[][]; query?: string } }[] };
+    const emitted = new Set(Object.keys(everyMetricEmitted()));
+    const ours = body.widgets.flatMap((w) => (w.properties.metrics ?? []).filter((m) => m[0] === 'RackspaceTokenVendor').map((m) => m[1] as string));
+    assert.ok(ours.length >= 8, 'the dashboard shows our metrics');
+    assert.deepEqual(ours.filter((name) => !emitted.has(name)), []);
+    assert.deepEqual([...emitted].filter((name) => !ours.includes(name)), [], 'and every metric we emit is on it');
+    const kinds = body.widgets.flatMap((w) => (w.properties.metrics ?? []).map((m) => `${m[0]}/${m[1]}`));
+    for (const wanted of ['AWS/ApiGateway/Count', 'AWS/ApiGateway/5XXError', 'AWS/Lambda/Duration', 'AWS/Lambda/ConcurrentExecutions', 'AWS/Lambda/Throttles']) assert.ok(kinds.includes(wanted), wanted);
+    const apiMetrics = body.widgets.flatMap((w) => (w.properties.metrics ?? []).filter((m) => m[0] === 'AWS/ApiGateway'));
+    for (const m of apiMetrics) assert.deepEqual(m.slice(2), ['ApiName', the('AWS::ApiGateway::RestApi').Properties.Name, 'Stage', the('AWS::ApiGateway::Stage').Properties.StageName]);
+    const insights = body.widgets.find((w) => w.type === 'log');
+    assert.match(insights?.properties.query ?? '', /^SOURCE '\/aws\/lambda\/rackspace-token-vendor-dev-token' \| .*filter audit\.status >= 400/);
   });
 
   it('takes deployment parameters, and refuses out-of-range ones before anything reaches AWS', async () => {
