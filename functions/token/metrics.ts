@@ -12,6 +12,13 @@ interface Directive {
   Metrics: { Name: MetricName; Unit: string }[];
 }
 
+export interface MetricFields {
+  /** Dimension and metric members, for the top level of the line. */
+  members: Record<string, unknown>;
+  /** The `"_aws":{…}` member as JSON text: our own constants and a number, nothing to redact. */
+  directive: string;
+}
+
 /**
  * CloudWatch Embedded Metric Format for one audit line: the `_aws` directive and the metric and
  * dimension members that must sit beside it at the top level of the same JSON line. No second
@@ -20,16 +27,12 @@ interface Directive {
  * `Profile` is a dimension only for declared profiles (`declared`), so a caller inventing profile
  * names cannot mint new metrics; every line also counts under `Stage` alone.
  */
-export function metricFields(facts: AuditFacts, status: number, stage: string, declared: boolean, now: number): Record<string, unknown> {
+export function metricFields(facts: AuditFacts, status: number, stage: string, declared: boolean, now: number): MetricFields {
   const values = metricValues(facts, status);
-  const names = Object.keys(values) as MetricName[];
-  const fields: Record<string, unknown> = {
-    _aws: { Timestamp: now, CloudWatchMetrics: [directive(names, declared)] },
-    Stage: stage,
-    ...(declared && { Profile: facts.profile }),
-    ...values,
+  return {
+    members: { Stage: stage, ...(declared && { Profile: facts.profile }), ...values },
+    directive: `"_aws":{"Timestamp":${Math.trunc(now)},"CloudWatchMetrics":[${directive(values, declared)}]}`,
   };
-  return fields;
 }
 
 /** What one request counts. A metric absent here is absent from the line, so averages are not diluted by zeros. */
@@ -50,19 +53,22 @@ export function metricValues(facts: AuditFacts, status: number): Values {
   return values;
 }
 
-// A handful of shapes (which optional metrics are present × Profile or not): built once each.
-const directives = new Map<string, Directive>();
+// Eight shapes (latency present or not × seconds left present or not × Profile or not), each
+// serialised once: the directive is the same text on every line of its shape.
+const directives = new Map<number, string>();
 
-function directive(names: MetricName[], declared: boolean): Directive {
-  const key = `${declared}:${names.join(',')}`;
-  let found = directives.get(key);
-  if (!found) {
-    found = {
+function directive(values: Values, declared: boolean): string {
+  const key = (values.IdentityLatency === undefined ? 0 : 1) | (values.TokenSecondsLeft === undefined ? 0 : 2) | (declared ? 4 : 0);
+  let text = directives.get(key);
+  if (text === undefined) {
+    const names = Object.keys(values) as MetricName[];
+    const found: Directive = {
       Namespace: spec.namespace,
       Dimensions: declared ? [['Stage'], ['Stage', 'Profile']] : [['Stage']],
       Metrics: names.map((Name) => ({ Name, Unit: spec.metrics[Name].unit })),
     };
-    directives.set(key, found);
+    text = JSON.stringify(found);
+    directives.set(key, text);
   }
-  return found;
+  return text;
 }

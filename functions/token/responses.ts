@@ -4,9 +4,10 @@ import { ForbiddenError, VendError } from '../core/errors.ts';
 import type { RedactingLogger } from '../core/logger.ts';
 import { problemResponse, type HttpResponse } from '../core/problem.ts';
 import { emptyFacts, type AuditFacts } from './audit.ts';
+import type { MetricFields } from './metrics.ts';
 
 /** The Embedded Metric Format members for one audit line (functions/token/metrics.ts). */
-export type MetricsOf = (facts: AuditFacts, status: number) => Record<string, unknown>;
+export type MetricsOf = (facts: AuditFacts, status: number) => MetricFields;
 
 export interface VendContext extends Context {
   audit: AuditFacts;
@@ -48,7 +49,7 @@ function describe(error: Error): string {
 
 function audit(logger: RedactingLogger, metrics: MetricsOf, facts: AuditFacts, status: number): void {
   // Nested: Powertools reserves top-level keys such as `service`. EMF needs its members at the top.
-  const line = { audit: { ...facts, status }, ...metrics(facts, status) };
+  const { members, directive } = metrics(facts, status);
   // Written whatever the log level: the audit trail is not debug output (README "Read the audit trail").
-  logger.always(status >= 500 || facts.degraded ? 'WARN' : 'INFO', 'vend', line);
+  logger.always(status >= 500 || facts.degraded ? 'WARN' : 'INFO', 'vend', { audit: { ...facts, status }, ...members }, directive);
 }
