@@ -76,20 +76,24 @@ describe('Metrics: Embedded Metric Format inside the one audit line', () => {
     assert.deepEqual([bad.answer.statusCode, metricsOf(bad.line).ClientError, metricsOf(bad.line).Denied, metricsOf(bad.line).UpstreamError], [400, 1, 0, 0]);
   });
 
-  it('Identity failing counts IdentityFailure and UpstreamError; a token served degraded meanwhile counts Degraded', async () => {
-    const { demo, clock, vend } = await start();
+  it('Identity failing counts IdentityFailure and UpstreamError', async () => {
+    const { demo, vend } = await start();
     demo.identity.injectFaults({ status: 503 });
     const down = await vend();
     assert.deepEqual(emfProblems(down.line), []);
-    const downMetrics = metricsOf(down.line);
-    assert.deepEqual([down.answer.statusCode, downMetrics.IdentityFailure, downMetrics.UpstreamError, downMetrics.TokenSecondsLeft], [503, 1, 1, undefined]);
+    const m = metricsOf(down.line);
+    assert.deepEqual([down.answer.statusCode, m.IdentityFailure, m.UpstreamError, m.IdentityCalls, m.CacheHit, m.TokenSecondsLeft], [503, 1, 1, 1, 0, undefined]);
+  });
+
+  it('a token served degraded while Identity fails counts Degraded and IdentityFailure, not UpstreamError', async () => {
+    const { demo, clock, vend } = await start();
     await vend();
     clock.advance(23 * HOUR + MINUTE);
     demo.identity.injectFaults({ status: 503 });
     const degraded = await vend({ query: { minTtl: '3600' } });
     assert.deepEqual(emfProblems(degraded.line), []);
     const m = metricsOf(degraded.line);
-    assert.deepEqual([degraded.answer.statusCode, m.Degraded, m.IdentityFailure, m.UpstreamError], [200, 1, 1, 0]);
+    assert.deepEqual([degraded.answer.statusCode, m.Degraded, m.IdentityFailure, m.UpstreamError, m.IdentityCalls, m.CacheHit], [200, 1, 1, 0, 1, 0]);
   });
 
   it('Identity refusing the key counts CredentialsUnusable', async () => {
