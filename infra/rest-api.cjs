@@ -21,6 +21,8 @@ const MIN_WILDCARD_PREFIX = 3;
 const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/((?:[\w+=,.@*-]+\/)*)([\w+=,.@*-]{1,64})$/;
 
 // What the access log records for every request, allowed or refused (one JSON object per line).
+// The error message may contain quotes: `$context.error.messageString` is API Gateway's JSON-quoted
+// form of it, so it stands unquoted in the format and every line stays valid JSON.
 const ACCESS_LOG_FORMAT = JSON.stringify({
   requestId: '$context.requestId',
   extendedRequestId: '$context.extendedRequestId',
@@ -33,9 +35,9 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
   status: '$context.status',
   latencyMs: '$context.responseLatency',
   integrationLatencyMs: '$context.integrationLatency',
-  error: '$context.error.message',
+  error: '$context.error.messageString',
   requestTime: '$context.requestTimeEpoch',
-});
+}).replace('"$context.error.messageString"', '$context.error.messageString');
 
 /**
  * Role ARN patterns for `aws:PrincipalArn`, per allowed account. A caller's principal ARN is its

@@ -158,7 +158,10 @@ describe('The packaged CloudFormation template (npm run package)', () => {
     assert.equal(stage.StageName, 'dev');
     const logGroupId = Object.entries(template.Resources).find(([, r]) => r.Properties.LogGroupName === '/aws/api-gateway/rackspace-token-vendor-dev-access')?.[0];
     assert.deepEqual(stage.AccessLogSetting.DestinationArn, { 'Fn::GetAtt': [logGroupId, 'Arn'] });
-    const format = JSON.parse(stage.AccessLogSetting.Format) as Record<string, string>;
+    // Every line must be JSON whatever the values: substitute quoted test values as API Gateway would.
+    const line = String(stage.AccessLogSetting.Format).replaceAll(/\$context\.error\.messageString/g, JSON.stringify('He said "no"')).replaceAll(/\$context\.[\w.]+/g, (v: string) => `${v}-value`);
+    assert.doesNotThrow(() => JSON.parse(line), line);
+    const format = JSON.parse(String(stage.AccessLogSetting.Format).replace('$context.error.messageString', '"$context.error.messageString"')) as Record<string, string>;
     for (const variable of ['$context.identity.userArn', '$context.status', '$context.responseLatency', '$context.requestId']) {
       assert.ok(Object.values(format).includes(variable), `the access log records ${variable}`);
     }
