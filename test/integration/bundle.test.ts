@@ -10,7 +10,7 @@ import { bundleOptions } from '../build-options.ts';
 import { DEMO_USER } from '../emulators/identity.ts';
 import { RETIRED_CALLER_HEADER } from '../local/http-adapter.ts';
 import { DECLARED, startDeclaredEmulators } from '../support/declared.ts';
-import { tokenEvent } from '../support/events.ts';
+import { restTokenEvent, tokenEvent } from '../support/events.ts';
 import { observe, observeAnswer } from '../support/leak-guard.ts';
 
 const run = promisify(execFile);
@@ -46,6 +46,22 @@ describe('Integration: the deployed bundle', () => {
     assert.equal(logs.length, 1, 'one audit line');
     assert.equal(JSON.parse(logs[0] ?? '{}').audit.cacheHit, false);
     assert.ok(!stdout.replace(resultLine, '').includes(body.token) && !stdout.includes(DEMO_USER.apiKey as string), 'no secret in the logs');
+  });
+
+  it('reads the REST API (payload 1.0) event the deployed route sends: the caller from requestContext.identity', async () => {
+    const allowed = restTokenEvent({ profile: DECLARED.profile, caller: DECLARED.caller, query: { service: 'cloudFiles', region: 'ord' } }).event;
+    const stranger = restTokenEvent({ profile: DECLARED.profile, caller: 'arn:aws:sts::210987654321:assumed-role/other/s' }).event;
+    const script = `const { handler } = await import(${JSON.stringify(bundle)});
+      for (const event of ${JSON.stringify([allowed, stranger])}) console.log('RESULT ' + JSON.stringify(await handler(event, { awsRequestId: event.requestContext.requestId })));`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH, ...emulators.env } });
+    const lines = stdout.split('\n');
+    observe('bundle stdout', lines.filter((l) => !l.startsWith('RESULT ')).join('\n'));
+    const results = lines.filter((l) => l.startsWith('RESULT ')).map((l) => JSON.parse(l.slice(7)) as { statusCode: number; body: string });
+    results.forEach((result) => observeAnswer('bundle answer', result));
+    assert.deepEqual(results.map((r) => r.statusCode), [200, 403], stdout);
+    assert.equal(JSON.parse(results[0]!.body).endpoint.url, 'https://storage101.ord1.clouddrive.com/v1/MossoCloudFS_110011');
+    const audits = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l).audit);
+    assert.deepEqual(audits.map((a) => [a.caller, a.status]), [[DECLARED.caller, 200], ['arn:aws:sts::210987654321:assumed-role/other/s', 403]]);
   });
 
   it('never contains the local caller header, the demo caller or demo credentials (strings survive minification)', () => {

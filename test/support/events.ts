@@ -20,6 +20,33 @@ export function tokenEvent(options: { profile?: string; query?: Record<string, s
   };
 }
 
+/**
+ * The same request as the deployed REST API passes it (payload 1.0, AWS_IAM): the caller in
+ * `requestContext.identity`, repeated query keys in `multiValueQueryStringParameters`.
+ */
+export function restTokenEvent(options: { profile?: string; query?: Record<string, string>; caller?: string | null } = {}) {
+  const caller = options.caller === undefined ? DEMO_CALLER : options.caller;
+  const requestId = `rest-${++counter}`;
+  const query = options.query ?? null;
+  return {
+    event: {
+      resource: '/v1/profiles/{profile}/token',
+      path: `/v1/profiles/${options.profile ?? 'demo'}/token`,
+      httpMethod: 'GET',
+      pathParameters: { profile: options.profile ?? 'demo' },
+      queryStringParameters: query,
+      multiValueQueryStringParameters: query && Object.fromEntries(Object.entries(query).map(([key, value]) => [key, [value]])),
+      requestContext: {
+        requestId,
+        stage: 'prod',
+        authorizer: null,
+        identity: { userArn: caller, accountId: caller?.split(':')[4] ?? null, sourceIp: '192.0.2.10' },
+      },
+    },
+    context: { awsRequestId: requestId },
+  };
+}
+
 type Invocable = (event: unknown, context: never) => Promise<{ statusCode: number; headers: Record<string, string>; body: string }>;
 
 /** Invokes a handler and parses the answer's body. */
