@@ -9,6 +9,8 @@ export { demoCatalog };
 
 export interface IdentityUser {
   username: string;
+  /** Identity's user id; by default `10000N`, N the user's position in `users`. */
+  id?: string;
   apiKey?: string;
   password?: string;
   tenantId: string;
@@ -31,7 +33,11 @@ export interface IdentityFault {
   thenAnswer?: boolean;
   /** Destroy the socket without answering. */
   reset?: boolean;
+  /** The call that consumes the fault: `tokens` (default), the key `reset` or the `getKey` call. */
+  on?: IdentityCall;
 }
+
+export type IdentityCall = 'tokens' | 'reset' | 'getKey';
 
 export interface IdentityEmulatorOptions {
   users: IdentityUser[];
@@ -47,7 +53,10 @@ export interface IdentityEmulatorOptions {
 
 export interface IdentityEmulator {
   url: string;
+  /** `POST /tokens` requests. */
   readonly calls: number;
+  /** Requests by call, the key calls included. */
+  readonly requests: Record<IdentityCall, number>;
   injectFaults(...faults: IdentityFault[]): void;
   clearFaults(): void;
   setUser(username: string, patch: Partial<IdentityUser>): void;
@@ -68,12 +77,17 @@ const FAULT_BODIES = {
   400: { badRequest: { code: 400, message: 'Invalid request body: unable to parse Auth data. Please review XML or JSON formatting' } },
   401: { unauthorized: { code: 401, message: 'Unable to authenticate user with credentials provided.' } },
   403: { userDisabled: { code: 403, message: 'User is disabled' } },
+  forbidden: { forbidden: { code: 403, message: 'Not Authorized' } },
   404: { itemNotFound: { code: 404, message: 'Resource not found' } },
 };
 
+const KEY_PATH = /^\/v2\.0\/users\/([^/]+)\/OS-KSADM\/credentials\/RAX-KSKEY:apiKeyCredentials(\/RAX-AUTH\/reset)?$/;
+
 /**
- * Rackspace Identity v2.0 `POST /v2.0/tokens` on 127.0.0.1: both credential forms, tenant
- * selection, Rackspace's error bodies, the same token until its last hour, injectable faults.
+ * Rackspace Identity v2.0 on 127.0.0.1: `POST /v2.0/tokens` (both credential forms, tenant
+ * selection, Rackspace's error bodies, the same token until its last hour) and a user's own API
+ * key: `GET …/RAX-KSKEY:apiKeyCredentials` and `POST …/RAX-AUTH/reset` with `X-Auth-Token`. A reset
+ * refuses the old key at once; tokens already issued stay valid. Injectable faults per call.
  *
  * @example
  * const identity = await startIdentityEmulator({ users: [DEMO_USER] });
@@ -82,11 +96,13 @@ const FAULT_BODIES = {
 export async function startIdentityEmulator(options: IdentityEmulatorOptions): Promise<IdentityEmulator> {
   const now = options.now ?? Date.now;
   const lifetimeMs = options.lifetimeMs ?? 24 * HOUR;
-  const users = new Map(options.users.map((u) => [u.username, { ...u }]));
+  const users = new Map(options.users.map((u, i) => [u.username, { ...u, id: u.id ?? String(100000 + i) }]));
   for (const user of users.values()) [user.apiKey, user.password].forEach(custody);
   const tokens = new Map<string, { id: string; expiresAt: number }>();
+  // Every token ever issued, to its user: a reset does not revoke them.
+  const tokenOwners = new Map<string, { username: string; expiresAt: number }>();
   const faults: IdentityFault[] = [];
-  let calls = 0;
+  const requests: Record<IdentityCall, number> = { tokens: 0, reset: 0, getKey: 0 };
 
   const currentToken = (username: string) => {
     const held = tokens.get(username);
@@ -94,6 +110,7 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
     if (held && held.expiresAt - now() > HOUR) return held;
     const fresh = { id: `AA${randomBytes(96).toString('base64url')}`, expiresAt: now() + lifetimeMs };
     tokens.set(username, fresh);
+    tokenOwners.set(fresh.id, { username, expiresAt: fresh.expiresAt });
     custody(fresh.id);
     return fresh;
   };
@@ -122,7 +139,7 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
         token: { id: token.id, expires, tenant: { id: user.tenantId, name: user.tenantName }, 'RAX-AUTH:authenticatedBy': [apiKeyForm ? 'APIKEY' : 'PASSWORD'] },
         serviceCatalog: demoCatalog(user.tenantId),
         user: {
-          id: '123456',
+          id: user.id,
           name: user.username,
           roles: [{ id: '3', name: 'identity:user-admin', description: 'User Admin Role.' }, { id: '6', name: 'compute:default', tenantId: user.tenantId, description: 'A Role that allows a user access to keystone Service methods' }],
           ...(user.defaultRegion && { 'RAX-AUTH:defaultRegion': user.defaultRegion }),
@@ -131,20 +148,40 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
     });
   };
 
+  // A user manages their own key with a token of their own (user-admins' rights over sub-users are not modelled).
+  const apiKeyCall = (userId: string, reset: boolean, req: IncomingMessage, res: ServerResponse) => {
+    const owner = tokenOwners.get(String(req.headers['x-auth-token'] ?? ''));
+    if (!owner || owner.expiresAt <= now()) return send(res, 401, { unauthorized: { code: 401, message: 'No valid token provided. Please use the \'X-Auth-Token\' header with a valid token.' } });
+    const user = [...users.values()].find((u) => u.id === userId);
+    if (!user) return send(res, 404, FAULT_BODIES[404]);
+    if (user.username !== owner.username) return send(res, 403, FAULT_BODIES.forbidden);
+    if (reset) {
+      user.apiKey = randomBytes(16).toString('hex');
+      custody(user.apiKey);
+    }
+    if (user.apiKey === undefined) return send(res, 404, FAULT_BODIES[404]);
+    send(res, 200, { 'RAX-KSKEY:apiKeyCredentials': { username: user.username, apiKey: user.apiKey } });
+  };
+
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
+    const keyPath = KEY_PATH.exec(req.url ?? '');
+    const call: IdentityCall | undefined =
+      req.method === 'POST' && req.url === '/v2.0/tokens' ? 'tokens' : keyPath && req.method === (keyPath[2] ? 'POST' : 'GET') ? (keyPath[2] ? 'reset' : 'getKey') : undefined;
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('error', () => res.destroy());
     req.on('end', () => {
-      if (req.method !== 'POST' || req.url !== '/v2.0/tokens') return send(res, 404, FAULT_BODIES[404]);
-      calls++;
-      const fault = faults.shift();
+      if (!call) return send(res, 404, FAULT_BODIES[404]);
+      requests[call]++;
+      const index = faults.findIndex((f) => (f.on ?? 'tokens') === call);
+      const fault = index >= 0 ? faults.splice(index, 1)[0] : undefined;
       fault?.onReceive?.();
       if (fault?.thenAnswer) return void holdRequest(req, fault.delayMs ?? 0, options.time).then((open) => open && answer());
       if (fault) return void answerFault(fault, req, res, options.time);
       answer();
     });
     const answer = () => {
+      if (keyPath) return apiKeyCall(decodeURIComponent(keyPath[1] as string), call === 'reset', req, res);
       let body: unknown;
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -160,8 +197,9 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
   return {
     url: `http://127.0.0.1:${port}/v2.0`,
     get calls() {
-      return calls;
+      return requests.tokens;
     },
+    requests,
     injectFaults: (...more) => void faults.push(...more),
     clearFaults: () => void faults.splice(0),
     setUser(username, patch) {
@@ -170,7 +208,9 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
       Object.assign(user, patch);
       [patch.apiKey, patch.password].forEach(custody);
     },
-    resetCalls: () => void (calls = 0),
+    resetCalls: () => {
+      for (const call of Object.keys(requests) as IdentityCall[]) requests[call] = 0;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { GetSecretValueCommand, PutSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceNotFoundException,
+  RotateSecretCommand,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { DEMO_USER, startIdentityEmulator, type IdentityEmulator } from '../emulators/identity.ts';
 import { startSecretsManagerEmulator, type SecretsManagerEmulator } from '../emulators/secrets-manager.ts';
 import { fakeClock, HOUR, MINUTE } from '../support/clock.ts';
@@ -104,5 +112,100 @@ describe('Secrets Manager emulator: JSON 1.1 through the real SecretsManagerClie
       secrets.injectFaults({ type });
       await assert.rejects(client.send(new GetSecretValueCommand({ SecretId: 'team/rackspace' })), (error: Error) => error.name === type);
     }
+  });
+});
+
+describe('Secrets Manager emulator: versions and staging labels, as the service keeps them', () => {
+  let secrets: SecretsManagerEmulator;
+  let client: SecretsManagerClient;
+  before(async () => {
+    secrets = await startSecretsManagerEmulator({ secrets: { 'team/staged': '{"v":1}' } });
+    client = new SecretsManagerClient({ endpoint: secrets.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' }, maxAttempts: 1 });
+  });
+  after(async () => {
+    client.destroy();
+    await secrets.close();
+  });
+  const SecretId = 'team/staged';
+  const token = (n: number) => `00000000-0000-4000-8000-00000000000${n}`;
+  const failsWith = (name: string, message?: RegExp) => (error: Error) => error.name === name && (!message || message.test(error.message));
+
+  it('puts a version under a label with a ClientRequestToken; the same put again is a no-op, a different value is refused', async () => {
+    const put = (value: string) => client.send(new PutSecretValueCommand({ SecretId, ClientRequestToken: token(1), SecretString: value, VersionStages: ['AWSPENDING'] }));
+    assert.deepEqual([(await put('{"v":2}')).VersionId, (await put('{"v":2}')).VersionId], [token(1), token(1)]);
+    await assert.rejects(put('{"v":3}'), failsWith('ResourceExistsException'));
+    const pending = await client.send(new GetSecretValueCommand({ SecretId, VersionStage: 'AWSPENDING' }));
+    assert.deepEqual([pending.SecretString, pending.VersionStages], ['{"v":2}', ['AWSPENDING']]);
+    assert.equal((await client.send(new GetSecretValueCommand({ SecretId }))).SecretString, '{"v":1}', 'AWSCURRENT did not move');
+    await assert.rejects(client.send(new GetSecretValueCommand({ SecretId, VersionId: token(1), VersionStage: 'AWSCURRENT' })), failsWith('ResourceNotFoundException', /staging label/));
+    await assert.rejects(client.send(new PutSecretValueCommand({ SecretId, ClientRequestToken: 'short', SecretString: '{}' })), failsWith('InvalidParameterException'));
+  });
+
+  it('moves AWSCURRENT only when told which version it leaves, and leaves AWSPREVIOUS there', async () => {
+    const described = await client.send(new DescribeSecretCommand({ SecretId }));
+    const current = Object.entries(described.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0];
+    const move = (removeFrom?: string) => client.send(new UpdateSecretVersionStageCommand({ SecretId, VersionStage: 'AWSCURRENT', MoveToVersionId: token(1), RemoveFromVersionId: removeFrom }));
+    await assert.rejects(move(), failsWith('InvalidParameterException', /You must specify that version as RemoveFromVersionId/));
+    await assert.rejects(move(token(2)), failsWith('InvalidParameterException'));
+    await move(current);
+    await client.send(new UpdateSecretVersionStageCommand({ SecretId, VersionStage: 'AWSPENDING', RemoveFromVersionId: token(1) }));
+    const after = await client.send(new DescribeSecretCommand({ SecretId }));
+    assert.deepEqual(after.VersionIdsToStages, { [current as string]: ['AWSPREVIOUS'], [token(1)]: ['AWSCURRENT'] });
+    await assert.rejects(client.send(new GetSecretValueCommand({ SecretId, VersionStage: 'AWSPENDING' })), failsWith('ResourceNotFoundException'));
+    await assert.rejects(client.send(new UpdateSecretVersionStageCommand({ SecretId, VersionStage: 'AWSCURRENT', RemoveFromVersionId: token(1) })), failsWith('InvalidParameterException'));
+  });
+
+  it('RotateSecret needs a rotation function, creates an empty AWSPENDING version, and re-attempts while one is left', async () => {
+    await assert.rejects(client.send(new RotateSecretCommand({ SecretId })), failsWith('InvalidRequestException', /No Lambda rotation function/));
+    const seen: string[] = [];
+    secrets.registerRotationFunction('arn:aws:lambda:us-east-1:000000000000:function:f', async (event) => {
+      seen.push(`${event.Step}:${event.ClientRequestToken}`);
+      throw new Error('step failed');
+    });
+    const started = await client.send(new RotateSecretCommand({ SecretId, RotationLambdaARN: 'arn:aws:lambda:us-east-1:000000000000:function:f', ClientRequestToken: token(3) }));
+    assert.equal(started.VersionId, token(3));
+    await secrets.rotationsSettled();
+    assert.deepEqual(seen, [`createSecret:${token(3)}`], 'a failed step stops the rotation');
+    assert.deepEqual(secrets.stagesOf(SecretId)[token(3)], ['AWSPENDING']);
+    await assert.rejects(client.send(new GetSecretValueCommand({ SecretId, VersionId: token(3) })), failsWith('ResourceNotFoundException'), 'the new version has no value yet');
+    assert.equal((await client.send(new DescribeSecretCommand({ SecretId }))).RotationEnabled, true);
+    await assert.rejects(client.send(new RotateSecretCommand({ SecretId })), failsWith('InvalidRequestException', /A previous rotation isn't complete/));
+    await secrets.rotationsSettled();
+    assert.deepEqual(seen, [`createSecret:${token(3)}`, `createSecret:${token(3)}`], 'the same rotation, re-attempted');
+  });
+});
+
+describe("Identity emulator: a user's own API key (GET, reset)", () => {
+  let identity: IdentityEmulator;
+  before(async () => {
+    identity = await startIdentityEmulator({ users: [{ ...DEMO_USER }, { username: 'other', apiKey: 'other-api-key-0123456789', tenantId: '2', tenantName: '2' }] });
+  });
+  after(() => identity.close());
+  const authenticate = async (apiKey: string) => {
+    const response = await fetch(`${identity.url}/tokens`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ auth: { 'RAX-KSKEY:apiKeyCredentials': { username: 'demo', apiKey } } }) });
+    const json = (await response.json()) as Record<string, any>;
+    return { status: response.status, access: json.access };
+  };
+  const keyCall = async (userId: string, tokenId: string | undefined, reset: boolean) => {
+    const url = `${identity.url}/users/${userId}/OS-KSADM/credentials/RAX-KSKEY:apiKeyCredentials${reset ? '/RAX-AUTH/reset' : ''}`;
+    const response = await fetch(url, { method: reset ? 'POST' : 'GET', headers: { accept: 'application/json', ...(tokenId && { 'x-auth-token': tokenId }) } });
+    return { status: response.status, json: (await response.json()) as Record<string, any> };
+  };
+
+  it("answers the key, resets it (the old key refused at once, the token still valid), and refuses others' tokens", async () => {
+    const { access } = await authenticate(DEMO_USER.apiKey as string);
+    const userId = access.user.id as string;
+    assert.equal(userId, '100000');
+    assert.deepEqual((await keyCall(userId, access.token.id, false)).json, { 'RAX-KSKEY:apiKeyCredentials': { username: 'demo', apiKey: DEMO_USER.apiKey } });
+    const reset = await keyCall(userId, access.token.id, true);
+    const newKey = reset.json['RAX-KSKEY:apiKeyCredentials'].apiKey as string;
+    assert.ok(reset.status === 200 && newKey !== DEMO_USER.apiKey);
+    assert.equal((await authenticate(DEMO_USER.apiKey as string)).status, 401);
+    assert.equal((await authenticate(newKey)).status, 200);
+    assert.equal((await keyCall(userId, access.token.id, false)).json['RAX-KSKEY:apiKeyCredentials'].apiKey, newKey, 'the old token still works');
+    assert.equal((await keyCall(userId, undefined, false)).status, 401);
+    assert.equal((await keyCall('100001', access.token.id, true)).status, 403);
+    assert.equal((await keyCall('999', access.token.id, false)).status, 404);
+    assert.deepEqual(identity.requests, { tokens: 3, reset: 2, getKey: 4 });
   });
 });
