@@ -28,7 +28,7 @@ const AccessJson = z.object({
       expires: z.iso.datetime({ offset: true }),
       tenant: z.optional(z.nullable(z.object({ id: text, name: text }))),
     }),
-    user: z.optional(z.nullable(z.object({ 'RAX-AUTH:defaultRegion': optionalText }))),
+    user: z.optional(z.nullable(z.object({ id: optionalText, 'RAX-AUTH:defaultRegion': optionalText }))),
     serviceCatalog: z.optional(z.nullable(z.array(Service))),
   }),
 });
@@ -64,6 +64,7 @@ export function parseAccess(json: unknown): Token | undefined {
     tenant: token.tenant ?? null,
     defaultRegion: orNull(user?.['RAX-AUTH:defaultRegion']),
     catalog,
+    userId: orNull(user?.id),
   };
 }
 

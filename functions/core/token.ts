@@ -8,6 +8,8 @@ export interface Token {
   tenant: { id: string; name: string } | null;
   defaultRegion: string | null;
   catalog: CatalogService[];
+  /** Identity's id of the user (`access.user.id`), which the key calls of a rotation need; absent when not parsed. */
+  userId?: string | null;
 }
 
 /** Whole seconds the token stays valid after `now` (never negative). */

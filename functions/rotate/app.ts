@@ -1,0 +1,96 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import * as z from 'zod/mini';
+import { identityKeys } from '../adapters/identity-keys.ts';
+import { identityClient, identityRetryVerdict, isUnauthorized } from '../adapters/identity.ts';
+import { secretsRetryVerdict, secretVersionStore } from '../adapters/secret-versions.ts';
+import type { RedactingLogger } from '../core/logger.ts';
+import { retrying, type RetryPolicy } from '../core/retry.ts';
+import type { Config } from '../config.ts';
+import { runStep, type StepDeps } from './steps.ts';
+
+export interface RotationDeps {
+  config: Config;
+  secretsClient: SecretsManagerClient;
+  logger: RedactingLogger;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  fetch?: typeof globalThis.fetch;
+}
+
+// What Secrets Manager sends (Lambda invoke payload). Loose: the service may add fields (RotationToken).
+const RotationEvent = z.object({
+  Step: z.enum(['createSecret', 'setSecret', 'testSecret', 'finishSecret']),
+  SecretId: z.string().check(z.minLength(1), z.maxLength(2048)),
+  ClientRequestToken: z.string().check(z.minLength(32), z.maxLength(64)),
+});
+
+/**
+ * The rotation function: Secrets Manager invokes it once per step (README, "Rotating keys"). Wiring
+ * only: the steps are in steps.ts, on the same credentials schema, Identity client, retry policy and
+ * redacting logger as the vending function. One audit line per invocation, success or failure; a
+ * failure is rethrown so Secrets Manager sees the step fail and the rotation stays pending.
+ *
+ * @example
+ * const handler = makeRotationHandler({ config, secretsClient: new SecretsManagerClient({}), logger });
+ * await handler({ Step: 'createSecret', SecretId: arn, ClientRequestToken: token });
+ */
+export function makeRotationHandler(deps: RotationDeps): (event: unknown) => Promise<void> {
+  const { config, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const random = deps.random ?? Math.random;
+  const fetchOption = deps.fetch ? { fetch: deps.fetch } : {};
+  const identityPolicy: RetryPolicy = {
+    attempts: config.identityAttempts,
+    budgetMs: config.identityBudgetMs,
+    attemptTimeoutMs: config.identityTimeoutMs,
+    baseMs: 200,
+    capMs: 2_000,
+    classify: identityRetryVerdict,
+    now,
+    sleep,
+    random,
+  };
+  // Puts after a reset must land: more patience than a vend, short first steps (the window they leave is the callers').
+  const writePolicy: RetryPolicy = { attempts: 5, budgetMs: 10_000, attemptTimeoutMs: 5_000, baseMs: 50, capMs: 1_000, classify: secretsRetryVerdict, now, sleep, random };
+  const authenticateOnce = identityClient({ defaultUrl: config.identityUrl, now, ...fetchOption });
+  const keys = identityKeys({ now, ...fetchOption });
+  const stepDeps: StepDeps = {
+    store: secretVersionStore(deps.secretsClient),
+    authenticate: (credentials) => retrying((timeoutMs) => authenticateOnce(credentials, timeoutMs), identityPolicy),
+    isUnauthorized,
+    keys: {
+      reset: (session) => retrying((timeoutMs) => keys.reset(session, timeoutMs), identityPolicy),
+      current: (session) => retrying((timeoutMs) => keys.current(session, timeoutMs), identityPolicy),
+    },
+    retryingWrite: (write) => retrying(() => write(), writePolicy),
+    defaultIdentityUrl: config.identityUrl,
+    now,
+  };
+
+  return async (event) => {
+    const parsed = RotationEvent.safeParse(event);
+    if (!parsed.success) {
+      const what = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
+      logger.error('rotation', { rotation: { step: null, outcome: 'failed', reason: `not a Secrets Manager rotation event: ${what}` } });
+      throw new Error(`Not a Secrets Manager rotation event: ${what}`);
+    }
+    const { Step: step, SecretId: secretId, ClientRequestToken: version } = parsed.data;
+    const started = now();
+    try {
+      const result = await runStep(step, secretId, version, stepDeps);
+      logger.info('rotation', { rotation: { step, secretId, version, ...result, ms: now() - started } });
+    } catch (error) {
+      logger.error('rotation', { rotation: { step, secretId, version, outcome: 'failed', reason: reasonOf(error), ms: now() - started } });
+      throw error;
+    }
+  };
+}
+
+/** The error's name and message, and its cause's: ours and the SDK's never hold a secret value. */
+function reasonOf(error: unknown): string {
+  if (!(error instanceof Error)) return 'unknown error';
+  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+  return `${error.name}: ${error.message}${cause}`;
+}

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { DEMO_USER } from '../emulators/identity.ts';
+import { DEMO_SECRET_ID } from '../local/demo.ts';
+import { startRotationRig, type RotationRig, type RotationRigOptions } from '../support/rotation-rig.ts';
+
+const OLD_KEY = DEMO_USER.apiKey as string;
+const running: RotationRig[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((rig) => rig.close()));
+});
+const rig = async (options?: RotationRigOptions) => {
+  const started = await startRotationRig(options);
+  running.push(started);
+  return started;
+};
+
+/** RotateSecret, then wait for the steps; RotateSecret's own refusal (a re-attempt) is returned, not thrown. */
+async function rotateAndSettle(r: RotationRig): Promise<string | null> {
+  let refusal: string | null = null;
+  await r.rotate().catch((error: Error) => void (refusal = `${error.name}: ${error.message}`));
+  await r.secrets.rotationsSettled();
+  return refusal;
+}
+
+/** The end state every successful rotation must reach. */
+async function assertRotated(r: RotationRig) {
+  const current = r.valueAt('AWSCURRENT');
+  assert.ok(current && current.apiKey !== OLD_KEY, 'AWSCURRENT holds a new key');
+  assert.deepEqual({ ...current, apiKey: 'x' }, { username: 'demo', apiKey: 'x', identityUrl: r.identity.url }, 'every other field kept');
+  assert.equal(await r.identityStatus(current.apiKey as string), 200, 'Identity accepts the new key');
+  assert.equal(await r.identityStatus(OLD_KEY), 401, 'Identity refuses the old key');
+  assert.equal(r.valueAt('AWSPREVIOUS')?.apiKey, OLD_KEY);
+  const labels = Object.values(r.secrets.stagesOf(DEMO_SECRET_ID)).flat().sort();
+  assert.deepEqual(labels, ['AWSCURRENT', 'AWSPREVIOUS'], 'no AWSPENDING and no saved session left behind');
+  assert.ok(r.secrets.rotations.at(-1)?.ok, 'the last rotation ran all four steps');
+}
+
+describe('Key rotation: the rotation function driven by RotateSecret through the real SDK', () => {
+  it('resets the key once, stores it as AWSPENDING, tests it, makes it AWSCURRENT, and audits each step', async () => {
+    const r = await rig();
+    assert.equal(await rotateAndSettle(r), null);
+    await assertRotated(r);
+    assert.equal(r.identity.requests.reset, 1);
+    const steps = r.audit().map((line) => [line.rotation.step, line.rotation.outcome]);
+    assert.deepEqual(steps, [['createSecret', 'reset'], ['setSecret', 'nothing-to-do'], ['testSecret', 'tested'], ['finishSecret', 'finished']]);
+    const [created, , tested] = r.audit();
+    assert.match(String(created?.rotation.keySha256), /^[0-9a-f]{12}$/);
+    assert.equal(created?.rotation.keySha256, tested?.rotation.keySha256, 'the key tested is the key stored');
+    assert.equal(created?.rotation.version, r.secrets.rotations[0]?.token);
+  });
+
+  it('retries the put of the new key when it fails twice after the reset: one reset, nothing lost', async () => {
+    const r = await rig();
+    const pendingPut = (input: Record<string, unknown>) => JSON.stringify(input.VersionStages) === '["AWSPENDING"]';
+    r.secrets.injectFaults({ type: 'InternalServiceError', operation: 'PutSecretValue', when: pendingPut }, { type: 'ThrottlingException', operation: 'PutSecretValue', when: pendingPut });
+    await rotateAndSettle(r);
+    await assertRotated(r);
+    assert.equal(r.identity.requests.reset, 1);
+    assert.equal(r.secrets.calls.PutSecretValue, 4, 'the session, then the new key three times');
+  });
+
+  it('does no harm when every step is invoked twice: one reset, the second run of each step finds its work done', async () => {
+    const r = await rig({ invocationsPerStep: 2 });
+    await rotateAndSettle(r);
+    await assertRotated(r);
+    assert.equal(r.identity.requests.reset, 1);
+    const outcomes = r.audit().map((line) => `${line.rotation.step}:${line.rotation.outcome}`);
+    assert.deepEqual(outcomes.filter((o) => o.startsWith('createSecret')), ['createSecret:reset', 'createSecret:already-done']);
+    assert.deepEqual(outcomes.filter((o) => o.startsWith('finishSecret')), ['finishSecret:finished', 'finishSecret:already-done']);
+  });
+
+  it('after a crash between the reset and the put, the re-attempt reads the new key back with the saved session', async () => {
+    let crashes = 1;
+    const r = await rig({
+      invocationTimeoutMs: 500,
+      fetch: (inner) => async (input, init) => {
+        const response = await inner(input, init);
+        // The reset happened at Rackspace; the invocation hangs until Lambda's timeout ends it, before the put.
+        if (String(input).endsWith('/RAX-AUTH/reset') && crashes-- > 0) await new Promise(() => {});
+        return response;
+      },
+    });
+    await rotateAndSettle(r);
+    assert.deepEqual(r.secrets.rotations[0]?.steps.map((s) => [s.step, s.ok, s.error]), [['createSecret', false, 'Error: Task timed out after 500 ms']]);
+    assert.equal(r.valueAt('AWSCURRENT')?.apiKey, OLD_KEY, 'the secret still holds the old key…');
+    assert.equal(await r.identityStatus(OLD_KEY), 401, '…which Rackspace already refuses');
+    // The AWSPENDING left behind makes RotateSecret re-attempt the same rotation, as the service does.
+    assert.match(String(await rotateAndSettle(r)), /InvalidRequestException: A previous rotation isn't complete/);
+    assert.equal(r.secrets.rotations[1]?.token, r.secrets.rotations[0]?.token);
+    await assertRotated(r);
+    assert.deepEqual([r.identity.requests.reset, r.identity.requests.getKey], [1, 1]);
+    assert.equal(r.audit().find((line) => line.rotation.outcome === 'recovered')?.rotation.step, 'createSecret');
+  });
+
+  it('when the put never lands, the step fails and the next attempt recovers the key with the GET call', async () => {
+    const r = await rig();
+    const pendingPut = (input: Record<string, unknown>) => JSON.stringify(input.VersionStages) === '["AWSPENDING"]';
+    r.secrets.injectFaults(...Array.from({ length: 5 }, () => ({ type: 'InternalServiceError', operation: 'PutSecretValue', when: pendingPut })));
+    await rotateAndSettle(r);
+    const failed = r.audit().find((line) => line.rotation.outcome === 'failed');
+    assert.match(String(failed?.rotation.reason), /InternalServiceError/);
+    await rotateAndSettle(r);
+    await assertRotated(r);
+    assert.deepEqual([r.identity.requests.reset, r.identity.requests.getKey], [1, 1]);
+  });
+
+  it('refuses a password profile with a clear message, and resets nothing', async () => {
+    const r = await rig({ secret: (identityUrl) => ({ username: 'demo', password: 'demo-password-0123456789', identityUrl }) });
+    await rotateAndSettle(r);
+    const failed = r.audit().find((line) => line.rotation.outcome === 'failed');
+    assert.match(String(failed?.rotation.reason), /holds a password; only API keys rotate/);
+    assert.equal(r.identity.requests.reset, 0);
+    assert.equal(r.valueAt('AWSCURRENT')?.password, 'demo-password-0123456789');
+  });
+
+  it('stops with a clear message when the current key was changed outside the rotation (no session to recover with)', async () => {
+    const r = await rig();
+    r.identity.setUser('demo', { apiKey: 'changed-by-hand-0123456789abcdef' });
+    await rotateAndSettle(r);
+    const failed = r.audit().find((line) => line.rotation.outcome === 'failed');
+    assert.match(String(failed?.rotation.reason), /refuses the AWSCURRENT key and no earlier attempt of this rotation saved a session/);
+    assert.equal(r.identity.requests.reset, 0);
+  });
+
+  it('refuses an event that is not a rotation step, naming the field, before calling anything', async () => {
+    const r = await rig();
+    await assert.rejects(r.handler({ Step: 'dropSecret', SecretId: 'x', ClientRequestToken: 'short' }), /Not a Secrets Manager rotation event: Step: .*ClientRequestToken/);
+    assert.deepEqual(r.secrets.calls, {});
+  });
+
+  it('a step for a version that is no longer AWSPENDING stops without touching anything', async () => {
+    const r = await rig();
+    await rotateAndSettle(r);
+    const token = r.secrets.rotations[0]?.token as string;
+    const stale = '00000000-0000-4000-8000-000000000000';
+    await assert.rejects(r.handler({ Step: 'createSecret', SecretId: DEMO_SECRET_ID, ClientRequestToken: stale }), /not a version of this secret/);
+    await r.handler({ Step: 'finishSecret', SecretId: DEMO_SECRET_ID, ClientRequestToken: token });
+    assert.equal(r.audit().at(-1)?.rotation.outcome, 'already-done');
+    assert.equal(r.identity.requests.reset, 1);
+  });
+});

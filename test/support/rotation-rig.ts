@@ -1,0 +1,116 @@
+import { RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createLogger, type Sink } from '../../functions/core/logger.ts';
+import { loadConfig } from '../../functions/config.ts';
+import { makeRotationHandler } from '../../functions/rotate/app.ts';
+import { DEMO_USER, startIdentityEmulator } from '../emulators/identity.ts';
+import { startSecretsManagerEmulator, type RotationEvent } from '../emulators/secrets-manager.ts';
+import { DEMO_SECRET_ID } from '../local/demo.ts';
+import { observe } from './leak-guard.ts';
+
+export const ROTATION_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:rackspace-token-vendor-local-rotate';
+
+export interface RotationRigOptions {
+  /** The secret's value; by default the demo user's API key and the emulator's URL. */
+  secret?: (identityUrl: string) => Record<string, string>;
+  /** Wraps the rotation function's fetch (to crash it after a given call, say). */
+  fetch?: (inner: typeof globalThis.fetch) => typeof globalThis.fetch;
+  /** Invokes each step this many times in a row, as a duplicate delivery would. */
+  invocationsPerStep?: number;
+  /** Ends an invocation that takes longer, as Lambda's timeout does: its code simply never runs on. */
+  invocationTimeoutMs?: number;
+  /** Runs after every invocation of the rotation function, before Secrets Manager goes on. */
+  afterInvocation?: (event: RotationEvent, failed: boolean) => Promise<void>;
+  /** Real waits between retries (the driver), or none (the tests). */
+  realSleep?: boolean;
+  sink?: Sink;
+}
+
+/**
+ * Both emulators, the demo secret, and the rotation function registered with the Secrets Manager
+ * emulator under its ARN, talking to both through the real SDK client and real fetch. RotateSecret
+ * through the SDK then runs the four steps the way the service does.
+ *
+ * @example
+ * const rig = await startRotationRig();
+ * await rig.rotate();
+ * await rig.secrets.rotationsSettled();
+ */
+export async function startRotationRig(options: RotationRigOptions = {}) {
+  const identity = await startIdentityEmulator({ users: [{ ...DEMO_USER }] });
+  const initial = options.secret?.(identity.url) ?? { username: DEMO_USER.username, apiKey: DEMO_USER.apiKey as string, identityUrl: identity.url };
+  const secrets = await startSecretsManagerEmulator({ secrets: { [DEMO_SECRET_ID]: JSON.stringify(initial) } });
+  const client = new SecretsManagerClient({
+    endpoint: secrets.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-emulator' },
+    maxAttempts: 1,
+  });
+  const lines: string[] = [];
+  const logger = createLogger({
+    sink: (line) => {
+      observe('rotation log line', line);
+      lines.push(line);
+      options.sink?.(line);
+    },
+  });
+  const handler = makeRotationHandler({
+    config: loadConfig({ IDENTITY_URL: identity.url }),
+    secretsClient: client,
+    logger,
+    ...(options.realSleep ? {} : { sleep: async () => {} }),
+    ...(options.fetch && { fetch: options.fetch(globalThis.fetch) }),
+  });
+  const invocations: Array<{ step: RotationEvent['Step']; ok: boolean }> = [];
+  secrets.registerRotationFunction(ROTATION_FUNCTION_ARN, async (event) => {
+    for (let i = 0; i < (options.invocationsPerStep ?? 1); i++) {
+      let failed = false;
+      try {
+        await withTimeout(handler(event), options.invocationTimeoutMs);
+      } catch (error) {
+        failed = true;
+        throw error;
+      } finally {
+        invocations.push({ step: event.Step, ok: !failed });
+        await options.afterInvocation?.(event, failed);
+      }
+    }
+  });
+  return {
+    identity,
+    secrets,
+    client,
+    handler,
+    /** The rotation function's log lines, parsed. */
+    audit: () => lines.map((line) => JSON.parse(line) as { level: string; rotation: Record<string, unknown> }),
+    invocations,
+    /** What `aws secretsmanager rotate-secret --secret-id …` does; resolves when RotateSecret answers (the steps run after). */
+    rotate: () => client.send(new RotateSecretCommand({ SecretId: DEMO_SECRET_ID, RotationLambdaARN: ROTATION_FUNCTION_ARN, RotateImmediately: true })),
+    /** The secret's value under a label, parsed. */
+    valueAt: (stage: string) => {
+      const text = secrets.valueAt(DEMO_SECRET_ID, stage);
+      return text === undefined ? undefined : (JSON.parse(text) as Record<string, string>);
+    },
+    /** Identity's answer to an authentication with this key: 200 or 401. */
+    async identityStatus(apiKey: string): Promise<number> {
+      const body = { auth: { 'RAX-KSKEY:apiKeyCredentials': { username: DEMO_USER.username, apiKey } } };
+      const response = await fetch(`${identity.url}/tokens`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
+      await response.arrayBuffer();
+      return response.status;
+    },
+    async close() {
+      client.destroy();
+      await Promise.all([identity.close(), secrets.close()]);
+    },
+  };
+}
+
+export type RotationRig = Awaited<ReturnType<typeof startRotationRig>>;
+
+function withTimeout<T>(work: Promise<T>, ms: number | undefined): Promise<T> {
+  if (ms === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Task timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
