@@ -80,7 +80,7 @@ async function createSecret(secretId: string, token: string, deps: StepDeps): Pr
   if (pending) return { outcome: 'already-done' };
   const current = await deps.store.value(secretId, { stage: CURRENT });
   if (!current) throw new RotationError('The secret has no AWSCURRENT value to rotate.');
-  const credentials = apiKeyCredentials(current.secretString);
+  const credentials = apiKeyCredentials(secretId, current.secretString);
   const identityUrl = credentials.identityUrl ?? deps.defaultIdentityUrl;
   // The new value keeps every field of the current one; only the key changes.
   const withKey = (apiKey: string) => JSON.stringify({ ...(JSON.parse(current.secretString) as object), apiKey });
@@ -97,13 +97,13 @@ async function createSecret(secretId: string, token: string, deps: StepDeps): Pr
     await dropSession(secretId, deps);
     return { outcome: 'recovered', keySha256: fingerprint(apiKey) };
   }
-  markSensitive(identity.id);
+  markSensitive(`token of ${secretId}`, identity.id);
   if (!identity.userId) throw new RotationError("Rackspace Identity's answer names no user id (access.user.id); the key cannot be reset.");
   const session = { rotation: token, identityUrl, userId: identity.userId, tokenId: identity.id, expiresAt: identity.expiresAt };
   // Saved before the reset: if this invocation dies after it, the next one can still read the key back.
   await deps.retryingWrite(() => deps.store.put(secretId, { versionId: randomUUID(), secretString: sessionText(session), stages: [SESSION_STAGE] }));
   const apiKey = await deps.keys.reset(session);
-  markSensitive(apiKey);
+  markSensitive(`key of ${secretId}`, apiKey);
   await storePending(apiKey);
   await dropSession(secretId, deps);
   return { outcome: 'reset', keySha256: fingerprint(apiKey) };
@@ -118,24 +118,24 @@ async function recoverKey(secretId: string, token: string, deps: StepDeps): Prom
       'Rackspace Identity refuses the AWSCURRENT key and no earlier attempt of this rotation saved a session: the key was changed outside this rotation. Put the working key in the secret by hand (README, "Rotating keys").',
     );
   }
-  markSensitive(session.tokenId);
+  markSensitive(`token of ${secretId}`, session.tokenId);
   if (session.expiresAt <= deps.now()) {
     throw new RotationError(
       `The key was reset by an earlier attempt of this rotation, but its saved session expired at ${new Date(session.expiresAt).toISOString()}: reset the key in the Rackspace portal and put it in the secret by hand.`,
     );
   }
   const apiKey = await deps.keys.current(session);
-  markSensitive(apiKey);
+  markSensitive(`key of ${secretId}`, apiKey);
   return apiKey;
 }
 
 async function testSecret(secretId: string, token: string, deps: StepDeps): Promise<StepResult> {
   const pending = await deps.store.value(secretId, { versionId: token, stage: PENDING });
   if (!pending) throw new RotationError('AWSPENDING has no value for this version: createSecret has not completed.');
-  const credentials = apiKeyCredentials(pending.secretString);
+  const credentials = apiKeyCredentials(secretId, pending.secretString);
   const identity = await deps.authenticate(credentials);
-  markSensitive(identity.id);
-  return { outcome: 'tested', keySha256: fingerprint(credentials.secret.kind === 'apiKey' ? credentials.secret.apiKey : '') };
+  markSensitive(`token of ${secretId}`, identity.id);
+  return { outcome: 'tested', keySha256: fingerprint(credentials.secret.apiKey) };
 }
 
 async function finishSecret(secretId: string, token: string, stages: Record<string, string[]>, deps: StepDeps): Promise<StepResult> {
@@ -154,7 +154,7 @@ async function dropSession(secretId: string, deps: StepDeps): Promise<void> {
 }
 
 /** The secret's credentials, which must hold an API key: Rackspace resets API keys, never passwords. */
-function apiKeyCredentials(secretString: string): Credentials & { secret: { kind: 'apiKey' } } {
+function apiKeyCredentials(secretId: string, secretString: string): Credentials & { secret: { kind: 'apiKey' } } {
   let credentials: Credentials;
   try {
     credentials = parseCredentials(secretString);
@@ -164,6 +164,6 @@ function apiKeyCredentials(secretString: string): Credentials & { secret: { kind
   if (credentials.secret.kind !== 'apiKey') {
     throw new RotationError('This secret holds a password; only API keys rotate (Rackspace Identity resets API keys, not passwords). Store an apiKey instead, or turn rotation off for this secret.');
   }
-  markSensitive(credentials.secret.apiKey);
+  markSensitive(`key of ${secretId}`, credentials.secret.apiKey);
   return credentials as Credentials & { secret: { kind: 'apiKey' } };
 }
