@@ -26,6 +26,7 @@ const COMMON = {
   service: { type: 'string', short: 's' },
   region: { type: 'string', short: 'r' },
   interface: { type: 'string', short: 'i' },
+  'service-version': { type: 'string' },
   'min-ttl': { type: 'string' },
   url: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -35,6 +36,7 @@ const OPTIONS_HELP = `Options:
   -s, --service S     catalog service name or type (cloudFiles, object-store); none: token only
   -r, --region R      Rackspace region code (DFW, ord…), any case
   -i, --interface I   public (default) or internal (ServiceNet)
+      --service-version V  the catalog's versionId, when the service lists several (query 'version')
       --min-ttl N     seconds the token must stay valid, 60-3600 (default 300)
       --url URL       the API's base URL (default: $RACKSPACE_TOKEN_URL)
   -h, --help          this help
@@ -116,8 +118,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
-function toRequest(values: { service?: string | undefined; region?: string | undefined; interface?: string | undefined; 'min-ttl'?: string | undefined }): TokenRequest {
+function toRequest(values: { service?: string | undefined; region?: string | undefined; interface?: string | undefined; 'service-version'?: string | undefined; 'min-ttl'?: string | undefined }): TokenRequest {
   const request: TokenRequest = {};
+  if (values['service-version'] !== undefined) request.version = values['service-version'];
   if (values.service !== undefined) request.service = values.service;
   if (values.region !== undefined) request.region = values.region;
   if (values.interface !== undefined) {

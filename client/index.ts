@@ -32,6 +32,8 @@ export interface TokenRequest {
   /** Rackspace region code (`DFW`), any case. */
   region?: string;
   interface?: 'public' | 'internal';
+  /** The catalog's `versionId`, matched exactly, when a service lists several versions. */
+  version?: string;
   /** Seconds the token must stay valid, 60–3600 (default 300). A cached answer is reused until `expiresAt − minTtl`. */
   minTtl?: number;
 }
@@ -136,8 +138,9 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
       if (wanted.service !== undefined) query.service = wanted.service;
       if (wanted.region !== undefined) query.region = wanted.region;
       if (wanted.interface !== undefined) query.interface = wanted.interface;
+      if (wanted.version !== undefined) query.version = wanted.version;
       // One key per profile and endpoint request; region codes are case-insensitive.
-      const key = JSON.stringify([profile, wanted.service ?? null, wanted.region?.toUpperCase() ?? null, wanted.interface ?? 'public']);
+      const key = JSON.stringify([profile, wanted.service ?? null, wanted.region?.toUpperCase() ?? null, wanted.interface ?? 'public', wanted.version ?? null]);
       const fresh = (entry: { expiresAtMs: number } | undefined) => entry !== undefined && now() < entry.expiresAtMs - minTtl * 1000;
       const view = (entry: { answer: TokenAnswer; expiresAtMs: number }): TokenAnswer => ({ ...entry.answer, expiresIn: Math.max(0, Math.floor((entry.expiresAtMs - now()) / 1000)) });
 

@@ -78,6 +78,15 @@ describe('rackspace-token', () => {
     assert.equal(answer.endpoint.url, ENDPOINT);
   });
 
+  it('passes --service-version to the service as the catalog version', async () => {
+    const found = await cli(['token', 'demo', '-s', 'compute', '-r', 'ord', '--service-version', '2']);
+    assert.equal(found.code, 0, found.err);
+    assert.equal(JSON.parse(found.out).endpoint.url, 'https://ord.servers.api.rackspacecloud.com/v2/110011');
+    const missing = await cli(['token', 'demo', '-s', 'compute', '-r', 'ord', '--service-version', '9']);
+    assert.equal(missing.code, EXIT.notFound);
+    assert.match(missing.err, /no endpoint with version '9'/);
+  });
+
   it('env prints shell export lines that sh evaluates to the token, tenant, endpoint and expiry', async () => {
     const { code, out, err } = await cli(['env', 'demo', ...files]);
     assert.deepEqual([code, err], [0, '']);

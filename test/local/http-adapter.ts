@@ -100,10 +100,7 @@ function multiQuery(url: URL): Record<string, string | string[]> {
   return query;
 }
 
-/**
- * A REST API Lambda proxy event (payload 1.0). The caller is in `requestContext.identity`.
- * `requestContext.authorizer.iam` is the HTTP API's place for it, kept while the handler still reads only that.
- */
+/** A REST API Lambda proxy event (payload 1.0), the caller in `requestContext.identity` as AWS_IAM puts it. */
 function restEvent(req: IncomingMessage, url: URL, profile: string, requestId: string, now: number, caller: { arn: string; accessKey: string }) {
   const single: Record<string, string> = {};
   const multi: Record<string, string[]> = {};
@@ -144,7 +141,6 @@ function restEvent(req: IncomingMessage, url: URL, profile: string, requestId: s
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
         userAgent: req.headers['user-agent'] ?? null,
       },
-      authorizer: { iam: { userArn: caller.arn, accountId } },
     },
     body: null,
     isBase64Encoded: false,
