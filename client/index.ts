@@ -1,7 +1,8 @@
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, SourceData } from '@smithy/types';
-import * as z from 'zod/mini';
+import type * as z from 'zod/mini';
+import { TokenAnswerSchema } from '../functions/token/contract.ts';
 import { TokenVendorError, UnavailableError, errorFromAnswer } from './errors.ts';
 
 export * from './errors.ts';
@@ -38,24 +39,8 @@ export interface TokenRequest {
   minTtl?: number;
 }
 
-const Endpoint = z.looseObject({
-  url: z.string(),
-  service: z.string(),
-  type: z.string(),
-  region: z.nullable(z.string()),
-  interface: z.enum(['public', 'internal']),
-  tenantId: z.nullable(z.string()),
-});
-const Answer = z.looseObject({
-  token: z.string(),
-  expiresAt: z.string(),
-  expiresIn: z.number(),
-  tenant: z.nullable(z.looseObject({ id: z.string(), name: z.nullable(z.string()) })),
-  endpoint: z.optional(Endpoint),
-  degraded: z.optional(z.boolean()),
-});
 /** The service's 200 answer, as JSON. `expiresIn` is recomputed on every reuse. */
-export type TokenAnswer = z.infer<typeof Answer>;
+export type TokenAnswer = z.infer<typeof TokenAnswerSchema>;
 
 export interface TokenClient {
   getToken(profile: string, request?: TokenRequest): Promise<TokenAnswer>;
@@ -119,7 +104,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     for (let attempt = 1; ; attempt++) {
       const { status, headers, text } = await fetchOnce(profile, query);
       if (status === 200) {
-        const parsed = Answer.safeParse(safeJson(text));
+        const parsed = TokenAnswerSchema.safeParse(safeJson(text));
         if (!parsed.success) throw new TokenVendorError(200, 'Unexpected answer', 'The 200 answer is not a token answer.');
         return { answer: parsed.data, expiresAtMs: Date.parse(parsed.data.expiresAt) };
       }

@@ -36,7 +36,8 @@ const Event = z.object({
   multiValueQueryStringParameters: z.optional(z.nullable(RawQuery)),
 });
 
-const PROFILE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** The path parameter `profile`: what infra/profiles.json allows as a name. */
+export const PROFILE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 export interface QueryParameter {
   /** What a value must match; API Gateway joins a repeated key with commas, which fails it. */
