@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import limits from '../infra/limits.json' with { type: 'json' };
 import { identityUrlProblem } from './core/credentials.ts';
 
 export interface Config {
@@ -16,22 +17,26 @@ export interface Config {
   stage: string;
 }
 
-const int = (min: number, max: number, fallback: number) =>
-  // prefault: the default goes through the same parse as a given value.
-  z.prefault(
-    z.pipe(z.string().check(z.regex(/^\d+$/, 'must be a whole number')), z.transform(Number)).check(
-      z.gte(min, `must be at least ${min}`),
-      z.lte(max, `must be at most ${max}`),
-    ),
-    String(fallback),
+type Limit = { min: number; max: number; default: number };
+
+// Ranges and defaults are shared with the deployment's parameter checks (infra/params.cjs), so a
+// deployable value is always one the function accepts.
+const int = ({ min, max }: Limit) =>
+  z.pipe(z.string().check(z.regex(/^\d+$/, 'must be a whole number')), z.transform(Number)).check(
+    z.gte(min, `must be at least ${min}`),
+    z.lte(max, `must be at most ${max}`),
   );
+// prefault: the default goes through the same parse as a given value.
+const intOr = (limit: Limit) => z.prefault(int(limit), String(limit.default));
+const { IDENTITY_TIMEOUT_MS, IDENTITY_BUDGET_MS, IDENTITY_ATTEMPTS, SECRET_TTL_SECONDS } = limits.environment;
 
 const Env = z.object({
   IDENTITY_URL: z._default(z.string(), 'https://identity.api.rackspacecloud.com/v2.0'),
-  IDENTITY_TIMEOUT_MS: int(100, 30_000, 3_000),
-  IDENTITY_BUDGET_MS: int(100, 60_000, 8_000),
-  IDENTITY_ATTEMPTS: int(1, 10, 4),
-  SECRET_TTL_SECONDS: int(0, 86_400, 300),
+  // No default here: an unset per-call timeout follows the budget (see loadConfig).
+  IDENTITY_TIMEOUT_MS: z.optional(int(IDENTITY_TIMEOUT_MS)),
+  IDENTITY_BUDGET_MS: intOr(IDENTITY_BUDGET_MS),
+  IDENTITY_ATTEMPTS: intOr(IDENTITY_ATTEMPTS),
+  SECRET_TTL_SECONDS: intOr(SECRET_TTL_SECONDS),
   // A CloudWatch dimension value; serverless.yml sets it to the stage name.
   STAGE: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, - or _')), 'local'),
 });
@@ -52,10 +57,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const e = parsed.data;
   const urlProblem = identityUrlProblem(e.IDENTITY_URL);
   if (urlProblem) throw new Error(`Invalid configuration: IDENTITY_URL ${urlProblem}`);
-  if (e.IDENTITY_TIMEOUT_MS > e.IDENTITY_BUDGET_MS) throw new Error('Invalid configuration: IDENTITY_TIMEOUT_MS must not exceed IDENTITY_BUDGET_MS');
+  // Unset, one call may take the default or the whole budget, whichever is smaller: a deployment
+  // sets only the budget, and every deployable budget must start. Set, it must fit the budget.
+  const identityTimeoutMs = e.IDENTITY_TIMEOUT_MS ?? Math.min(IDENTITY_TIMEOUT_MS.default, e.IDENTITY_BUDGET_MS);
+  if (identityTimeoutMs > e.IDENTITY_BUDGET_MS) throw new Error('Invalid configuration: IDENTITY_TIMEOUT_MS must not exceed IDENTITY_BUDGET_MS');
   return {
     identityUrl: e.IDENTITY_URL,
-    identityTimeoutMs: e.IDENTITY_TIMEOUT_MS,
+    identityTimeoutMs,
     identityBudgetMs: e.IDENTITY_BUDGET_MS,
     identityAttempts: e.IDENTITY_ATTEMPTS,
     secretTtlSeconds: e.SECRET_TTL_SECONDS,

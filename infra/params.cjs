@@ -1,28 +1,42 @@
 'use strict';
-// Deployment parameters, validated at package time. Defaults live in serverless.yml (`params:`);
-// override with `--param=NAME=VALUE`. CLI params arrive as strings, so each is parsed here and
-// refused (the package/deploy stops) when out of range, rather than reaching AWS half-checked.
+// Deployment parameters, validated at package time: `--param=NAME=VALUE` overrides the defaults.
+// Ranges and defaults live in infra/limits.json, which functions/config.ts reads too, so a value
+// accepted here is one the function accepts at cold start (test/infra/template.test.ts walks them).
+// CLI params arrive as strings, so each is parsed here and refused (the package/deploy stops) when
+// out of range, rather than reaching AWS half-checked.
+const { parameters, lambda } = require('./limits.json');
 
-const bounded = (name, min, max) => async ({ resolveVariable }) => {
-  const text = String(await resolveVariable(`param:${name}`)).trim();
-  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!(value >= min && value <= max)) throw new Error(`--param=${name}=… must be a whole number from ${min} to ${max}, got '${text}'`);
-  return value;
+/** The parameter's text: given with --param, else its default (limits.json, or serverless.yml `params:`). */
+const text = async (resolveVariable, name) => {
+  const given = await resolveVariable(`param:${name}, null`);
+  return String(given ?? parameters[name]?.default ?? '').trim();
 };
 
-// What CloudWatch Logs accepts for RetentionInDays.
-const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const bounded = (name) => async ({ resolveVariable }) => {
+  const { min, max } = parameters[name];
+  const value = await text(resolveVariable, name);
+  const number = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!(number >= min && number <= max)) throw new Error(`--param=${name}=… must be a whole number from ${min} to ${max}, got '${value}'`);
+  return number;
+};
 
-// Time the function needs besides the Identity budget: reading the secret (SDK client with
-// maxAttempts 2, normally tens of ms) plus answering. The Lambda timeout is a backstop only: the
-// function's own budgets end every wait first, so callers get a 503 with Retry-After, not a timeout.
-const SECRETS_ALLOWANCE_MS = 2_000;
+const oneOf = (name) => async ({ resolveVariable }) => {
+  const allowed = parameters[name].oneOf;
+  const value = await text(resolveVariable, name);
+  const found = allowed.find((candidate) => String(candidate) === value);
+  if (found === undefined) throw new Error(`--param=${name}=… must be one of ${allowed.join(', ')}, got '${value}'`);
+  return found;
+};
 
-// The function itself accepts up to 60 s (functions/config.ts); a deployment is capped at 25 s so
-// budget + allowance stays under API Gateway's 30 s integration timeout.
-const identityBudgetMs = bounded('identityBudgetMs', 100, 25_000);
+const identityBudgetMs = bounded('identityBudgetMs');
 
-const text = async (resolveVariable, name) => String(await resolveVariable(`param:${name}`)).trim();
+/**
+ * The Lambda timeout (s) for a budget: the budget plus what the function needs besides Identity
+ * (reading the secret, answering), rounded up: 8000 + 2000 ms → 10 s. It is a backstop only: the
+ * function's own budgets end every wait first, so callers get a 503 with Retry-After, not a timeout.
+ * The deployable budget is capped (limits.json) so this stays under API Gateway's integration timeout.
+ */
+const timeoutSeconds = (budgetMs) => Math.ceil((budgetMs + lambda.allowanceMs) / 1000);
 
 // REGIONAL: callers reach the API over the internet (signed, and refused unless declared). PRIVATE:
 // only through the listed interface VPC endpoints (com.amazonaws.REGION.execute-api).
@@ -52,8 +66,8 @@ module.exports = {
     return value;
   },
   // Stage-wide, for all callers together (API Gateway's account limit is 10,000/s, burst 5,000).
-  throttlingRateLimit: bounded('throttlingRateLimit', 1, 10_000),
-  throttlingBurstLimit: bounded('throttlingBurstLimit', 1, 5_000),
+  throttlingRateLimit: bounded('throttlingRateLimit'),
+  throttlingBurstLimit: bounded('throttlingBurstLimit'),
   // 'create': the stack sets the account's API Gateway CloudWatch role (needed for access logs);
   // 'existing': the account already has one (another stack or an administrator set it).
   apiGatewayLogRole: async ({ resolveVariable }) => {
@@ -63,14 +77,10 @@ module.exports = {
   },
   // Bounded so a burst of callers (or a retry storm) cannot fan out into a stampede on Identity:
   // each execution environment authenticates once per profile and then serves from its cache.
-  reservedConcurrency: bounded('reservedConcurrency', 1, 100),
+  reservedConcurrency: bounded('reservedConcurrency'),
   identityBudgetMs,
-  // timeout (s) = ceil((identityBudgetMs + SECRETS_ALLOWANCE_MS) / 1000): 8000 + 2000 ms → 10 s.
-  timeout: async (context) => Math.ceil((await identityBudgetMs(context) + SECRETS_ALLOWANCE_MS) / 1000),
-  logRetentionInDays: async ({ resolveVariable }) => {
-    const text = String(await resolveVariable('param:logRetentionInDays')).trim();
-    const value = Number(text);
-    if (!RETENTION_DAYS.includes(value)) throw new Error(`--param=logRetentionInDays=… must be one of ${RETENTION_DAYS.join(', ')}, got '${text}'`);
-    return value;
-  },
+  timeout: async (context) => timeoutSeconds(await identityBudgetMs(context)),
+  logRetentionInDays: oneOf('logRetentionInDays'),
+  logLevel: oneOf('logLevel'),
+  timeoutSeconds,
 };

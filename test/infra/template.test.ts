@@ -30,6 +30,20 @@ function everyMetricEmitted() {
   return Object.assign({}, ...[200, 403, 400, 502, 503].map((status) => metricValues(status === 200 ? served : emptyFacts('r'), status)));
 }
 
+/**
+ * Unzips the packaged function and cold-starts it in a fresh process with the template's
+ * environment (and a region, as Lambda sets one); answers the status of one request from a caller
+ * no profile allows, which needs no AWS call. A configuration the function refuses fails the import.
+ */
+async function startPackaged(dir: string, env: Record<string, string>): Promise<number> {
+  await run('unzip', ['-q', '-o', join(dir, 'token.zip'), '-d', join(dir, 'token')]);
+  const bundle = join(dir, 'token', 'functions', 'token', 'handler.mjs');
+  const event = { version: '2.0', pathParameters: { profile: 'nobody' }, requestContext: { requestId: 'r', authorizer: { iam: { userArn: 'arn:aws:sts::000000000000:assumed-role/none/x' } } } };
+  const script = `const { handler } = await import(${JSON.stringify(bundle)}); console.log('STATUS ' + (await handler(${JSON.stringify(event)}, { awsRequestId: 'r' })).statusCode);`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', ...env } });
+  return Number(/^STATUS (\d+)$/m.exec(stdout)?.[1]);
+}
+
 const dirs: string[] = [];
 const tempDir = () => {
   const dir = mkdtempSync(join(tmpdir(), 'rtv-package-'));
@@ -37,19 +51,22 @@ const tempDir = () => {
   return dir;
 };
 type Template = Awaited<ReturnType<typeof packageTemplate>>;
-// Packaged twice, side by side: with the defaults, and with every REST API parameter changed.
+// Packaged twice, side by side: with the defaults, and with every parameter changed: the REST API
+// ones, and every bounded one at its lowest value (the highest are packaged in their own test).
 const TUNED = [
-  '--param=reservedConcurrency=3', '--param=identityBudgetMs=12000', '--param=logRetentionInDays=90',
+  '--param=reservedConcurrency=1', '--param=identityBudgetMs=100', '--param=logRetentionInDays=1', '--param=logLevel=SILENT',
   '--param=endpointType=PRIVATE', '--param=vpcEndpointIds=vpce-0a1b2c3d4e5f60718, vpce-11112222333344445',
-  '--param=orgId=o-abcd123456', '--param=throttlingRateLimit=7', '--param=throttlingBurstLimit=9', '--param=apiGatewayLogRole=existing',
+  '--param=orgId=o-abcd123456', '--param=throttlingRateLimit=1', '--param=throttlingBurstLimit=1', '--param=apiGatewayLogRole=existing',
 ];
 let template: Template;
 let tuned: Template;
+let tunedDir: string;
 let spec: CfnSpec;
 before(async () => {
   // One after the other: serverless-esbuild builds in a shared .esbuild/ directory.
   template = await packageTemplate(tempDir());
-  tuned = await packageTemplate(tempDir(), TUNED);
+  tunedDir = tempDir();
+  tuned = await packageTemplate(tunedDir, TUNED);
   spec = loadCfnSpec();
 });
 after(() => {
@@ -113,7 +130,7 @@ describe('The packaged CloudFormation template (npm run package)', () => {
   it('keeps the function log group and the API access log group for the configured retention, and alarms on 5xx, Identity failures, degraded answers, refused keys and concurrency', () => {
     const logs = (from: Template) => ofType('AWS::Logs::LogGroup', from).map((l) => [l.Properties.LogGroupName, l.Properties.RetentionInDays]).sort();
     assert.deepEqual(logs(template), [['/aws/api-gateway/rackspace-token-vendor-dev-access', 30], ['/aws/lambda/rackspace-token-vendor-dev-token', 30]]);
-    assert.deepEqual(logs(tuned), [['/aws/api-gateway/rackspace-token-vendor-dev-access', 90], ['/aws/lambda/rackspace-token-vendor-dev-token', 90]]);
+    assert.deepEqual(logs(tuned), [['/aws/api-gateway/rackspace-token-vendor-dev-access', 1], ['/aws/lambda/rackspace-token-vendor-dev-token', 1]]);
     // REST API metrics are keyed by the API's name and the stage: both must be this API's.
     const api = JSON.stringify([{ Name: 'ApiName', Value: the('AWS::ApiGateway::RestApi').Properties.Name }, { Name: 'Stage', Value: the('AWS::ApiGateway::Stage').Properties.StageName }]);
     const alarms = ofType('AWS::CloudWatch::Alarm').map((a) => [`${a.Properties.Namespace}/${a.Properties.MetricName}`, a.Properties.Threshold, JSON.stringify(a.Properties.Dimensions)]);
@@ -143,17 +160,37 @@ describe('The packaged CloudFormation template (npm run package)', () => {
     assert.match(insights?.properties.query ?? '', /^SOURCE '\/aws\/lambda\/rackspace-token-vendor-dev-token' \| .*filter audit\.status >= 400/);
   });
 
-  it('takes deployment parameters, and refuses out-of-range ones before anything reaches AWS', async () => {
-    const fn = the('AWS::Lambda::Function', tuned).Properties;
-    assert.deepEqual([fn.ReservedConcurrentExecutions, fn.Timeout, fn.Environment.Variables.IDENTITY_BUDGET_MS], [3, 14, '12000']);
-    await assert.rejects(packageTemplate(tempDir(), ['--param=reservedConcurrency=0']), (error: { stdout: string; stderr: string }) =>
-      /reservedConcurrency=… must be a whole number from 1 to 100, got '0'/.test(error.stdout + error.stderr));
+  it('packages every parameter at its lowest and highest value into a function that starts, and refuses out-of-range ones before anything reaches AWS', async () => {
+    const highest = ['--param=reservedConcurrency=100', '--param=identityBudgetMs=25000', '--param=logRetentionInDays=3653', '--param=logLevel=TRACE', '--param=throttlingRateLimit=10000', '--param=throttlingBurstLimit=5000'];
+    const beyond = ['--param=reservedConcurrency=101', '--param=identityBudgetMs=25001', '--param=logRetentionInDays=3654', '--param=logLevel=LOUD', '--param=throttlingRateLimit=10001', '--param=throttlingBurstLimit=5001'];
+    // The refused one stops while resolving variables, before any build, so it may run beside the other.
+    const highDir = tempDir();
+    const [high, refused] = await Promise.allSettled([packageTemplate(highDir, highest), packageTemplate(tempDir(), beyond)]);
+    assert.equal(high.status, 'fulfilled', high.status === 'rejected' ? String(high.reason?.stderr ?? high.reason) : '');
+    for (const [dir, packaged, expected] of [[tunedDir, tuned, [1, 100, 3, 1, 'SILENT', 1, 1]], [highDir, (high as PromiseFulfilledResult<Template>).value, [100, 25_000, 27, 3653, 'TRACE', 10_000, 5_000]]] as const) {
+      const fn = the('AWS::Lambda::Function', packaged).Properties;
+      const retention = ofType('AWS::Logs::LogGroup', packaged).find((l) => l.Properties.LogGroupName === '/aws/lambda/rackspace-token-vendor-dev-token')?.Properties.RetentionInDays;
+      const throttle = the('AWS::ApiGateway::Stage', packaged).Properties.MethodSettings[0];
+      const env = fn.Environment.Variables as Record<string, string>;
+      assert.deepEqual([fn.ReservedConcurrentExecutions, Number(env.IDENTITY_BUDGET_MS), fn.Timeout, retention, env.POWERTOOLS_LOG_LEVEL, throttle.ThrottlingRateLimit, throttle.ThrottlingBurstLimit], expected);
+      assert.equal(await startPackaged(dir, env), 403, `the function packaged with ${expected.join(', ')} starts and answers`);
+    }
+    assert.equal(refused.status, 'rejected');
+    const output = `${(refused as PromiseRejectedResult).reason.stdout}${(refused as PromiseRejectedResult).reason.stderr}`;
+    for (const message of [
+      /reservedConcurrency=… must be a whole number from 1 to 100, got '101'/,
+      /identityBudgetMs=… must be a whole number from 100 to 25000, got '25001'/,
+      /logRetentionInDays=… must be one of 1, 3, 5, .*, 3653, got '3654'/,
+      /logLevel=… must be one of TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL, SILENT, got 'LOUD'/,
+      /throttlingRateLimit=… must be a whole number from 1 to 10000, got '10001'/,
+      /throttlingBurstLimit=… must be a whole number from 1 to 5000, got '5001'/,
+    ]) assert.match(output, message);
   });
 
   it('throttles the whole stage (defaults 50/s, burst 100; or as given) and access-logs caller, status, latency and request id', () => {
     const settings = (from: Template) => the('AWS::ApiGateway::Stage', from).Properties.MethodSettings.map((m: Record<string, unknown>) => [m.ResourcePath, m.HttpMethod, m.ThrottlingRateLimit, m.ThrottlingBurstLimit]);
     assert.deepEqual(settings(template), [['/*', '*', 50, 100]]);
-    assert.deepEqual(settings(tuned), [['/*', '*', 7, 9]]);
+    assert.deepEqual(settings(tuned), [['/*', '*', 1, 1]]);
     const stage = the('AWS::ApiGateway::Stage').Properties;
     assert.equal(stage.StageName, 'dev');
     const logGroupId = Object.entries(template.Resources).find(([, r]) => r.Properties.LogGroupName === '/aws/api-gateway/rackspace-token-vendor-dev-access')?.[0];

@@ -5,7 +5,47 @@ import { loadConfig } from '../../functions/config.ts';
 const refuses = (env: Record<string, string>, pattern: RegExp) =>
   assert.throws(() => loadConfig(env), (error: unknown) => error instanceof Error && pattern.test(error.message));
 
+// The documented ranges (README "Running locally"), not read from infra/limits.json: this pins them.
+const RANGES = [
+  { name: 'IDENTITY_TIMEOUT_MS', key: 'identityTimeoutMs', min: 100, max: 30_000, with: { IDENTITY_BUDGET_MS: '60000' } },
+  { name: 'IDENTITY_BUDGET_MS', key: 'identityBudgetMs', min: 100, max: 60_000, with: { IDENTITY_TIMEOUT_MS: '100' } },
+  { name: 'IDENTITY_ATTEMPTS', key: 'identityAttempts', min: 1, max: 10, with: {} },
+  { name: 'SECRET_TTL_SECONDS', key: 'secretTtlSeconds', min: 0, max: 86_400, with: {} },
+] as const;
+
 describe('Function: loadConfig', () => {
+  it('uses the documented defaults when nothing is set', () => {
+    assert.deepEqual(loadConfig({}), {
+      identityUrl: 'https://identity.api.rackspacecloud.com/v2.0',
+      identityTimeoutMs: 3_000,
+      identityBudgetMs: 8_000,
+      identityAttempts: 4,
+      secretTtlSeconds: 300,
+      stage: 'local',
+    });
+  });
+
+  for (const { name, key, min, max, with: others } of RANGES) {
+    it(`accepts ${name} from ${min} to ${max} and refuses ${min - 1}, ${max + 1} and non-numbers, naming the variable`, () => {
+      assert.equal(loadConfig({ ...others, [name]: String(min) })[key], min);
+      assert.equal(loadConfig({ ...others, [name]: String(max) })[key], max);
+      refuses({ ...others, [name]: String(min - 1) }, new RegExp(`${name}: must (be at least ${min}|be a whole number)`));
+      refuses({ ...others, [name]: String(max + 1) }, new RegExp(`${name}: must be at most ${max}`));
+      for (const junk of ['', '1.5', '1e3', ' 200', 'abc']) refuses({ ...others, [name]: junk }, new RegExp(`${name}: must be a whole number`));
+    });
+  }
+
+  it('lets an unset per-call timeout follow a budget below its default, so every budget starts', () => {
+    for (const budget of [100, 1_000, 2_999, 3_000]) assert.equal(loadConfig({ IDENTITY_BUDGET_MS: String(budget) }).identityTimeoutMs, budget);
+    for (const budget of [3_001, 8_000, 60_000]) assert.equal(loadConfig({ IDENTITY_BUDGET_MS: String(budget) }).identityTimeoutMs, 3_000);
+  });
+
+  it('accepts a set per-call timeout up to the budget and refuses one above it', () => {
+    assert.equal(loadConfig({ IDENTITY_TIMEOUT_MS: '1000', IDENTITY_BUDGET_MS: '1000' }).identityTimeoutMs, 1_000);
+    refuses({ IDENTITY_TIMEOUT_MS: '1001', IDENTITY_BUDGET_MS: '1000' }, /IDENTITY_TIMEOUT_MS must not exceed IDENTITY_BUDGET_MS/);
+    refuses({ IDENTITY_TIMEOUT_MS: '3000', IDENTITY_BUDGET_MS: '1000' }, /IDENTITY_TIMEOUT_MS must not exceed IDENTITY_BUDGET_MS/);
+  });
+
   it('refuses an IDENTITY_URL with user info, a query or a fragment, without quoting it', () => {
     const pw = 'env-url-password-42';
     assert.throws(() => loadConfig({ IDENTITY_URL: `https://svc:${pw}@identity.example/v2.0` }), (error: unknown) =>
