@@ -16,10 +16,10 @@ const { resourcePolicyFrom, restApiResources } = require('../../infra/rest-api.c
 type Resolver = (name: string) => Promise<unknown>;
 const params = require('../../infra/params.cjs') as Record<string, (context: { resolveVariable: Resolver }) => Promise<unknown>>;
 
-/** Resolves `param:NAME` from the given values, as osls would from --param. */
+/** Resolves `param:NAME` (or `param:NAME, null`) from the given values, as osls would from --param. */
 const given = (values: Record<string, string>) => ({
   resolveVariable: async (name: string) => {
-    const key = name.replace(/^param:/, '');
+    const key = name.replace(/^param:/, '').replace(/, null$/, '');
     if (!(key in values)) throw new Error(`unexpected ${name}`);
     return values[key];
   },
