@@ -4,6 +4,7 @@
 // functions/token/metrics.json, the same file the code emits from, so a renamed metric breaks
 // `npm run package` here instead of leaving a widget or an alarm silently empty.
 const spec = require('../functions/token/metrics.json');
+const params = require('./params.cjs');
 
 const PERIOD = 300;
 
@@ -85,13 +86,6 @@ function stageAlarm({ stage, service, notify, name, metric, threshold, descripti
   };
 }
 
-async function param({ resolveVariable }, name, min, max) {
-  const text = String(await resolveVariable(`param:${name}`)).trim();
-  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!(value >= min && value <= max)) throw new Error(`--param=${name}=… must be a whole number from ${min} to ${max}, got '${text}'`);
-  return value;
-}
-
 module.exports = {
   dashboardBody,
   /** serverless.yml `resources`: the dashboard and the alarms on our own metrics. */
@@ -100,8 +94,8 @@ module.exports = {
     const service = await resolveVariable('self:service');
     const stage = await resolveVariable('sls:stage');
     const functionName = `${service}-${stage}-token`;
-    const reserved = await param(context, 'reservedConcurrency', 1, 100);
-    const concurrencyPercent = await param(context, 'alarmConcurrencyPercent', 1, 100);
+    const reserved = await params.reservedConcurrency(context);
+    const concurrencyPercent = await params.alarmConcurrencyPercent(context);
     // As the alarms in infra/resources.yml: notify the topic when one is given (condition HasAlarmTopic).
     const notify = { 'Fn::If': ['HasAlarmTopic', [await resolveVariable('param:alarmTopicArn')], { Ref: 'AWS::NoValue' }] };
     const common = { stage, service, notify };
@@ -115,11 +109,11 @@ module.exports = {
           },
         },
         IdentityFailuresAlarm: stageAlarm({
-          ...common, name: 'identity-failures', metric: 'IdentityFailure', threshold: await param(context, 'alarmIdentityFailures', 1, 10_000),
+          ...common, name: 'identity-failures', metric: 'IdentityFailure', threshold: await params.alarmIdentityFailures(context),
           description: 'Rackspace Identity failed or refused the custodied credentials. Check the dashboard\'s "Last denials and failures" for audit.upstream = identity: 5xx/timeouts are Rackspace\'s (status.rackspace.com), 401/403 mean the key must be fixed in Secrets Manager.',
         }),
         DegradedAlarm: stageAlarm({
-          ...common, name: 'degraded', metric: 'Degraded', threshold: await param(context, 'alarmDegraded', 1, 10_000),
+          ...common, name: 'degraded', metric: 'Degraded', threshold: await params.alarmDegraded(context),
           description: 'Callers were served tokens shorter-lived than they asked for (X-Token-Degraded), because Identity could not renew them. Tokens still work; find why renewal fails (identity-failures alarm, audit.reason) before they expire.',
         }),
         CredentialsUnusableAlarm: stageAlarm({

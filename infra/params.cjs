@@ -68,6 +68,10 @@ module.exports = {
   // Stage-wide, for all callers together (API Gateway's account limit is 10,000/s, burst 5,000).
   throttlingRateLimit: bounded('throttlingRateLimit'),
   throttlingBurstLimit: bounded('throttlingBurstLimit'),
+  // Alarm thresholds (infra/observability.cjs): events in 5 minutes, and % of reservedConcurrency.
+  alarmIdentityFailures: bounded('alarmIdentityFailures'),
+  alarmDegraded: bounded('alarmDegraded'),
+  alarmConcurrencyPercent: bounded('alarmConcurrencyPercent'),
   // 'create': the stack sets the account's API Gateway CloudWatch role (needed for access logs);
   // 'existing': the account already has one (another stack or an administrator set it).
   apiGatewayLogRole: async ({ resolveVariable }) => {
