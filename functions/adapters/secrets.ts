@@ -68,7 +68,10 @@ function classify(error: unknown): Error {
   // No HTTP status at all means the request never got an answer: a network fault.
   const transient = TRANSIENT.has(name) || status === undefined || status >= 500;
   // Name and kind, never the message: an operator sees what went wrong without any value quoted.
-  const cause = new Error(`Secrets Manager ${name} (${kind}${status ? `, HTTP ${status}` : ''})`);
+  // A client-side error never reached AWS and says what is missing ("Region is missing"); the logger's
+  // redaction pass still applies to it.
+  const what = kind === 'client-side' && error instanceof Error ? `: ${error.message.slice(0, 120)}` : '';
+  const cause = new Error(`Secrets Manager ${name} (${kind}${status ? `, HTTP ${status}` : ''})${what}`);
   const options = { cause, upstream: 'secrets-manager' } as const;
   return transient
     ? new UpstreamUnavailableError('Secrets Manager is unavailable; try again shortly.', 1, options)

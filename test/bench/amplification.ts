@@ -62,3 +62,36 @@ export async function day(everySeconds = 10, longEvery = 6): Promise<DayResult> 
     await demo.close();
   }
 }
+
+export interface OutageResult {
+  requests: number;
+  /** A whole retry cycle per request: what the outage cost before profiles backed off. */
+  attemptsPerCycle: number;
+  identityCalls: number;
+  degradedAnswers: number;
+}
+
+/**
+ * An Identity outage (every call a 500) while the cached token is short of `minTtl`: `requests`
+ * requests one second apart on a fake clock, default configuration. Counts Identity calls.
+ */
+export async function outage(requests = 15): Promise<OutageResult> {
+  const clock = fakeClock();
+  const demo = await startDemo({ sink: noop, clock, deps: { random: () => 0.5 } });
+  try {
+    const handler = demo.handler as unknown as Invocable;
+    await vend(handler, {});
+    clock.advance(24 * HOUR - 200_000); // 200 s left, short of the default minTtl of 300 s
+    demo.identity.resetCalls();
+    demo.identity.injectFaults(...Array.from({ length: requests * 10 }, () => ({ status: 500 })));
+    let degradedAnswers = 0;
+    const started = clock.now();
+    for (let i = 0; i < requests; i++) {
+      while (clock.advanceTowards(started + i * 1_000));
+      if ((await vend(handler, {})).degraded) degradedAnswers++;
+    }
+    return { requests, attemptsPerCycle: 4, identityCalls: demo.identity.calls, degradedAnswers };
+  } finally {
+    await demo.close();
+  }
+}

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { burst, day } from './amplification.ts';
+import { burst, day, outage } from './amplification.ts';
 import { buildBundles, measureCold } from './cold.ts';
 import { measureMemory } from './memory.ts';
 import { buildRows, compositionText } from './report.ts';
@@ -19,6 +19,7 @@ const COLD_RUNS = 12;
 const BURST_RUNS = 3;
 const BURST_REQUESTS = 1_000;
 const DAY_RUNS = 3;
+const OUTAGE_RUNS = 3;
 const MEMORY_RUNS = 3;
 
 const json = process.argv.includes('--json');
@@ -34,11 +35,13 @@ try {
   const cold = await measureCold(bundles, dir, COLD_RUNS);
   note(`warm vend: ${WARM_ROUNDS} rounds × ${WARM_N} invocations each side, alternating…`);
   const warm = await measureWarm(WARM_ROUNDS, WARM_N);
-  note(`amplification: ${BURST_RUNS} bursts of ${BURST_REQUESTS}, ${DAY_RUNS} simulated days…`);
+  note(`amplification: ${BURST_RUNS} bursts of ${BURST_REQUESTS}, ${DAY_RUNS} simulated days, ${OUTAGE_RUNS} outages…`);
   const bursts = [];
   for (let i = 0; i < BURST_RUNS; i++) bursts.push(await burst(BURST_REQUESTS));
   const days = [];
   for (let i = 0; i < DAY_RUNS; i++) days.push(await day());
+  const outages = [];
+  for (let i = 0; i < OUTAGE_RUNS; i++) outages.push(await outage());
   note(`memory: ${MEMORY_RUNS} child processes each side, and ${MEMORY_RUNS} with a distinct query per vend…`);
   const memory = await measureMemory(MEMORY_RUNS);
 
@@ -48,6 +51,7 @@ try {
     bundles,
     burst: { requests: BURST_REQUESTS, secretCalls: summarize(bursts.map((b) => b.secretCalls)), identityCalls: summarize(bursts.map((b) => b.identityCalls)) },
     day: { ...(days[0] as (typeof days)[number]), identityCalls: summarize(days.map((d) => d.identityCalls)), secretCalls: summarize(days.map((d) => d.secretCalls)) },
+    outage: { ...(outages[0] as (typeof outages)[number]), identityCalls: summarize(outages.map((o) => o.identityCalls)) },
     memory,
   };
   const rows = buildRows(measured);
@@ -63,6 +67,7 @@ try {
         burstSecretCalls: measured.burst.secretCalls.max,
         burstIdentityCalls: measured.burst.identityCalls.max,
         dayIdentityCalls: measured.day.identityCalls.max,
+        outageIdentityCalls: measured.outage.identityCalls.max,
         rssGrowth: memory.ours.growth.median,
         rssGrowthDistinct: memory.distinct.growth.median,
         vendsPerSecond: warm.vendsPerSecond.median,

@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
+import { secretsManagerClient } from '../../functions/adapters/secrets.ts';
+import { holdRequest } from '../emulators/delay.ts';
+import { DEMO_USER } from '../emulators/identity.ts';
+import { DEMO_SECRET_ID, type DemoOptions } from '../local/demo.ts';
+import { fakeClock, HOUR } from '../support/clock.ts';
+import { demosClosedAfterEach } from '../support/demos.ts';
+import { call } from '../support/events.ts';
+
+const startDemo = demosClosedAfterEach();
+const OTHER_USER = { username: 'other', apiKey: 'other-api-key-0123456789abcdef', tenantId: '220022', tenantName: '220022' };
+
+/** A demo on a fake clock that records its log lines; `vend` answers with the audit lines it wrote. */
+async function start(options: DemoOptions = {}) {
+  const clock = fakeClock();
+  const lines: string[] = [];
+  const demo = await startDemo({ clock, deps: { random: () => 0.5 }, sink: (line) => lines.push(line), ...options });
+  const vend = async (request: Parameters<typeof call>[1] = {}) => {
+    const from = lines.length;
+    const answer = await call(demo.handler, request);
+    const audit = lines.slice(from).map((l) => JSON.parse(l) as { audit?: Record<string, any> }).flatMap((l) => (l.audit ? [l.audit] : []));
+    return { answer, audit };
+  };
+  return { ...demo, clock, lines, vend };
+}
+
+/** An HTTP server that counts what reaches it and answers with `answer` (default: never). */
+async function listener(answer?: (res: import('node:http').ServerResponse, req: import('node:http').IncomingMessage) => void | Promise<void>) {
+  const seen: string[] = [];
+  const server: Server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    if (answer) void answer(res, req);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const close = () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve())));
+  return { url, seen, close };
+}
+
+describe('Availability: time limits, backoff and what the cached token belongs to', () => {
+  describe('a Secrets Manager read that never ends', () => {
+    it('gives up at the client request timeout: 503 problem+json with Retry-After and its audit line', async () => {
+      const silent = await listener();
+      try {
+        // Real timers here: this checks the deployed client's own timeouts, with no deadline near.
+        const demo = await startDemo({ secretsEndpoint: silent.url, secretsTimeouts: { connectMs: 100, requestMs: 100 }, sink: () => {} });
+        const answer = await call(demo.handler);
+        assert.deepEqual([answer.statusCode, answer.headers['content-type'], answer.headers['retry-after'], answer.json.status], [503, 'application/problem+json', '1', 503]);
+        assert.deepEqual([silent.seen, demo.identity.calls], [['POST /'], 0]);
+      } finally {
+        await silent.close();
+      }
+    });
+
+    it("gives up at the request's deadline, well before the Lambda's own timeout", async () => {
+      const clock = fakeClock();
+      const silent = await listener(async (_, req) => void (await holdRequest(req, Infinity, clock)));
+      try {
+        const d = await start({ clock, secretsEndpoint: silent.url });
+        const started = clock.now();
+        const { answer, audit } = await d.vend({ remainingMs: 4_000 });
+        assert.deepEqual([answer.statusCode, answer.headers['retry-after']], [503, '1']);
+        assert.equal(clock.now() - started, 3_500, 'remaining time less the 500 ms kept for the answer');
+        assert.equal(audit.length, 1);
+        assert.deepEqual([audit[0]?.status, audit[0]?.upstream], [503, 'secrets-manager']);
+        assert.match(audit[0]?.reason, /within this request's time/);
+      } finally {
+        await silent.close();
+      }
+    });
+
+    it('logs the name and kind of a client-side failure (no region), not just "Secrets Manager Error"', async () => {
+      const d = await start({ deps: { random: () => 0.5, secretsClient: secretsManagerClient({ credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } }) } });
+      const saved = { AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION };
+      delete process.env.AWS_REGION;
+      delete process.env.AWS_DEFAULT_REGION;
+      let result;
+      try {
+        result = await d.vend();
+      } finally {
+        for (const [name, value] of Object.entries(saved)) if (value !== undefined) process.env[name] = value;
+      }
+      const { answer, audit } = result;
+      assert.equal(answer.statusCode, 503);
+      assert.match(audit[0]?.reason, /Secrets Manager Error \(client-side\): Region is missing/);
+    });
+  });
+
+  describe('Identity failing', () => {
+    it('after one retry cycle answers from the cache, flagged, and calls Identity once per backoff period', async () => {
+      const d = await start();
+      await d.vend();
+      d.clock.advance(24 * HOUR - 200_000); // 200 s left: short of the default minTtl
+      d.identity.resetCalls();
+      d.identity.injectFaults(...Array.from({ length: 40 }, () => ({ status: 500 })));
+      const first = await d.vend();
+      assert.deepEqual([first.answer.statusCode, first.answer.json.degraded, first.answer.headers['x-token-degraded']], [200, true, 'true']);
+      // The audit line says what happened: four calls and 700 ms of waits, no cache hit.
+      assert.deepEqual([first.audit[0]?.cacheHit, first.audit[0]?.identityCalls, first.audit[0]?.identityMs, first.audit[0]?.upstream], [false, 4, 700, 'identity']);
+      const calls: number[] = [];
+      for (let second = 1; second < 60; second++) {
+        d.clock.advance(1_000);
+        const { answer } = await d.vend();
+        assert.equal(answer.statusCode, 200);
+        calls.push(d.identity.calls);
+      }
+      // The cycle ended 0.7 s in; probes after waits of 5, 10 and 20 s: the 5th, 15th and 35th second.
+      assert.deepEqual([...new Set(calls)], [4, 5, 6, 7]);
+      assert.deepEqual([calls.indexOf(5) + 1, calls.indexOf(6) + 1, calls.indexOf(7) + 1], [5, 15, 35]);
+    });
+  });
+
+  describe('Identity refusing the key', () => {
+    it('does not send a refused key again until the secret changes, and reads the secret only every SECRET_TTL_SECONDS', async () => {
+      const d = await start({ env: { SECRET_TTL_SECONDS: '60' } });
+      d.identity.setUser('demo', { apiKey: 'a-key-nobody-custodies-000000' });
+      for (let i = 0; i < 10; i++) {
+        const { answer } = await d.vend();
+        assert.equal(answer.statusCode, 502);
+        d.clock.advance(1_000);
+      }
+      assert.deepEqual([d.identity.calls, d.secrets.calls.GetSecretValue], [1, 2], 'one refusal, one re-read, then nothing');
+      const newKey = 'the-key-fixed-by-an-operator-0123456';
+      d.identity.setUser('demo', { apiKey: newKey });
+      d.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: 'demo', apiKey: newKey, identityUrl: d.identity.url }));
+      d.clock.advance(60_000);
+      const { answer } = await d.vend();
+      assert.equal(answer.statusCode, 200);
+      assert.deepEqual([d.identity.calls, d.secrets.calls.GetSecretValue], [2, 3]);
+    });
+  });
+
+  describe('what a cached token belongs to', () => {
+    it('drops the token when the secret, re-read after SECRET_TTL_SECONDS, names another user', async () => {
+      const d = await start({ identity: { users: [{ ...DEMO_USER }, OTHER_USER] } });
+      const before = await d.vend();
+      assert.equal(before.answer.json.tenant.id, '110011');
+      d.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: OTHER_USER.username, apiKey: OTHER_USER.apiKey, identityUrl: d.identity.url }));
+      d.clock.advance(301_000);
+      const after = await d.vend();
+      assert.deepEqual([after.answer.statusCode, after.answer.json.tenant.id, d.identity.calls], [200, '220022', 2]);
+      assert.notEqual(after.answer.json.token, before.answer.json.token);
+    });
+
+    it('never serves a token with less than 60 s left: it asks Identity instead', async () => {
+      const d = await start({ identity: { lifetimeMs: 90_000 } });
+      const first = await d.vend({ query: { minTtl: '60' } });
+      assert.equal(first.answer.json.expiresIn, 90);
+      d.clock.advance(31_000); // 59 s left, inside the 60 s quiet period after the confirmation
+      const next = await d.vend({ query: { minTtl: '60' } });
+      assert.notEqual(next.answer.json.token, first.answer.json.token);
+      assert.ok(next.answer.json.expiresIn >= 60, `expiresIn ${next.answer.json.expiresIn}`);
+      assert.equal(d.identity.calls, 2);
+    });
+  });
+
+  describe('Identity at the wrong address', () => {
+    it('never follows a redirect: 502 upstream-misconfigured, the other host receives nothing, the log names its host only', async () => {
+      const elsewhere = await listener((res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+      try {
+        const d = await start();
+        const target = `${elsewhere.url}/v2.0/tokens?user=someone`;
+        d.identity.injectFaults({ status: 307, headers: { location: target } }, { status: 308, headers: { location: target } });
+        const { answer, audit } = await d.vend();
+        assert.deepEqual([answer.statusCode, answer.json.type, answer.headers['retry-after']], [502, 'urn:rackspace-token-vendor:problem:upstream-misconfigured', undefined]);
+        assert.deepEqual([elsewhere.seen, d.identity.calls], [[], 1]);
+        assert.match(audit[0]?.reason, new RegExp(`answered 307 to host ${new URL(elsewhere.url).host}\\)`));
+        assert.ok(!JSON.stringify(audit).includes('user=someone'), 'no path or query of the Location');
+      } finally {
+        await elsewhere.close();
+      }
+    });
+
+    it('treats Identity 404 and 405 as a configuration error (502), asked once, not "try again shortly"', async () => {
+      for (const status of [404, 405]) {
+        const d = await start();
+        d.identity.injectFaults({ status, body: '{"itemNotFound":{"code":404,"message":"Resource not found"}}' });
+        const { answer, audit } = await d.vend();
+        assert.deepEqual([answer.statusCode, answer.json.type, answer.headers['retry-after'], d.identity.calls], [502, 'urn:rackspace-token-vendor:problem:upstream-misconfigured', undefined, 1]);
+        assert.equal(audit[0]?.upstream, 'identity');
+      }
+    });
+  });
+
+  describe('one deadline per request', () => {
+    it('a slow 401 and the rotated key: answered in time with 200 when it fits, 503 + audit line when it does not', async () => {
+      for (const [remainingMs, status] of [[1_500, 200], [900, 503]] as const) {
+        const d = await start();
+        const rotated = 'rotated-during-the-request-0123456789';
+        const rotate = () => {
+          d.identity.setUser('demo', { apiKey: rotated });
+          d.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: 'demo', apiKey: rotated, identityUrl: d.identity.url }));
+        };
+        // Each Identity answer takes 250 ms (inside its 3 s timeout); the deadline is what runs out.
+        d.identity.injectFaults({ status: 401, delayMs: 250, onReceive: rotate }, { thenAnswer: true, delayMs: 250 });
+        const started = d.clock.now();
+        const { answer, audit } = await d.vend({ remainingMs });
+        assert.equal(answer.statusCode, status, answer.body);
+        assert.ok(d.clock.now() - started <= remainingMs - 500, `${d.clock.now() - started} ms of ${remainingMs}`);
+        assert.deepEqual([d.identity.calls, d.secrets.calls.GetSecretValue, audit.length, audit[0]?.status, audit[0]?.identityCalls], [2, 2, 1, status, 2]);
+        if (status === 503) assert.equal(answer.headers['retry-after'], '1');
+      }
+    });
+  });
+});
