@@ -102,7 +102,10 @@ export function createVendor(deps: VendorDeps): Vendor {
     tokens,
     async lease(profile, minTtl, deadline, trace) {
       let credentials = deps.secrets.peek(profile.secretId);
-      if (credentials === undefined) {
+      if (credentials !== undefined) {
+        const warm = tokens.fresh(profile.name, tagsOf(credentials).identity, minTtl);
+        if (warm) return warm;
+      } else {
         try {
           credentials = await within(deadline, 'secrets-manager', deps.secrets.get(profile.secretId, deadline.signal));
         } catch (error) {

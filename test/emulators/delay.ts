@@ -3,7 +3,8 @@ import type { IncomingMessage } from 'node:http';
 /** The part of the test's fake clock an emulator needs to simulate a slow answer (test/support/clock.ts). */
 export interface SimulatedTime {
   now(): number;
-  advanceTowards(limit: number): boolean;
+  /** Moves to the next timer due by `limit` and fires it (`'timer'`), else to `limit`; `false` when there. */
+  advanceTowards(limit: number): 'timer' | 'limit' | false;
 }
 
 /**
@@ -19,14 +20,14 @@ export async function holdRequest(req: IncomingMessage, delayMs: number, time?: 
   }
   const until = time.now() + delayMs;
   while (!req.socket.destroyed) {
-    const before = time.now();
     const moved = time.advanceTowards(until);
-    if (!moved) return true;
-    if (time.now() === before && delayMs === Infinity) {
+    if (moved === false || (moved === 'limit' && delayMs !== Infinity)) return true;
+    if (moved === 'limit') {
+      // Never answered, and no timer left that could make the client give up: wait for it to.
       await closed(req, Infinity);
       break;
     }
-    // A timer that fired may have aborted the client: give its socket a moment to close.
+    // The timer that fired may have aborted the client: give its socket a moment to close.
     await closed(req, 200);
   }
   return false;

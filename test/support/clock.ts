@@ -26,13 +26,18 @@ export function fakeClock(start = Date.parse('2026-11-22T10:00:00.000Z')) {
       timers.push({ at: now + ms, controller });
       return controller.signal;
     },
-    /** Moves to the earliest timer due by `limit` and fires it, or to `limit` when none is; false once there. */
-    advanceTowards(limit: number): boolean {
+    /**
+     * Moves to the earliest timer due by `limit` and fires it (`'timer'`), or to `limit` when none is
+     * (`'limit'`); `false` when already there.
+     */
+    advanceTowards(limit: number): 'timer' | 'limit' | false {
       if (now >= limit) return false;
       const next = Math.min(limit, ...timers.map((t) => t.at));
+      if (next === Infinity) return 'limit'; // nothing will ever fire: time stays put
       now = Math.max(now, next);
+      const fired = timers.some((t) => t.at <= now);
       fire();
-      return true;
+      return fired ? 'timer' : 'limit';
     },
   };
 }
