@@ -18,6 +18,8 @@ const DECLARATION = path.join(__dirname, 'profiles.json');
 const ROUTE = { method: 'GET', parts: ['v1', 'profiles', '{profile}', 'token'] };
 // The same shape functions/core/profiles.ts accepts; it validates the details at cold start.
 const MIN_WILDCARD_PREFIX = 3;
+// API Gateway's quota on a REST API's resource policy, in characters.
+const POLICY_MAX_LENGTH = 8192;
 const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/((?:[\w+=,.@*-]+\/)*)([\w+=,.@*-]{1,64})$/;
 
 // What the access log records for every request, allowed or refused (one JSON object per line).
@@ -68,9 +70,11 @@ function allowedRoles(declaration) {
 }
 
 /**
- * The REST API's resource policy. Allow: the allowed roles, on the token route only. Deny (so that
- * no IAM policy of this account can widen it either): any other principal, and, when set, callers
- * outside the organisation or outside the allowed VPC endpoints.
+ * The REST API's resource policy. Allow: the accounts of the allowed roles, on the token route only.
+ * Deny, so that no IAM policy of this account can widen it either: any role no profile allows, and,
+ * when set, callers outside the organisation or outside the allowed VPC endpoints. (The conditions
+ * sit on the Deny statements only: an explicit Deny wins, so repeating them on the Allow would
+ * change nothing but the policy's length, which API Gateway limits.)
  *
  * @param {unknown} declaration infra/profiles.json
  * @param {{ stage: string, orgId: string, vpcEndpointIds: string[] }} options
@@ -78,19 +82,21 @@ function allowedRoles(declaration) {
 function resourcePolicyFrom(declaration, { stage, orgId, vpcEndpointIds }) {
   const { accounts, patterns } = allowedRoles(declaration);
   const route = `execute-api:/${stage}/${ROUTE.method}/${ROUTE.parts.map((p) => (p.startsWith('{') ? '*' : p)).join('/')}`;
-  const allowCondition = { ArnLike: { 'aws:PrincipalArn': patterns } };
-  if (orgId) allowCondition.StringEquals = { 'aws:PrincipalOrgID': orgId };
-  if (vpcEndpointIds.length > 0) allowCondition.StringEquals = { ...allowCondition.StringEquals, 'aws:SourceVpce': vpcEndpointIds };
   const deny = (Sid, Condition) => ({ Sid, Effect: 'Deny', Principal: '*', Action: 'execute-api:Invoke', Resource: 'execute-api:/*', Condition });
-  return {
+  const policy = {
     Version: '2012-10-17',
     Statement: [
-      { Sid: 'AllowDeclaredRoles', Effect: 'Allow', Principal: { AWS: accounts }, Action: 'execute-api:Invoke', Resource: route, Condition: allowCondition },
+      { Sid: 'AllowDeclaredAccounts', Effect: 'Allow', Principal: { AWS: accounts }, Action: 'execute-api:Invoke', Resource: route },
       deny('DenyUndeclaredRoles', { ArnNotLike: { 'aws:PrincipalArn': patterns } }),
       ...(orgId ? [deny('DenyOutsideOrganization', { StringNotEquals: { 'aws:PrincipalOrgID': orgId } })] : []),
       ...(vpcEndpointIds.length > 0 ? [deny('DenyOutsideVpcEndpoints', { StringNotEquals: { 'aws:SourceVpce': vpcEndpointIds } })] : []),
     ],
   };
+  const length = JSON.stringify(policy).length;
+  if (length > POLICY_MAX_LENGTH) {
+    throw new Error(`infra/profiles.json: the API's resource policy would be ${length} characters; API Gateway accepts ${POLICY_MAX_LENGTH}. Cover roles with patterns (ci-*) rather than one entry each.`);
+  }
+  return policy;
 }
 
 /** The CloudFormation resources of the REST API, from the validated parameters. */

@@ -82,6 +82,12 @@ describe('infra/rest-api.cjs: the resource policy means what the function allows
     assert.doesNotThrow(policy(declaration(['arn:aws:iam::111111111111:role/ci-*'])));
   });
 
+  it("refuses a declaration whose policy would exceed API Gateway's 8,192 characters", () => {
+    const roles = (n: number) => Array.from({ length: n }, (_, i) => `arn:aws:iam::111111111111:role/service-number-${i}`);
+    assert.doesNotThrow(() => resourcePolicyFrom(declaration(roles(40)), { stage: 'prod', orgId: 'o-abcd123456', vpcEndpointIds: [] }));
+    assert.throws(() => resourcePolicyFrom(declaration(roles(80)), { stage: 'prod', orgId: '', vpcEndpointIds: [] }), /would be \d+ characters; API Gateway accepts 8192/);
+  });
+
   it('names the deployment after what it deploys: the same declaration gives the same id, another allow list another', () => {
     const settings = { service: 'svc', stage: 'prod', endpointType: 'REGIONAL', vpcEndpointIds: [], orgId: '', throttlingRateLimit: 50, throttlingBurstLimit: 100, logRetentionInDays: 30, apiGatewayLogRole: 'create' };
     const deploymentOf = (decl: unknown) => Object.keys(restApiResources(decl, settings).Resources).find((id) => id.startsWith('ApiGatewayDeployment'));
