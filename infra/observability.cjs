@@ -118,7 +118,7 @@ module.exports = {
         }),
         CredentialsUnusableAlarm: stageAlarm({
           ...common, name: 'credentials-unusable', metric: 'CredentialsUnusable', threshold: 1,
-          description: 'A profile\'s custodied key was refused by Identity (even after re-reading the secret) or its secret is unusable (502). Callers of that profile get no new token. Find the profile in the audit lines (status 502) and put a valid key in its secret.',
+          description: 'A profile\'s custodied key was refused by Identity (even after re-reading the secret), its secret is unusable, or its Identity URL is wrong (502). Callers of that profile get no new token. Find the profile and reason in the audit lines (status 502) and put a valid key or URL in its secret.',
         }),
         ConcurrencyAlarm: {
           Type: 'AWS::CloudWatch::Alarm',
