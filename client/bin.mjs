@@ -6,6 +6,10 @@ if (major < 22 || (major === 22 && minor < 18)) {
   process.stderr.write(`rackspace-token needs Node 22.18 or later (it runs TypeScript directly); this is ${process.version}.\n`);
   process.exit(78);
 }
+// Jobs start this often: Node's on-disk compile cache (in the OS temp dir) spares re-compiling the
+// client and its dependencies on every run.
+const { enableCompileCache } = await import('node:module');
+enableCompileCache?.();
 const { main } = await import('./cli.ts');
 process.exitCode = await main(process.argv.slice(2), {
   out: (text) => process.stdout.write(text),

@@ -106,7 +106,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (!url) return fail(io, EXIT.config, 'No URL: pass --url or set RACKSPACE_TOKEN_URL.');
 
     lib = await import('./index.ts');
-    const credentials = io.client?.credentials ?? (await standardChain());
+    const credentials = io.client?.credentials ?? (await standardChain(io.env));
     const client = lib.createTokenClient({ url, maxRetryWaitMs: 60_000, ...io.client, credentials });
     const answer = await client.getToken(profile, request);
     if (command === 'token') io.out(`${JSON.stringify(answer, null, 2)}\n`);
@@ -166,8 +166,14 @@ function signalNumber(signal: NodeJS.Signals): number {
   return ({ SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[signal] ?? 0;
 }
 
-/** The AWS SDK's default provider chain, loaded only when the CLI runs (it is not part of the client). */
-async function standardChain(): Promise<NonNullable<TokenClientOptions['credentials']>> {
+/**
+ * The AWS SDK's default provider chain, loaded only when the CLI runs (it is not part of the client).
+ * Its first link, environment keys when no AWS_PROFILE names a profile, is taken here without
+ * loading the chain: the same answer, a few hundred milliseconds sooner for every job.
+ */
+async function standardChain(env: NodeJS.ProcessEnv): Promise<NonNullable<TokenClientOptions['credentials']>> {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken, AWS_PROFILE: profile } = env;
+  if (accessKeyId && secretAccessKey && !profile) return { accessKeyId, secretAccessKey, ...(sessionToken && { sessionToken }) };
   const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
   return defaultProvider();
 }
