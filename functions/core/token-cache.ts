@@ -101,7 +101,8 @@ export class TokenCache {
     const started = this.#now();
     let outcome: Outcome;
     try {
-      outcome = await source.wait(this.#flight.run(key, () => this.#refresh(key, state, verdict.probe, source, trace)));
+      // Keyed by identity too: a request for a secret that now names someone else never joins the old one's call.
+      outcome = await source.wait(this.#flight.run(`${key}\n${source.identity}`, () => this.#refresh(key, state, verdict.probe, source, trace)));
     } catch (error) {
       // This request's deadline passed while it waited: it answers now, the authentication goes on.
       outcome = { ok: false, error };

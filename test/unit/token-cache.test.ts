@@ -214,6 +214,12 @@ describe('Class: TokenCache', () => {
       assert.deepEqual([other.token.id, other.cacheHit, s.calls()], ['for-b', false, 2]);
     });
 
+    it('does not let a request for another identity join an authentication under way for the old one', async () => {
+      const s = setup([(now) => token('for-a', now + 24 * HOUR), (now) => token('for-b', now + 24 * HOUR)]);
+      const [a, b] = await Promise.all([s.cache.lease('p', 300, s.source('user-a')), s.cache.lease('p', 300, s.source('user-b', 'key-b'))]);
+      assert.deepEqual([a.token.id, b.token.id, s.calls()], ['for-a', 'for-b', 2]);
+    });
+
     it('never serves a token with less than 60 s left, even in the quiet period', async () => {
       const s = setup([(now) => token('t1', now + 90_000), () => new UpstreamUnavailableError('down', 5, { upstream: 'identity' })]);
       const first = await s.cache.lease('p', 60, s.authenticate);
