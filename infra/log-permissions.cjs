@@ -21,7 +21,8 @@ function scope(serverless) {
   if (!role) return; // a custom role: its author decides
   const groups = serverless.service
     .getAllFunctions()
-    .filter((name) => !serverless.service.getFunction(name).disableLogs)
+    // A function with a role of its own (rotate: infra/rotation.cjs) gets its log permissions there.
+    .filter((name) => !serverless.service.getFunction(name).disableLogs && !serverless.service.getFunction(name).role)
     .map((name) => provider.naming.getLogGroupLogicalId(name))
     .filter((logicalId) => resources[logicalId]?.Type === 'AWS::Logs::LogGroup');
   const document = role.Properties.Policies[0].PolicyDocument;

@@ -34,6 +34,9 @@ const Declaration = z.strictObject({
       description: z.optional(z.string()),
       secretId: z.string().check(z.minLength(1, 'must name a secret'), z.maxLength(2048)),
       allow: z.array(z.string()).check(z.minLength(1, 'must list at least one role: a profile nobody may use is a mistake')),
+      // Read by the stack (infra/rotation.cjs: a rotation schedule on the secret); validated here too,
+      // with Secrets Manager's own bounds, so a typo fails the function's tests, not the deploy.
+      rotateEveryDays: z.optional(z.int('must be a whole number of days').check(z.gte(1, 'must be at least 1 day'), z.lte(1000, 'must be at most 1000 days'))),
     }),
     'must be a list of profiles',
   ),

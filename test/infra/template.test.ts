@@ -14,6 +14,7 @@ import { metricValues } from '../../functions/token/metrics.ts';
 
 const run = promisify(execFile);
 const { secretArnsFrom } = createRequire(import.meta.url)('../../infra/secret-arns.cjs') as { secretArnsFrom: (declaration: unknown) => unknown[] };
+const { rotationResources } = createRequire(import.meta.url)('../../infra/rotation.cjs') as { rotationResources: (declaration: unknown) => { Resources: Record<string, { Type: string; Properties: Record<string, any> }> } };
 
 /** `serverless package` as `npm run package` runs it, into a temp dir, with no AWS credentials at all. */
 async function packageTemplate(dir: string, params: string[] = []) {
@@ -99,13 +100,13 @@ describe('The packaged CloudFormation template (npm run package)', () => {
     assert.deepEqual(methods, [['GET', '/v1/profiles/{profile}/token', 'AWS_IAM', 'AWS_PROXY']]);
     const uri = the('AWS::ApiGateway::Method').Properties.Integration.Uri['Fn::Sub'];
     assert.match(uri, /:lambda:path\/2015-03-31\/functions\/\$\{TokenLambdaFunction\.Arn\}\/invocations$/);
-    const permission = the('AWS::Lambda::Permission').Properties;
+    const permission = ofType('AWS::Lambda::Permission').find((p) => p.Properties.Principal === 'apigateway.amazonaws.com')!.Properties;
     assert.deepEqual([permission.FunctionName, permission.Principal], [{ 'Fn::GetAtt': ['TokenLambdaFunction', 'Arn'] }, 'apigateway.amazonaws.com']);
     assert.match(permission.SourceArn['Fn::Sub'], /:\$\{ApiGatewayRestApi\}\/\*\/GET\/v1\/profiles\/\*\/token$/, 'API Gateway may invoke it for this route only');
   });
 
   it('runs nodejs24.x on arm64, with a timeout just above the Identity budget and bounded reserved concurrency', () => {
-    const fn = ofType('AWS::Lambda::Function')[0]?.Properties;
+    const fn = template.Resources.TokenLambdaFunction?.Properties;
     assert.deepEqual([fn?.Runtime, fn?.Architectures, fn?.ReservedConcurrentExecutions], ['nodejs24.x', ['arm64'], 10]);
     const budgetMs = Number(fn?.Environment.Variables.IDENTITY_BUDGET_MS);
     assert.ok(fn?.Timeout * 1000 > budgetMs && fn?.Timeout * 1000 <= budgetMs + 3000, `timeout ${fn?.Timeout} s for a ${budgetMs} ms budget`);
@@ -129,14 +130,15 @@ describe('The packaged CloudFormation template (npm run package)', () => {
 
   it('keeps the function log group and the API access log group for the configured retention, and alarms on 5xx, Identity failures, degraded answers, refused keys and concurrency', () => {
     const logs = (from: Template) => ofType('AWS::Logs::LogGroup', from).map((l) => [l.Properties.LogGroupName, l.Properties.RetentionInDays]).sort();
-    assert.deepEqual(logs(template), [['/aws/api-gateway/rackspace-token-vendor-dev-access', 30], ['/aws/lambda/rackspace-token-vendor-dev-token', 30]]);
-    assert.deepEqual(logs(tuned), [['/aws/api-gateway/rackspace-token-vendor-dev-access', 1], ['/aws/lambda/rackspace-token-vendor-dev-token', 1]]);
+    assert.deepEqual(logs(template), [['/aws/api-gateway/rackspace-token-vendor-dev-access', 30], ['/aws/lambda/rackspace-token-vendor-dev-rotate', 30], ['/aws/lambda/rackspace-token-vendor-dev-token', 30]]);
+    assert.deepEqual(logs(tuned), [['/aws/api-gateway/rackspace-token-vendor-dev-access', 1], ['/aws/lambda/rackspace-token-vendor-dev-rotate', 1], ['/aws/lambda/rackspace-token-vendor-dev-token', 1]]);
     // REST API metrics are keyed by the API's name and the stage: both must be this API's.
     const api = JSON.stringify([{ Name: 'ApiName', Value: the('AWS::ApiGateway::RestApi').Properties.Name }, { Name: 'Stage', Value: the('AWS::ApiGateway::Stage').Properties.StageName }]);
     const alarms = ofType('AWS::CloudWatch::Alarm').map((a) => [`${a.Properties.Namespace}/${a.Properties.MetricName}`, a.Properties.Threshold, JSON.stringify(a.Properties.Dimensions)]);
     assert.deepEqual(alarms.sort(), [
       ['AWS/ApiGateway/5XXError', 1, api],
       ['AWS/Lambda/ConcurrentExecutions', 8, JSON.stringify([{ Name: 'FunctionName', Value: 'rackspace-token-vendor-dev-token' }])],
+      ['AWS/Lambda/Errors', 1, JSON.stringify([{ Name: 'FunctionName', Value: { Ref: 'RotateLambdaFunction' } }])],
       ['RackspaceTokenVendor/CredentialsUnusable', 1, '[{"Name":"Stage","Value":"dev"}]'],
       ['RackspaceTokenVendor/Degraded', 1, '[{"Name":"Stage","Value":"dev"}]'],
       ['RackspaceTokenVendor/IdentityFailure', 1, '[{"Name":"Stage","Value":"dev"}]'],
@@ -169,7 +171,7 @@ describe('The packaged CloudFormation template (npm run package)', () => {
     const [high, refused] = await Promise.allSettled([packageTemplate(highDir, highest), packageTemplate(tempDir(), beyond)]);
     assert.equal(high.status, 'fulfilled', high.status === 'rejected' ? String(high.reason?.stderr ?? high.reason) : '');
     for (const [dir, packaged, expected] of [[tunedDir, tuned, [1, 100, 3, 1, 'SILENT', 1, 1]], [highDir, (high as PromiseFulfilledResult<Template>).value, [100, 25_000, 27, 3653, 'TRACE', 10_000, 5_000]]] as const) {
-      const fn = the('AWS::Lambda::Function', packaged).Properties;
+      const fn = packaged.Resources.TokenLambdaFunction!.Properties;
       const retention = ofType('AWS::Logs::LogGroup', packaged).find((l) => l.Properties.LogGroupName === '/aws/lambda/rackspace-token-vendor-dev-token')?.Properties.RetentionInDays;
       const throttle = the('AWS::ApiGateway::Stage', packaged).Properties.MethodSettings[0];
       const env = fn.Environment.Variables as Record<string, string>;
@@ -334,5 +336,55 @@ describe('infra/secret-arns.cjs: declared secret ids → IAM resources', () => {
     assert.throws(() => arns('arn:aws:s3:::bucket'), /not a Secrets Manager secret ARN/);
     assert.throws(() => arns('arn:aws:secretsmanager:eu-west-1:123456789012:secret:*'), /not a Secrets Manager secret ARN/);
     assert.throws(() => secretArnsFrom({ profiles: [] }), /declares no profiles/);
+  });
+});
+
+describe('Key rotation in the packaged template (infra/rotation.cjs, from rotateEveryDays)', () => {
+  const declaration = JSON.parse(readFileSync('infra/profiles.json', 'utf8')) as { profiles: { secretId: string; rotateEveryDays?: number }[] };
+  const rotating = declaration.profiles.filter((p) => p.rotateEveryDays !== undefined);
+  const rotateRole = () => template.Resources.RotateRole!.Properties.Policies[0].PolicyDocument.Statement as { Sid: string; Action: string[]; Resource: unknown[]; Condition?: unknown }[];
+
+  it('attaches a rotation schedule to each secret whose profile says rotateEveryDays, invoking the rotate function, never at deploy time', () => {
+    assert.ok(rotating.length > 0, 'the shipped declaration shows rotation');
+    const schedules = ofType('AWS::SecretsManager::RotationSchedule').map((r) => [r.Properties.SecretId, r.Properties.RotationRules.AutomaticallyAfterDays, r.Properties.RotateImmediatelyOnUpdate]);
+    assert.deepEqual(schedules, rotating.map((p) => [p.secretId, p.rotateEveryDays, false]));
+    for (const schedule of ofType('AWS::SecretsManager::RotationSchedule')) assert.deepEqual(schedule.Properties.RotationLambdaARN, { 'Fn::GetAtt': ['RotateLambdaFunction', 'Arn'] });
+    assert.equal(template.Resources.RotateLambdaFunction?.Properties.Handler, 'functions/rotate/handler.handler');
+  });
+
+  it('lets Secrets Manager of this account only invoke the rotate function (SourceAccount), before any schedule exists', () => {
+    const permissions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Permission' && r.Properties.Principal === 'secretsmanager.amazonaws.com');
+    assert.equal(permissions.length, 1);
+    const [id, permission] = permissions[0]!;
+    assert.deepEqual(permission.Properties, { FunctionName: { 'Fn::GetAtt': ['RotateLambdaFunction', 'Arn'] }, Action: 'lambda:InvokeFunction', Principal: 'secretsmanager.amazonaws.com', SourceAccount: { Ref: 'AWS::AccountId' } });
+    for (const schedule of ofType('AWS::SecretsManager::RotationSchedule')) assert.deepEqual(schedule.DependsOn, [id]);
+  });
+
+  it('runs the rotate function under its own role: the four calls on exactly the rotating secrets, their key via Secrets Manager, its own log group', () => {
+    assert.deepEqual(template.Resources.RotateLambdaFunction?.Properties.Role, { 'Fn::GetAtt': ['RotateRole', 'Arn'] });
+    const statements = rotateRole();
+    assert.deepEqual(statements.map((s) => s.Sid), ['WriteOwnLogGroup', 'RotateDeclaredSecrets', 'UseSecretsKeyThroughSecretsManager']);
+    const [logs, secrets, key] = statements;
+    assert.deepEqual([logs!.Action, logs!.Resource], [['logs:CreateLogStream', 'logs:PutLogEvents'], [{ 'Fn::GetAtt': ['RotateLogGroup', 'Arn'] }]]);
+    assert.deepEqual(secrets!.Action, ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage']);
+    assert.deepEqual(secrets!.Resource, secretArnsFrom({ profiles: rotating.map((p, i) => ({ name: `p${i}`, secretId: p.secretId })) }));
+    assert.deepEqual([key!.Action, key!.Resource], [['kms:Decrypt', 'kms:GenerateDataKey'], [{ 'Fn::GetAtt': ['SecretsKey', 'Arn'] }]]);
+    assert.deepEqual(key!.Condition, { StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' } } });
+    assert.ok(!JSON.stringify(statements).includes('*"'), 'no wildcard action or resource');
+    const tokenRole = JSON.stringify(template.Resources.IamRoleLambdaExecution);
+    assert.ok(!/PutSecretValue|UpdateSecretVersionStage|RotateLogGroup/.test(tokenRole), 'the vending function gains nothing');
+  });
+
+  it('generates from the declaration: a schedule per rotating secret, none and no secret access when nothing rotates; refuses bad days and two schedules for one secret', () => {
+    const profile = (name: string, secretId: string, rotateEveryDays?: unknown) => ({ name, secretId, allow: ['arn:aws:iam::123456789012:role/app'], ...(rotateEveryDays !== undefined && { rotateEveryDays }) });
+    const generated = rotationResources({ profiles: [profile('billing-eu', 'team/billing', 7), profile('billing-us', 'team/billing', 7), profile('storage', 'team/storage')] }).Resources;
+    const schedules = Object.entries(generated).filter(([, r]) => r.Type === 'AWS::SecretsManager::RotationSchedule').map(([id, r]) => [id, r.Properties.SecretId]);
+    assert.deepEqual(schedules, [['RotationScheduleBillingEu', 'team/billing']]);
+    const none = rotationResources({ profiles: [profile('storage', 'team/storage')] }).Resources;
+    assert.deepEqual(Object.values(none).filter((r) => r.Type === 'AWS::SecretsManager::RotationSchedule'), []);
+    assert.deepEqual(none.RotateRole!.Properties.Policies[0].PolicyDocument.Statement.map((s: { Sid: string }) => s.Sid), ['WriteOwnLogGroup']);
+    for (const days of [0, 1001, 1.5, '30']) assert.throws(() => rotationResources({ profiles: [profile('p', 's', days)] }), /rotateEveryDays must be a whole number from 1 to 1000/);
+    assert.throws(() => rotationResources({ profiles: [profile('a', 'team/x', 7), profile('b', 'team/x', 30)] }), /one secret has one schedule/);
+    assert.throws(() => loadProfiles({ profiles: [profile('p', 's', 0)] }), /rotateEveryDays: must be at least 1 day/);
   });
 });
