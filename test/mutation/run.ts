@@ -29,7 +29,7 @@ const options: Options = {
   ...(values.mutate && { mutate: values.mutate }),
   ...(values.concurrency && { concurrency: Number(values.concurrency) }),
   // LogLevel is a const enum, which type stripping cannot import: its value is the string.
-  ...(values.json && { reporters: ['progress', 'html', 'json'], logLevel: 'warn' as NonNullable<Options['logLevel']> }),
+  ...(values.json && { reporters: ['progress', 'html', 'json', 'survivors'], logLevel: 'warn' as NonNullable<Options['logLevel']> }),
 };
 const started = performance.now();
 const results = await new Stryker(options).runMutationTest();

@@ -1,0 +1,30 @@
+// A Stryker reporter that writes each surviving (or uncovered) mutant to
+// reports/mutation/survivors.txt the moment it is known, so a long run can be worked on while it
+// goes. Plain objects: the plugin kind is a string, and nothing from Stryker needs importing.
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { relative } from 'node:path';
+
+const FILE = 'reports/mutation/survivors.txt';
+
+interface Tested {
+  fileName: string;
+  status: string;
+  mutatorName: string;
+  replacement?: string;
+  location: { start: { line: number; column: number } };
+}
+
+const survivors = {
+  onDryRunCompleted(): void {
+    mkdirSync('reports/mutation', { recursive: true });
+    writeFileSync(FILE, '');
+  },
+  onMutantTested(result: Tested): void {
+    if (result.status !== 'Survived' && result.status !== 'NoCoverage') return;
+    const { line, column } = result.location.start;
+    const replacement = (result.replacement ?? '').replace(/\s+/g, ' ').slice(0, 120);
+    appendFileSync(FILE, `${relative(process.cwd(), result.fileName)}:${line}:${column + 1} ${result.status} ${result.mutatorName} → ${replacement}\n`);
+  },
+};
+
+export const strykerPlugins = [{ kind: 'Reporter', name: 'survivors', value: survivors }];
