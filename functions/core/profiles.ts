@@ -72,6 +72,7 @@ function compilePattern(profile: string, source: string): RolePattern {
       ? 'a wildcard may not stand for the account, partition or service; name the account'
       : 'expected an IAM role ARN, arn:aws:iam::123456789012:role/NAME (a * may stand inside the role name)');
   }
+  // Stryker disable next-line StringLiteral: every group of the pattern takes part in any match; the defaults only satisfy noUncheckedIndexedAccess.
   const [, partition = '', account = '', path = '', name = ''] = match;
   if (path.includes('*')) throw fail('a wildcard may not appear in the role path');
   // A short or empty prefix matches roles nobody meant to allow (`*e*`, `*-*` catch admin and SSO

@@ -60,6 +60,14 @@ describe('Function: authorize (the matrix)', () => {
     assert.equal(messageOf(() => authorize(profiles, 'payroll', session('billing-job'))), messageOf(() => authorize(profiles, 'storage', session('billing-job'))));
   });
 
+  it('reads only a whole ARN: text before or after a role session or a role is not a role', () => {
+    const role = `arn:aws:iam::${ACCOUNT}:role/team/r`;
+    assert.deepEqual(callerRole(role), { partition: 'aws', account: ACCOUNT, name: 'r' });
+    for (const arn of [`x${session('r')}`, `${session('r')}/extra`, `${session('r')} `, `x-${role}`, `${role} extra`, `${role}/`]) {
+      assert.equal(callerRole(arn), null, arn);
+    }
+  });
+
   it('reads caller ARNs into partition, account and role name', () => {
     assert.deepEqual(callerRole(session('r')), { partition: 'aws', account: ACCOUNT, name: 'r' });
     assert.equal(callerRole('arn:aws:sts::123:assumed-role/r/s'), null);
