@@ -146,3 +146,46 @@ describe('Function: resolveEndpoint', () => {
     });
   });
 });
+
+describe('Function: resolveEndpoint (what each refusal tells the caller)', () => {
+  type Endpoint = { region?: string | null; versionId?: string | null; internalURL?: string | null; url: string };
+  const service = (name: string, type: string, endpoints: Endpoint[]) => ({
+    name,
+    type,
+    endpoints: endpoints.map((e) => ({ publicURL: e.url, internalURL: e.internalURL ?? null, region: e.region ?? null, tenantId: null, versionId: e.versionId ?? null })),
+  });
+  const error404 = (fn: () => unknown) => rejects(fn, EndpointNotFoundError);
+
+  it('blames the service step for a service listed without endpoints, and lists only services that have some', () => {
+    const catalog = [service('identity', 'identity', []), service('cloudDNS', 'rax:dns', [{ url: 'https://dns.example/' }])];
+    const bare = error404(() => resolveEndpoint(catalog, { service: 'identity', interface: 'public' }, null));
+    assert.deepEqual([bare.message, bare.extensions.missing, bare.extensions.available], ["The catalog lists 'identity' without any endpoint.", 'service', [{ name: 'cloudDNS', type: 'rax:dns' }]]);
+    const unknown = error404(() => resolveEndpoint(catalog, { service: 'nope', interface: 'public' }, null));
+    assert.deepEqual([unknown.message, unknown.extensions.available], ["The catalog has no service named or typed 'nope'.", [{ name: 'cloudDNS', type: 'rax:dns' }]]);
+  });
+
+  it('says that only the public interface exists when no endpoint has a ServiceNet URL', () => {
+    const error = error404(() => resolve(devguide, { service: 'cloudDatabases', region: 'DFW', interface: 'internal' }));
+    assert.equal(error.message, "'cloudDatabases' has no internal (ServiceNet) URL here; only the public interface is available.");
+  });
+
+  it('lists each version once when none matches, and says to leave version out when the catalog gives none', () => {
+    const catalog = [service('bigData', 'rax:bigdata', [{ url: 'https://a.example/', versionId: '1.0' }, { url: 'https://b.example/', versionId: '1.0' }, { url: 'https://c.example/', versionId: '2' }, { url: 'https://d.example/' }])];
+    const versioned = error404(() => resolveEndpoint(catalog, { service: 'bigData', version: '3', interface: 'public' }, null));
+    assert.deepEqual([versioned.message, versioned.extensions.missing, versioned.extensions.available], ["'bigData' has no endpoint with version '3' here; pass one of the available versions.", 'version', ['1.0', '2']]);
+    const none = error404(() => resolveEndpoint([service('dns', 'rax:dns', [{ url: 'https://dns.example/' }])], { service: 'dns', version: '2', interface: 'public' }, null));
+    assert.deepEqual([none.message, none.extensions.available], ["'dns' has no endpoint with version '2' here; the catalog gives it no version: leave version out.", []]);
+  });
+
+  it('suggests each narrowing that tells the candidates apart, naming only real values', () => {
+    const catalog = [service('x', 'x', [{ url: 'https://regional.example/', region: 'DFW', versionId: '1' }, { url: 'https://global.example/' }])];
+    const error = rejects(() => resolveEndpoint(catalog, { service: 'x', interface: 'public' }, null), AmbiguousEndpointError);
+    assert.equal(error.message, "'x' matches 2 endpoints; narrow it with a region (DFW) or a version (1).");
+    assert.deepEqual(error.extensions.candidates, [
+      { service: 'x', type: 'x', region: 'DFW', version: '1', url: 'https://regional.example/' },
+      { service: 'x', type: 'x', region: null, url: 'https://global.example/' },
+    ]);
+    const same = rejects(() => resolveEndpoint([service('dup', 'x', [{ url: 'https://1.example/', region: 'DFW' }, { url: 'https://2.example/', region: 'DFW' }])], { service: 'dup', region: 'DFW', interface: 'public' }, null), AmbiguousEndpointError);
+    assert.equal(same.message, "'dup' matches 2 endpoints that the catalog does not tell apart (same service, region and version).");
+  });
+});

@@ -33,6 +33,10 @@ describe('Function: parseCredentials', () => {
       assert.equal(parseCredentials(JSON.stringify({ username: 'u', apiKey: KEY, identityUrl: `http://${host}/v2.0` })).identityUrl, `http://${host}/v2.0`);
     }
     refuses({ username: 'u', apiKey: KEY, identityUrl: 'http://identity.example/v2.0' }, /'identityUrl' must use https/);
+    // A host that merely starts or ends like a loopback name is not one.
+    for (const host of ['localhost.evil.example', 'notlocalhost', '127.0.0.1.evil.example']) {
+      refuses({ username: 'u', apiKey: KEY, identityUrl: `http://${host}/v2.0` }, /'identityUrl' must use https/);
+    }
     refuses({ username: 'u', apiKey: KEY, identityUrl: 'not a url' }, /'identityUrl' must be an absolute URL/);
   });
 
@@ -53,6 +57,7 @@ describe('Function: parseCredentials', () => {
     refuses([KEY], /must be a JSON object/);
     refuses({ apiKey: KEY }, /field 'username' must be a string/);
     refuses({ username: '   ', apiKey: KEY }, /field 'username' must be a non-empty string/);
+    refuses({ username: 'u'.repeat(1025), apiKey: KEY }, /field 'username' is too long/);
     refuses({ username: 'u', apiKey: KEY, password: KEY }, /exactly one of the fields 'apiKey' and 'password'/);
     refuses({ username: 'u' }, /exactly one of the fields 'apiKey' and 'password'/);
     refuses({ username: 'u', apiKey: KEY, tenantId: '1', tenantName: 'a' }, /at most one of the fields 'tenantId' and 'tenantName'/);
