@@ -200,6 +200,20 @@ describe('Availability: time limits, backoff and what the cached token belongs t
   });
 
   describe('one deadline per request', () => {
+    it("falls back on middy's early timeout when a wait escapes the deadline: still a 503 problem with its audit line", async () => {
+      const silent = await listener();
+      try {
+        // Timers that never fire: our own deadline is blind here, only middy's (real, 100 ms before the end) is left.
+        const d = await start({ secretsEndpoint: silent.url, deps: { random: () => 0.5, timeout: () => new AbortController().signal } });
+        const { answer, audit } = await d.vend({ remainingMs: 800 });
+        assert.deepEqual([answer.statusCode, answer.headers['content-type'], answer.headers['retry-after']], [503, 'application/problem+json', '1']);
+        assert.deepEqual([audit.length, audit[0]?.status], [1, 503]);
+        assert.match(answer.json.detail, /within this request's time/);
+      } finally {
+        await silent.close();
+      }
+    });
+
     it('a slow 401 and the rotated key: answered in time with 200 when it fits, 503 + audit line when it does not', async () => {
       for (const [remainingMs, status] of [[1_500, 200], [900, 503]] as const) {
         const d = await start();
