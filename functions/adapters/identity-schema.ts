@@ -1,71 +1,150 @@
 import * as z from 'zod/mini';
-import type { CatalogService } from '../core/catalog.ts';
+import type { CatalogEndpoint, CatalogService } from '../core/catalog.ts';
 import type { Token } from '../core/token.ts';
 
-// Every string we use is trimmed here, once, at the boundary: the seeds show catalog values with trailing spaces.
-const text = z.string().check(z.trim(), z.minLength(1));
-const optionalText = z.optional(z.nullable(z.string().check(z.trim())));
-
-const Endpoint = z.object({
-  publicURL: text,
-  internalURL: optionalText,
-  region: optionalText,
-  tenantId: optionalText,
-  versionId: optionalText,
-});
-
-const Service = z.object({
-  name: text,
-  type: text,
-  endpoints: z.array(Endpoint),
-});
-
-// Loose objects (z.object ignores unknown keys): Identity adds fields over time; we read only these.
-const AccessJson = z.object({
+// Only the token itself is required of Identity's answer (`id`, a parseable `expires`). Everything
+// else is read entry by entry: one unusable catalog entry is skipped and noted, never a reason to
+// fail every caller. Strings are trimmed here, once: real answers carry trailing spaces.
+const TokenPart = z.object({
   access: z.object({
-    token: z.object({
-      id: z.string().check(z.trim(), z.minLength(1), z.maxLength(4096)),
-      expires: z.iso.datetime({ offset: true }),
-      tenant: z.optional(z.nullable(z.object({ id: text, name: text }))),
-    }),
-    user: z.optional(z.nullable(z.object({ id: optionalText, 'RAX-AUTH:defaultRegion': optionalText }))),
-    serviceCatalog: z.optional(z.nullable(z.array(Service))),
+    token: z.object({ id: z.string().check(z.trim(), z.minLength(1), z.maxLength(4096)), expires: z.string() }),
   }),
 });
+const Text = z.string().check(z.trim(), z.minLength(1));
+/** Identifiers come as strings, sometimes as JSON numbers (`"tenantId": 123456`): read as the decimal string. */
+const Id = z.union([Text, z.pipe(z.number().check(z.int(), z.nonnegative()), z.transform(String))]);
+const Version = z.union([Text, z.pipe(z.number().check(z.nonnegative()), z.transform(String))]);
+const Entry = z.record(z.string(), z.unknown());
 
-/** `""`, whitespace and absence all mean "none". */
-const orNull = (value: string | null | undefined): string | null => (value ? value : null);
+// Rackspace writes `-05:00`; some Identity deployments and proxies write `-0500` or `+0000`.
+const ISO_INSTANT = z.iso.datetime({ offset: true });
+const BARE_OFFSET = /([+-]\d{2})(\d{2})$/;
+
+/** `undefined`, `null` and `""` mean "none"; a usable value is trimmed; anything else is unusable. */
+function optional<T>(schema: z.ZodMiniType<T>, value: unknown): { value: T | null } | undefined {
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) return { value: null };
+  const parsed = schema.safeParse(value);
+  return parsed.success ? { value: parsed.data } : undefined;
+}
+
+const MAX_NOTES = 20;
+
+/** What was left out, for one log line: paths, catalog names and counts, never values. Bounded. */
+class Notes {
+  readonly #entries: string[] = [];
+  #more = 0;
+  add(what: string): void {
+    if (this.#entries.length < MAX_NOTES) this.#entries.push(what);
+    else this.#more++;
+  }
+  list(): string[] {
+    return this.#more > 0 ? [...this.#entries, `… and ${this.#more} more`] : this.#entries;
+  }
+}
 
 /**
- * Parses Identity's 200 answer into a {@link Token}, or `undefined` when it is not the JSON we
- * depend on. `expires` may carry `Z` or a `±hh:mm` offset; it is compared as an instant.
+ * Parses Identity's 200 answer into a {@link Token}, or `undefined` when the token itself is not
+ * there (no `access.token.id`, or an `expires` that is not an ISO 8601 instant with `Z` or an
+ * offset, `-05:00` or `-0500`). Unusable catalog entries, tenant or user fields are skipped and
+ * listed in `token.skipped`.
  *
  * @example
  * parseAccess(JSON.parse(body))?.expiresAt // epoch ms
  */
 export function parseAccess(json: unknown): Token | undefined {
-  const parsed = AccessJson.safeParse(json);
+  const parsed = TokenPart.safeParse(json);
   if (!parsed.success) return undefined;
-  const { token, user, serviceCatalog } = parsed.data.access;
-  const catalog: CatalogService[] = (serviceCatalog ?? []).map((service) => ({
-    name: service.name,
-    type: service.type,
-    endpoints: service.endpoints.map((e) => ({
-      publicURL: e.publicURL,
-      internalURL: orNull(e.internalURL),
-      region: orNull(e.region),
-      tenantId: orNull(e.tenantId),
-      versionId: orNull(e.versionId),
-    })),
-  }));
-  return {
-    id: token.id,
-    expiresAt: Date.parse(token.expires),
-    tenant: token.tenant ?? null,
-    defaultRegion: orNull(user?.['RAX-AUTH:defaultRegion']),
-    catalog,
-    userId: orNull(user?.id),
+  const expiresAt = parseExpires(parsed.data.access.token.expires);
+  if (expiresAt === undefined) return undefined;
+  const access = json as { access: Record<string, unknown> & { token: Record<string, unknown> } };
+  const notes = new Notes();
+  const token: Token = {
+    id: parsed.data.access.token.id,
+    expiresAt,
+    tenant: readTenant(access.access.token.tenant, notes),
+    defaultRegion: readDefaultRegion(access.access.user, notes),
+    catalog: readCatalog(access.access.serviceCatalog, notes),
+    userId: readUserId(access.access.user),
   };
+  const skipped = notes.list();
+  if (skipped.length > 0) token.skipped = skipped;
+  return token;
+}
+
+function parseExpires(text: string): number | undefined {
+  const normal = text.trim().replace(BARE_OFFSET, '$1:$2');
+  if (!ISO_INSTANT.safeParse(normal).success) return undefined;
+  const instant = Date.parse(normal);
+  return Number.isFinite(instant) ? instant : undefined;
+}
+
+function readTenant(value: unknown, notes: Notes): Token['tenant'] {
+  if (value === undefined || value === null) return null;
+  const tenant = Entry.safeParse(value);
+  const id = tenant.success ? optional(Id, tenant.data.id) : undefined;
+  if (!tenant.success || !id || id.value === null) {
+    notes.add('token.tenant (no usable id)');
+    return null;
+  }
+  const name = optional(Id, tenant.data.name);
+  if (!name) notes.add('token.tenant.name (not a string)');
+  return { id: id.value, name: name?.value ?? null };
+}
+
+function readDefaultRegion(value: unknown, notes: Notes): string | null {
+  if (value === undefined || value === null) return null;
+  const user = Entry.safeParse(value);
+  const region = user.success ? optional(Text, user.data['RAX-AUTH:defaultRegion']) : undefined;
+  if (!region) notes.add('user.RAX-AUTH:defaultRegion (not a string)');
+  return region?.value ?? null;
+}
+
+/** Only the rotation function needs it, and it says so itself when it is missing: no note here. */
+function readUserId(value: unknown): string | null {
+  const user = Entry.safeParse(value);
+  return user.success ? (optional(Id, user.data.id)?.value ?? null) : null;
+}
+
+function readCatalog(value: unknown, notes: Notes): CatalogService[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) {
+    notes.add('serviceCatalog (not a list)');
+    return [];
+  }
+  return value.flatMap((item: unknown, index): CatalogService[] => {
+    const service = Entry.safeParse(item);
+    const name = service.success ? Text.safeParse(service.data.name) : undefined;
+    const type = service.success ? Text.safeParse(service.data.type) : undefined;
+    const endpoints = service.success && Array.isArray(service.data.endpoints) ? service.data.endpoints : undefined;
+    if (!name?.success || !type?.success || !endpoints) {
+      const missing = [!name?.success && 'name', !type?.success && 'type', !endpoints && 'endpoints'].filter(Boolean).join(', ');
+      notes.add(`serviceCatalog[${index}]${name?.success ? ` '${name.data}'` : ''} (no usable ${missing})`);
+      return [];
+    }
+    const usable = endpoints.flatMap((endpoint: unknown) => readEndpoint(endpoint));
+    if (usable.length < endpoints.length) notes.add(`'${name.data}': ${endpoints.length - usable.length} of ${endpoints.length} endpoints (no usable publicURL, or a region that is not a string)`);
+    return [{ name: name.data, type: type.data, endpoints: usable }];
+  });
+}
+
+function readEndpoint(value: unknown): CatalogEndpoint[] {
+  const endpoint = Entry.safeParse(value);
+  if (!endpoint.success) return [];
+  const { publicURL, internalURL, region, tenantId, versionId, version } = endpoint.data;
+  const url = Text.safeParse(publicURL);
+  const where = optional(Text, region);
+  if (!url.success || !where) return [];
+  // Older answers nest it: `"version": { "versionId": "1.0", … }` (libcloud's Rackspace fixtures).
+  const nested = Entry.safeParse(version);
+  return [
+    {
+      publicURL: url.data,
+      internalURL: optional(Text, internalURL)?.value ?? null,
+      region: where.value,
+      tenantId: optional(Id, tenantId)?.value ?? null,
+      versionId: optional(Version, versionId ?? (nested.success ? nested.data.versionId : undefined))?.value ?? null,
+    },
+  ];
 }
 
 /** The single key of a Rackspace error body names the fault: `{"unauthorized":{"code":401,"message":"…"}}`. */

@@ -50,6 +50,7 @@ interface Candidate {
  *
  * 1. **Service.** An exact `name` match wins; only when no service has that name is `type` tried
  *    (a type may match several services). Case-sensitive: names are identifiers, spaces included.
+ *    A service listed without any endpoint neither matches nor hides a type match.
  * 2. **Region.** The region asked for, else the user's default region, compared case-insensitively.
  *    A region-less (global) endpoint answers a request for a region only when none of the matched
  *    services has any regional endpoint (a truly global service such as `cloudDNS`); otherwise a
@@ -104,14 +105,16 @@ export function resolveEndpoint(
 }
 
 function matchServices(catalog: readonly CatalogService[], wanted: string): CatalogService[] {
-  const byName = catalog.filter((s) => s.name === wanted);
-  const matched = byName.length > 0 ? byName : catalog.filter((s) => s.type === wanted);
-  // A service listed with no endpoint (Identity's own entry can be) cannot answer: the service step fails.
-  if (matched.every((s) => s.endpoints.length === 0)) {
+  // A service listed without any endpoint (Identity's own entry can be) cannot answer, nor shadow a type.
+  const usable = catalog.filter((s) => s.endpoints.length > 0);
+  const byName = usable.filter((s) => s.name === wanted);
+  const matched = byName.length > 0 ? byName : usable.filter((s) => s.type === wanted);
+  if (matched.length === 0) {
+    const listed = catalog.some((s) => s.name === wanted || s.type === wanted);
     throw new EndpointNotFoundError(
-      matched.length === 0 ? `The catalog has no service named or typed '${wanted}'.` : `The catalog lists '${wanted}' without any endpoint.`,
+      listed ? `The catalog lists '${wanted}' without any endpoint.` : `The catalog has no service named or typed '${wanted}'.`,
       'service',
-      catalog.filter((s) => s.endpoints.length > 0).map((s) => ({ name: s.name, type: s.type })),
+      usable.map((s) => ({ name: s.name, type: s.type })),
     );
   }
   return matched;

@@ -19,7 +19,7 @@ const text = z.string().check(z.minLength(1));
 const nullableText = z.nullable(z.string());
 const Sealed = z.strictObject({
   id: text,
-  tenant: z.nullable(z.strictObject({ id: text, name: text })),
+  tenant: z.nullable(z.strictObject({ id: text, name: nullableText })),
   defaultRegion: nullableText,
   catalog: z.array(
     z.object({

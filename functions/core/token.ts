@@ -5,11 +5,14 @@ export interface Token {
   id: string;
   /** Epoch milliseconds. */
   expiresAt: number;
-  tenant: { id: string; name: string } | null;
+  /** `name` is `null` when Identity gives the tenant only an `id`. */
+  tenant: { id: string; name: string | null } | null;
   defaultRegion: string | null;
   catalog: CatalogService[];
   /** Identity's id of the user (`access.user.id`), which the key calls of a rotation need; absent when not parsed. */
   userId?: string | null;
+  /** What parsing Identity's answer skipped as unusable (paths, catalog names, counts; never values). */
+  skipped?: readonly string[];
 }
 
 /** Whole seconds the token stays valid after `now` (never negative). */

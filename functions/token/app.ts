@@ -20,6 +20,7 @@ import { endpointFor } from './endpoint-cache.ts';
 import { fingerprint, type AuditFacts } from './audit.ts';
 import { parseEvent, parseQuery } from './request.ts';
 import { metricFields } from './metrics.ts';
+import { reportSkipped } from './skipped-log.ts';
 import { vendResponses, type VendContext } from './responses.ts';
 
 export interface AppDeps {
@@ -89,6 +90,7 @@ export function makeHandler(deps: AppDeps) {
         return authenticateOnce(credentials, timeoutMs, deadline.signal);
       }, cycle);
       markSensitive(`token of profile ${profile}`, token.id);
+      reportSkipped(logger, token, profile);
       return token;
     },
   });

@@ -44,8 +44,10 @@ export interface IdentityEmulatorOptions {
   /** Epoch ms; every expiry decision uses it, so tests drive time. */
   now?: () => number;
   lifetimeMs?: number;
-  /** How `expires` is written: 'Z' or '±hh:mm'. The instant is the same either way. */
+  /** How `expires` is written: 'Z', '±hh:mm' or '±hhmm'. The instant is the same either way. */
   offset?: string;
+  /** The `serviceCatalog` answered for a tenant (default: {@link demoCatalog}), e.g. with odd entries. */
+  catalog?: (tenantId: string) => unknown;
   port?: number;
   /** The test's fake clock: injected delays move it instead of waiting. */
   time?: SimulatedTime;
@@ -137,7 +139,7 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
     send(res, 200, {
       access: {
         token: { id: token.id, expires, tenant: { id: user.tenantId, name: user.tenantName }, 'RAX-AUTH:authenticatedBy': [apiKeyForm ? 'APIKEY' : 'PASSWORD'] },
-        serviceCatalog: demoCatalog(user.tenantId),
+        serviceCatalog: options.catalog ? options.catalog(user.tenantId) : demoCatalog(user.tenantId),
         user: {
           id: user.id,
           name: user.username,
@@ -236,7 +238,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 /** ISO 8601 with milliseconds in the given offset: same instant, other wall-clock digits. */
 export function formatInstant(epochMs: number, offset: string): string {
   if (offset === 'Z') return new Date(epochMs).toISOString();
-  const match = /^([+-])(\d{2}):(\d{2})$/.exec(offset);
+  const match = /^([+-])(\d{2}):?(\d{2})$/.exec(offset);
   if (!match) throw new Error(`bad offset ${offset}`);
   const minutes = (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3]));
   return new Date(epochMs + minutes * 60_000).toISOString().replace('Z', offset);

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { parseAccess } from '../../functions/adapters/identity-schema.ts';
 import { resolveEndpoint, type Interface } from '../../functions/core/catalog.ts';
 import { AmbiguousEndpointError, EndpointNotFoundError } from '../../functions/core/errors.ts';
+import { demoCatalog } from '../emulators/catalog.ts';
 
 // FUZZ_ANSWERS=100000 for a long run; CI keeps the default.
 const RUNS = Number(process.env.FUZZ_ANSWERS ?? 1_000);
@@ -72,5 +73,75 @@ describe(`Fuzz: ${RUNS} generated Identity answers and catalogs`, () => {
     // The generator must reach every outcome, or the property proves less than it says.
     t.diagnostic(`outcomes: ${JSON.stringify(outcomes)}`);
     for (const [outcome, count] of Object.entries(outcomes)) assert.ok(count > 0, `no case ended ${outcome}: ${JSON.stringify(outcomes)}`);
+  });
+});
+
+// Junk inside an otherwise good catalog (the emulator's demo catalog): services no client could use
+// and unusable endpoints inside intact services. Only the token is mandatory, so none of it may cost a
+// caller anything: the token parses, and every request resolves exactly as on the clean catalog.
+const notText = fc.oneof(fc.integer(), fc.constant(null), fc.boolean(), fc.constant(''), fc.constant('   '), fc.array(fc.string(), { maxLength: 2 }), fc.object({ maxDepth: 1 }));
+const notList = fc.oneof(fc.integer(), fc.constant(null), fc.boolean(), fc.string({ maxLength: 5 }), fc.object({ maxDepth: 1 }));
+const notRegion = fc.oneof(fc.integer(), fc.boolean(), fc.array(fc.string(), { maxLength: 2 }), fc.object({ maxDepth: 1 }));
+const junkEndpoint = fc.oneof(
+  fc.record({ publicURL: fc.option(notText, { nil: undefined }), region: fc.option(fc.constantFrom('DFW', 'ORD'), { nil: undefined }), internalURL: fc.option(url, { nil: undefined }) }),
+  fc.record({ publicURL: url, region: notRegion }),
+  notText,
+);
+const junkName = fc.oneof(fc.constantFrom(...names, ...types), fc.string({ maxLength: 12 }));
+const junkService = fc.oneof(
+  fc.record({ name: fc.option(notText, { nil: undefined }), type: junkName, endpoints: fc.array(endpoint, { maxLength: 2 }) }),
+  fc.record({ name: junkName, type: fc.option(notText, { nil: undefined }), endpoints: fc.array(endpoint, { maxLength: 2 }) }),
+  fc.record({ name: junkName, type: junkName, endpoints: fc.option(notList, { nil: undefined }) }),
+  fc.record({ name: junkName, type: junkName, endpoints: fc.array(junkEndpoint, { minLength: 1, maxLength: 3 }) }),
+  notText,
+);
+const clean = demoCatalog('110011') as { name: string; type: string; endpoints: unknown[] }[];
+const soiled = fc
+  .tuple(fc.array(fc.tuple(fc.nat(), junkService), { minLength: 1, maxLength: 5 }), fc.array(fc.tuple(fc.nat(), fc.nat(), junkEndpoint), { maxLength: 5 }))
+  .map(([services, endpoints]) => {
+    const catalog: unknown[] = clean.map((s) => ({ ...s, endpoints: [...s.endpoints] }));
+    for (const [at, e] of endpoints) {
+      const target = catalog[at % catalog.length] as { endpoints: unknown[] };
+      target.endpoints.splice(at % (target.endpoints.length + 1), 0, e);
+    }
+    for (const [at, junk] of services) catalog.splice(at % (catalog.length + 1), 0, junk);
+    return catalog;
+  });
+const regions = [...new Set(clean.flatMap((s) => s.endpoints.map((e) => (e as { region?: string }).region)).filter((r): r is string => !!r))];
+const rarely = <T>(arbitrary: fc.Arbitrary<T>) => fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary });
+const asked = fc.record({
+  service: fc.constantFrom(...clean.map((s) => s.name), ...clean.map((s) => s.type), 'nope'),
+  region: fc.option(fc.constantFrom(...regions, 'LON'), { nil: undefined }),
+  interface: fc.oneof({ weight: 3, arbitrary: fc.constant<Interface>('public') }, { weight: 1, arbitrary: fc.constant<Interface>('internal') }),
+  version: rarely(fc.constantFrom('2', '1.0')),
+});
+const outcome = (catalog: Parameters<typeof resolveEndpoint>[0], request: Parameters<typeof resolveEndpoint>[1], defaultRegion: string | null) => {
+  try {
+    return resolveEndpoint(catalog, request, defaultRegion);
+  } catch (error) {
+    if (error instanceof EndpointNotFoundError || error instanceof AmbiguousEndpointError) return { status: error.status, ...error.extensions };
+    throw error;
+  }
+};
+const answerWith = (serviceCatalog: unknown) => ({ access: { token: { id: 'AAfuzz', expires: '2030-01-01T00:00:00Z', tenant: { id: '110011', name: '110011' } }, serviceCatalog, user: { 'RAX-AUTH:defaultRegion': 'DFW' } } });
+
+describe(`Fuzz: ${RUNS} good catalogs with junk entries inside`, () => {
+  it('still give the token, and resolve every request exactly as the clean catalog does', (t) => {
+    const reference = parseAccess(answerWith(clean));
+    assert.ok(reference);
+    let resolved = 0;
+    fc.assert(
+      fc.property(soiled, asked, fc.constantFrom<string | null>('DFW', null), (catalog, request, defaultRegion) => {
+        const token = parseAccess(answerWith(catalog));
+        assert.ok(token, 'the token survives junk in the catalog');
+        assert.ok(token.skipped && token.skipped.length > 0, 'what was skipped is noted');
+        const expected = outcome(reference.catalog, request, defaultRegion);
+        if ('url' in expected) resolved++;
+        assert.deepEqual(outcome(token.catalog, request, defaultRegion), expected);
+      }),
+      { numRuns: RUNS },
+    );
+    t.diagnostic(`resolved to an endpoint: ${resolved} of ${RUNS}`);
+    assert.ok(resolved > RUNS / 5, `too few requests resolved to an endpoint (${resolved}) for the property to mean much`);
   });
 });

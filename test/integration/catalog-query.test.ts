@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fakeClock } from '../support/clock.ts';
+import { demoCatalog, type IdentityEmulatorOptions } from '../emulators/identity.ts';
+import { fakeClock, HOUR } from '../support/clock.ts';
 import { call, tokenEvent } from '../support/events.ts';
 import { demosClosedAfterEach } from '../support/demos.ts';
 import { observeAnswer } from '../support/leak-guard.ts';
@@ -9,10 +10,12 @@ import { observeAnswer } from '../support/leak-guard.ts';
 // (test/emulators/catalog.ts: cloudServersOpenStack in DFW/ORD/IAD beside the global first-generation cloudServers).
 const startDemo = demosClosedAfterEach();
 
-async function start() {
+/** `identityBehindMs` sets the Identity emulator's clock behind ours, so it re-issues the same token. */
+async function start(identity: Partial<IdentityEmulatorOptions> = {}, identityBehindMs = 0) {
   const clock = fakeClock();
-  const d = await startDemo({ identity: { now: clock.now }, deps: { now: clock.now, sleep: clock.sleep, random: () => 0.5 }, sink: () => {} });
-  return { ...d, vend: (options: Parameters<typeof call>[1] = {}) => call(d.handler, options) };
+  const lines: string[] = [];
+  const d = await startDemo({ identity: { now: () => clock.now() - identityBehindMs, ...identity }, deps: { now: clock.now, sleep: clock.sleep, random: () => 0.5 }, sink: (line) => lines.push(line) });
+  return { ...d, clock, lines, vend: (options: Parameters<typeof call>[1] = {}) => call(d.handler, options) };
 }
 
 describe('Integration: catalog queries through the handler', () => {
@@ -51,5 +54,44 @@ describe('Integration: catalog queries through the handler', () => {
       assert.deepEqual([answer.statusCode, answer.headers['content-type'], JSON.parse(answer.body).parameter], [400, 'application/problem+json', name]);
     }
     assert.equal(d.identity.calls, 0);
+  });
+
+  it('serves token-only and intact-service callers when the catalog holds odd entries, and logs what it skipped once per token', async () => {
+    const odd = [
+      { name: 'cloudQueues', type: 'rax:queues' },
+      { name: 'cloudImages', type: 'image', endpoints: [{ region: 'DFW', publicURL: { secret: 'not-a-url-hunter2' } }] },
+      { name: 42, type: 'rax:x', endpoints: [] },
+    ];
+    const d = await start({ catalog: (tenant) => [...(demoCatalog(tenant) as unknown[]), ...odd] }, 2 * 60_000);
+    const reports = () => d.lines.map((line) => JSON.parse(line) as Record<string, any>).filter((line) => line.message === 'Identity answer: unusable entries skipped');
+    const tokenOnly = await d.vend();
+    assert.equal(tokenOnly.statusCode, 200);
+    const files = await d.vend({ query: { service: 'cloudFiles', region: 'ord' } });
+    assert.deepEqual([files.statusCode, files.json.endpoint?.url], [200, 'https://storage101.ord1.clouddrive.com/v1/MossoCloudFS_110011']);
+    const images = await d.vend({ query: { service: 'cloudImages' } });
+    assert.deepEqual([images.statusCode, images.json.missing], [404, 'service']);
+    // Identity, two minutes behind, re-issues the same token: authenticated twice, reported once.
+    d.clock.advance(23 * HOUR - 30_000);
+    const again = await d.vend({ query: { minTtl: '3600' } });
+    assert.deepEqual([again.statusCode, again.json.token, d.identity.calls], [200, tokenOnly.json.token, 2]);
+    assert.equal(reports().length, 1, 'one report per token, not per authentication or request');
+    d.clock.advance(3 * 60_000);
+    const renewed = await d.vend({ query: { minTtl: '3600' } });
+    assert.notEqual(renewed.json.token, tokenOnly.json.token);
+    assert.equal(reports().length, 2, 'a new token is reported again');
+    assert.deepEqual(reports()[0]?.skipped, [
+      "serviceCatalog[8] 'cloudQueues' (no usable endpoints)",
+      "'cloudImages': 1 of 1 endpoints (no usable publicURL, or a region that is not a string)",
+      'serviceCatalog[10] (no usable name)',
+    ]);
+    assert.equal(reports()[0]?.level, 'WARN');
+    assert.ok(!d.lines.some((line) => line.includes('hunter2')));
+  });
+
+  it('reads an expiry written with a -0500 offset (no colon)', async () => {
+    const d = await start({ offset: '-0500' });
+    const answer = await d.vend();
+    assert.equal(answer.statusCode, 200);
+    assert.equal(answer.json.expiresIn, 24 * 3600);
   });
 });
