@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   console.log(`Requests must be signed with SigV4 (service execute-api, region ${credentials.region}), as for the deployed REST API.`);
   console.log(`Local callers, from ${credentials.path}${credentials.created ? ' (just created; git-ignored)' : ''}:`);
   for (const key of credentials.keys) console.log(`  ${key.accessKeyId}  ${key.arn}`);
-  console.log('For any SDK, awscurl or npx rackspace-token:');
+  console.log("For any SDK, awscurl or npx rackspace-token, in the caller's shell (the server's own AWS variables stay as they are):");
   console.log(`  export AWS_ACCESS_KEY_ID=${q(first.accessKeyId)}`);
   console.log(`  export AWS_SECRET_ACCESS_KEY=${q(first.secretAccessKey)}`);
   console.log(`  export AWS_REGION=${q(credentials.region)}`);
