@@ -92,15 +92,12 @@ export class CredentialsRefusedError extends CredentialsUnusableError {
   }
 }
 
-/** 502: an upstream answered in a way only a configuration change fixes (wrong Identity URL path, a redirect). */
-export class UpstreamMisconfiguredError extends VendError {
-  readonly status = 502;
-  readonly title = 'Upstream misconfigured';
-  readonly slug = 'upstream-misconfigured';
-  constructor(detail: string, options: UpstreamErrorOptions & { upstream: Upstream }) {
-    super(detail, options);
-  }
-}
+/**
+ * 502: Identity answered in a way only a configuration change fixes (a wrong Identity URL path, a
+ * redirect). The same problem type as unusable credentials: the Identity URL is part of what is
+ * custodied (or configured), the caller can do nothing about it, an operator must.
+ */
+export class UpstreamMisconfiguredError extends CredentialsUnusableError {}
 
 /** 503: Identity or Secrets Manager is unreachable, failing or rate-limiting; try again later. */
 export class UpstreamUnavailableError extends VendError {

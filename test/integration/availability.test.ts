@@ -172,14 +172,14 @@ describe('Availability: time limits, backoff and what the cached token belongs t
   });
 
   describe('Identity at the wrong address', () => {
-    it('never follows a redirect: 502 upstream-misconfigured, the other host receives nothing, the log names its host only', async () => {
+    it('never follows a redirect: 502 (an operator must fix the Identity URL), the other host receives nothing, the log names its host only', async () => {
       const elsewhere = await listener((res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
       try {
         const d = await start();
         const target = `${elsewhere.url}/v2.0/tokens?user=someone`;
         d.identity.injectFaults({ status: 307, headers: { location: target } }, { status: 308, headers: { location: target } });
         const { answer, audit } = await d.vend();
-        assert.deepEqual([answer.statusCode, answer.json.type, answer.headers['retry-after']], [502, 'urn:rackspace-token-vendor:problem:upstream-misconfigured', undefined]);
+        assert.deepEqual([answer.statusCode, answer.json.type, answer.headers['retry-after']], [502, 'urn:rackspace-token-vendor:problem:credentials-unusable', undefined]);
         assert.deepEqual([elsewhere.seen, d.identity.calls], [[], 1]);
         assert.match(audit[0]?.reason, new RegExp(`answered 307 to host ${new URL(elsewhere.url).host}\\)`));
         assert.ok(!JSON.stringify(audit).includes('user=someone'), 'no path or query of the Location');
@@ -193,7 +193,7 @@ describe('Availability: time limits, backoff and what the cached token belongs t
         const d = await start();
         d.identity.injectFaults({ status, body: '{"itemNotFound":{"code":404,"message":"Resource not found"}}' });
         const { answer, audit } = await d.vend();
-        assert.deepEqual([answer.statusCode, answer.json.type, answer.headers['retry-after'], d.identity.calls], [502, 'urn:rackspace-token-vendor:problem:upstream-misconfigured', undefined, 1]);
+        assert.deepEqual([answer.statusCode, answer.json.type, answer.headers['retry-after'], d.identity.calls], [502, 'urn:rackspace-token-vendor:problem:credentials-unusable', undefined, 1]);
         assert.equal(audit[0]?.upstream, 'identity');
       }
     });
