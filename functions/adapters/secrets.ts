@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { parseCredentials, SecretFormatError, type Credentials } from '../core/credentials.ts';
-import { CredentialsUnusableError, UpstreamUnavailableError } from '../core/errors.ts';
+import { CredentialsUnusableError, ServiceMisconfiguredError, UpstreamUnavailableError } from '../core/errors.ts';
 
 // The caller learns only that custody failed; the reason (field names, error type) goes to the log via `cause`.
 const UNUSABLE = 'The credentials custodied for this profile cannot be used; the service log has the reason.';
@@ -70,9 +70,12 @@ function classify(error: unknown): Error {
   // Name and kind, never the message: an operator sees what went wrong without any value quoted.
   // A client-side error never reached AWS and says what is missing ("Region is missing"); the logger's
   // redaction pass still applies to it.
-  const what = kind === 'client-side' && error instanceof Error ? `: ${error.message.slice(0, 120)}` : '';
+  const what = kind === 'client-side' && error instanceof Error ? `: ${error.message.split('\n')[0]?.slice(0, 120)}` : '';
   const cause = new Error(`Secrets Manager ${name} (${kind}${status ? `, HTTP ${status}` : ''})${what}`);
   const options = { cause, upstream: 'secrets-manager' } as const;
+  // Never sent (no AWS credentials, no region): the function's own deployment is wrong. Not an
+  // outage (503, "retry") nor a custody problem (502): a 500 with an ERROR audit line.
+  if (kind === 'client-side') return new ServiceMisconfiguredError(options);
   return transient
     ? new UpstreamUnavailableError('Secrets Manager is unavailable; try again shortly.', 1, options)
     : new CredentialsUnusableError(UNUSABLE, options);

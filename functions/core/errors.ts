@@ -99,6 +99,20 @@ export class CredentialsRefusedError extends CredentialsUnusableError {
  */
 export class UpstreamMisconfiguredError extends CredentialsUnusableError {}
 
+/**
+ * 500: the function's own deployment is wrong (no AWS credentials, no region): nothing upstream is
+ * down and retrying will not help, so it is neither a 502 nor a 503. The caller's body is fixed;
+ * the reason goes to the log via `cause`.
+ */
+export class ServiceMisconfiguredError extends VendError {
+  readonly status = 500;
+  readonly title = 'Service misconfigured';
+  readonly slug = 'service-misconfigured';
+  constructor(options: UpstreamErrorOptions) {
+    super('The service is misconfigured; its operators must fix it. The service log has the reason.', options);
+  }
+}
+
 /** 503: Identity or Secrets Manager is unreachable, failing or rate-limiting; try again later. */
 export class UpstreamUnavailableError extends VendError {
   readonly status = 503;

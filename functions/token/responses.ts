@@ -1,6 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { ForbiddenError, VendError } from '../core/errors.ts';
+import { ForbiddenError, ServiceMisconfiguredError, VendError } from '../core/errors.ts';
 import type { RedactingLogger } from '../core/logger.ts';
 import { problemResponse, type HttpResponse } from '../core/problem.ts';
 import { emptyFacts, type AuditFacts } from './audit.ts';
@@ -38,7 +38,7 @@ export function vendResponses(logger: RedactingLogger, metrics: MetricsOf): Midd
         logger.error('unexpected error', { requestId: facts.requestId, error });
       }
       request.response = problemResponse(error);
-      audit(logger, metrics, facts, request.response.statusCode);
+      audit(logger, metrics, facts, request.response.statusCode, error instanceof ServiceMisconfiguredError);
     },
   };
 }
@@ -47,9 +47,12 @@ function describe(error: Error): string {
   return error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message;
 }
 
-function audit(logger: RedactingLogger, metrics: MetricsOf, facts: AuditFacts, status: number): void {
+function audit(logger: RedactingLogger, metrics: MetricsOf, facts: AuditFacts, status: number, misconfigured = false): void {
   // Nested: Powertools reserves top-level keys such as `service`. EMF needs its members at the top.
   const { members, directive } = metrics(facts, status);
   // Written whatever the log level: the audit trail is not debug output (README "Read the audit trail").
-  logger.always(status >= 500 || facts.degraded ? 'WARN' : 'INFO', 'vend', { audit: { ...facts, status }, ...members }, directive);
+  // ERROR for a misconfigured deployment (operators must act; a bug has its own ERROR line), WARN for
+  // other failures and degraded answers.
+  const level = misconfigured ? 'ERROR' : status >= 500 || facts.degraded ? 'WARN' : 'INFO';
+  logger.always(level, 'vend', { audit: { ...facts, status }, ...members }, directive);
 }

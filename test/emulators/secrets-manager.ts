@@ -36,6 +36,8 @@ export interface SecretsManagerEmulator {
   endpoint: string;
   /** Requests by operation name, e.g. `calls.GetSecretValue`. */
   readonly calls: Record<string, number>;
+  /** Who signed each request: the access key id of its SigV4 credential and its session token, if any. */
+  readonly signers: Array<{ accessKeyId: string; sessionToken: string | null }>;
   /** Every rotation RotateSecret started or re-attempted, in order. */
   readonly rotations: RotationRun[];
   putSecret(name: string, secretString: string): void;
@@ -74,6 +76,7 @@ export async function startSecretsManagerEmulator(options: { secrets?: Record<st
   const store = new SecretVersions(options.region ?? 'us-east-1', custodySecretValues);
   const faults: SecretsManagerFault[] = [];
   const calls: Record<string, number> = {};
+  const signers: Array<{ accessKeyId: string; sessionToken: string | null }> = [];
   const rotations: RotationRun[] = [];
   const running = new Set<Promise<void>>();
   const rotationFunctions = new Map<string, (event: RotationEvent) => Promise<unknown>>();
@@ -176,7 +179,10 @@ export async function startSecretsManagerEmulator(options: { secrets?: Record<st
       const target = String(req.headers['x-amz-target'] ?? '');
       const operation = target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : target;
       calls[operation] = (calls[operation] ?? 0) + 1;
-      if (!String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256')) {
+      const authorization = String(req.headers.authorization ?? '');
+      const accessKeyId = /Credential=([^/]+)\//.exec(authorization)?.[1];
+      if (accessKeyId) signers.push({ accessKeyId, sessionToken: (req.headers['x-amz-security-token'] as string | undefined) ?? null });
+      if (!authorization.startsWith('AWS4-HMAC-SHA256')) {
         return error(res, { type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' });
       }
       let input: Record<string, unknown>;
@@ -206,6 +212,7 @@ export async function startSecretsManagerEmulator(options: { secrets?: Record<st
   return {
     endpoint: `http://127.0.0.1:${port}`,
     calls,
+    signers,
     rotations,
     putSecret: (name, secretString) => void putCurrent(name, secretString),
     deleteSecret: (name) => store.delete(name),
@@ -220,6 +227,7 @@ export async function startSecretsManagerEmulator(options: { secrets?: Record<st
     clearFaults: () => void faults.splice(0),
     resetCalls: () => {
       for (const key of Object.keys(calls)) delete calls[key];
+      signers.splice(0);
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -75,7 +75,7 @@ describe('Availability: time limits, backoff and what the cached token belongs t
       }
     });
 
-    it('logs the name and kind of a client-side failure (no region), not just "Secrets Manager Error"', async () => {
+    it('logs the name and kind of a client-side failure (no region), not just "Secrets Manager Error", and answers 500: a deployment fault, not an outage', async () => {
       const d = await start({ deps: { random: () => 0.5, secretsClient: secretsManagerClient({ credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } }) } });
       const saved = { AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION };
       delete process.env.AWS_REGION;
@@ -87,7 +87,7 @@ describe('Availability: time limits, backoff and what the cached token belongs t
         for (const [name, value] of Object.entries(saved)) if (value !== undefined) process.env[name] = value;
       }
       const { answer, audit } = result;
-      assert.equal(answer.statusCode, 503);
+      assert.equal(answer.statusCode, 500);
       assert.match(audit[0]?.reason, /Secrets Manager Error \(client-side\): Region is missing/);
     });
   });

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { bundleOptions } from '../build-options.ts';
+import { startContainerCredentialsEndpoint } from '../emulators/container-credentials.ts';
 import { DEMO_USER } from '../emulators/identity.ts';
 import { RETIRED_CALLER_HEADER } from '../local/http-adapter.ts';
 import { DECLARED, startDeclaredEmulators } from '../support/declared.ts';
@@ -26,6 +27,19 @@ after(async () => {
   await emulators.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** One request to the bundle in a fresh process with exactly `env` (and PATH): its answer and its output. */
+async function runBundle(env: Record<string, string>) {
+  const { event } = tokenEvent({ profile: DECLARED.profile, caller: DECLARED.caller });
+  const script = `const { handler } = await import(${JSON.stringify(bundle)}); console.log('RESULT ' + JSON.stringify(await handler(${JSON.stringify(event)}, { awsRequestId: 'b' })));`;
+  const { stdout, stderr } = await run(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH, ...env } });
+  const resultLine = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  assert.ok(resultLine, stdout + stderr);
+  const result = JSON.parse(resultLine.slice(7)) as { statusCode: number; headers: Record<string, string>; body: string };
+  observeAnswer('bundle answer', result);
+  observe('bundle output', stdout.replace(resultLine, '') + stderr);
+  return { result, stdout };
+}
 
 describe('Integration: the deployed bundle', () => {
   it('cold-starts in a fresh process and vends through the real SDK client, configured only by the environment', async () => {
@@ -62,6 +76,47 @@ describe('Integration: the deployed bundle', () => {
     assert.equal(JSON.parse(results[0]!.body).endpoint.url, 'https://storage101.ord1.clouddrive.com/v1/MossoCloudFS_110011');
     const audits = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l).audit);
     assert.deepEqual(audits.map((a) => [a.caller, a.status]), [[DECLARED.caller, 200], ['arn:aws:sts::210987654321:assumed-role/other/s', 403]]);
+  });
+
+  it('vends with only container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI and its token), signing with what the endpoint handed out', async () => {
+    const container = await startContainerCredentialsEndpoint();
+    try {
+      const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...withoutKeys } = emulators.env;
+      emulators.secrets.resetCalls();
+      const { result, stdout } = await runBundle({ ...withoutKeys, ...container.env });
+      assert.equal(result.statusCode, 200, result.body);
+      assert.ok(container.requests.length >= 1 && container.requests.every((r) => r.authorized && r.path === '/2021-04-23/credentials'), JSON.stringify(container.requests));
+      assert.deepEqual(emulators.secrets.signers, [{ accessKeyId: container.credentials.AccessKeyId, sessionToken: container.credentials.Token }]);
+      assert.equal(JSON.parse(stdout.split('\n').find((l) => l.startsWith('{')) ?? '{}').audit.status, 200);
+    } finally {
+      await container.close();
+    }
+  });
+
+  it('answers a fixed 500 with an ERROR audit line naming the credential failure, never "unavailable", when the function has no usable AWS credentials', async () => {
+    const container = await startContainerCredentialsEndpoint();
+    try {
+      const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...withoutKeys } = emulators.env;
+      const refusedToken = { ...withoutKeys, ...container.env, AWS_CONTAINER_AUTHORIZATION_TOKEN: 'not-the-token' };
+      for (const env of [withoutKeys, refusedToken]) {
+        emulators.secrets.resetCalls();
+        const { result, stdout } = await runBundle(env);
+        assert.equal(result.statusCode, 500, result.body);
+        assert.deepEqual(JSON.parse(result.body), {
+          type: 'urn:rackspace-token-vendor:problem:service-misconfigured', title: 'Service misconfigured', status: 500,
+          detail: 'The service is misconfigured; its operators must fix it. The service log has the reason.',
+        });
+        assert.equal(result.headers['retry-after'], undefined);
+        const audit = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+        assert.deepEqual(audit.map((l) => [l.level, l.audit.status, l.audit.upstream]), [['ERROR', 500, 'secrets-manager']]);
+        assert.match(audit[0]?.audit.reason, /Secrets Manager CredentialsProviderError \(client-side\): /);
+        assert.doesNotMatch(audit[0]?.audit.reason, /unavailable/i);
+        assert.equal(emulators.secrets.calls.GetSecretValue ?? 0, 0, 'nothing was sent');
+      }
+      assert.ok(container.requests.some((r) => !r.authorized), 'the refused token reached the endpoint');
+    } finally {
+      await container.close();
+    }
   });
 
   it('never contains the local caller header, the demo caller or demo credentials (strings survive minification)', () => {
