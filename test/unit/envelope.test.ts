@@ -92,3 +92,61 @@ describe('Class: Envelope', () => {
     assert.equal(kms.calls.decrypt, 4);
   });
 });
+
+describe('Class: Envelope (what each refusal says, and the memo of opened keys)', () => {
+  const sealedBy = async (kms: ReturnType<typeof keyService>, clock: ReturnType<typeof fakeClock>, text: string) => new Envelope({ keys: kms.service, now: clock.now }).seal(CONTEXT, 'aad', text);
+  const tampered = (message: string) => (error: unknown) => error instanceof TamperedError && error.name === 'TamperedError' && error.message === message;
+
+  it('keeps a sealing key 5 minutes by default, to the millisecond', async () => {
+    const clock = fakeClock();
+    const kms = keyService();
+    const envelope = new Envelope({ keys: kms.service, now: clock.now });
+    await envelope.seal(CONTEXT, 'aad', 'a');
+    clock.advance(5 * MINUTE - 1);
+    await envelope.seal(CONTEXT, 'aad', 'b');
+    assert.equal(kms.calls.generate, 1);
+    clock.advance(1);
+    await envelope.seal(CONTEXT, 'aad', 'c');
+    assert.equal(kms.calls.generate, 2);
+  });
+
+  it('names why a record is refused: malformed, not verifying, a refused or a wrong-sized data key', async () => {
+    const clock = fakeClock();
+    const kms = keyService();
+    const sealed = await sealedBy(kms, clock, 'secret text');
+    const envelope = new Envelope({ keys: kms.service, now: clock.now });
+    await assert.rejects(envelope.open(CONTEXT, 'aad', { ...sealed, iv: sealed.iv.subarray(0, 11) }), tampered('the record is malformed'));
+    await assert.rejects(envelope.open(CONTEXT, 'aad', { ...sealed, ciphertext: sealed.ciphertext.subarray(0, 15) }), tampered('the record is malformed'));
+    await assert.rejects(envelope.open(CONTEXT, 'other aad', sealed), (error) => tampered('the record does not verify')(error) && (error as Error).cause instanceof Error);
+    await assert.rejects(envelope.open({ ...CONTEXT, stage: 'prod' }, 'aad', sealed), (error) => tampered('the data key was refused')(error) && (error as Error).cause instanceof DataKeyRejectedError);
+    const short = new Envelope({ keys: { ...kms.service, decrypt: async () => randomBytes(16) }, now: clock.now });
+    await assert.rejects(short.open(CONTEXT, 'aad', sealed), tampered('the data key is not a 256-bit key'));
+    assert.equal(new DataKeyRejectedError('x').name, 'DataKeyRejectedError');
+  });
+
+  it('counts a re-opened key as the newest, so the memo drops the one unused longest', async () => {
+    const clock = fakeClock();
+    const kms = keyService();
+    const a = await sealedBy(kms, clock, 'a');
+    const b = await sealedBy(kms, clock, 'b');
+    const c = await sealedBy(kms, clock, 'c');
+    const reader = new Envelope({ keys: kms.service, now: clock.now, cacheMs: 1_000, maxOpened: 2 });
+    const open = async (record: typeof a) => reader.open(CONTEXT, 'aad', record);
+    await open(a);
+    clock.advance(500);
+    await open(b);
+    clock.advance(500); // a's key is now too old, b's is not
+    await open(a);
+    assert.equal(kms.calls.decrypt, 3);
+    await open(c); // the memo is full: b, not the just re-opened a, goes
+    await open(a);
+    assert.equal(kms.calls.decrypt, 4, 'a was still held');
+    await open(b);
+    assert.equal(kms.calls.decrypt, 5, 'b was dropped');
+  });
+
+  it('reads a context the same whatever the order of its keys', () => {
+    assert.equal(canonical({ profile: 'p', stage: 's' }), canonical({ stage: 's', profile: 'p' }));
+    assert.notEqual(canonical({ profile: 'p', stage: 's' }), canonical({ profile: 's', stage: 'p' }));
+  });
+});
