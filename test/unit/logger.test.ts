@@ -39,3 +39,19 @@ describe('The audit writer (logger.always)', () => {
     assert.deepEqual(JSON.parse(lines[0] as string).audit.reason, 'refused [REDACTED]');
   });
 });
+
+describe('Function: createLogger (default sink)', () => {
+  it('writes each line to stdout, one JSON object per line', () => {
+    const written: string[] = [];
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stdout.write;
+    try {
+      createLogger().info('to stdout', { n: 1 });
+    } finally {
+      process.stdout.write = write;
+    }
+    assert.equal(written.length, 1);
+    assert.match(written[0] ?? '', /\n$/);
+    assert.deepEqual([JSON.parse(written[0] ?? '{}').message, JSON.parse(written[0] ?? '{}').n], ['to stdout', 1]);
+  });
+});
