@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash, scryptSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { Credentials } from '../../functions/core/credentials.ts';
 import { identityFingerprint, keyFingerprint } from '../../functions/core/fingerprints.ts';
@@ -26,5 +27,23 @@ describe('Function: keyFingerprint', () => {
     assert.notEqual(await keyFingerprint({ ...base, secret: { kind: 'apiKey', apiKey: 'key-fedcba9876543210' } }, 'id-1'), fp);
     assert.equal(fp.length, 22);
     assert.ok(!fp.includes('0123456789'));
+  });
+});
+
+// Both fingerprints are stored in the shared table: another format would make every record written
+// by the previous version unreadable (identity) or forget every refusal (key). The formats, spelled out:
+describe('Fingerprint formats (persisted, so pinned)', () => {
+  const sha = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 22);
+
+  it('identity: SHA-256 of "identity/v1", username, tenant (id: or name:) and the URL without trailing slashes, one per line', () => {
+    assert.equal(identityFingerprint(base, URL), sha(`identity/v1\nbilling-bot\nid:123456\n${URL}`));
+    assert.equal(identityFingerprint({ ...base, tenant: { tenantName: 'acme' } }, `${URL}//`), sha(`identity/v1\nbilling-bot\nname:acme\n${URL}`));
+    assert.equal(identityFingerprint({ ...base, tenant: null }, URL), sha(`identity/v1\nbilling-bot\n\n${URL}`));
+  });
+
+  it('key: scrypt of the API key or password, salted with "refused-key/v1" and the identity, 16 bytes', async () => {
+    const password: Credentials = { ...base, secret: { kind: 'password', password: 'pass-0123456789' } };
+    assert.equal(await keyFingerprint(base, 'id-1'), scryptSync('key-0123456789abcdef', 'refused-key/v1\nid-1', 16, { N: 2 ** 14, r: 8, p: 1 }).toString('base64url'));
+    assert.equal(await keyFingerprint(password, 'id-1'), scryptSync('pass-0123456789', 'refused-key/v1\nid-1', 16, { N: 2 ** 14, r: 8, p: 1 }).toString('base64url'));
   });
 });
