@@ -193,3 +193,37 @@ describe('Class: Fleet', () => {
     });
   });
 });
+
+describe('Class: Fleet (which record it serves)', () => {
+  it('serves a record only to requests for the identity it was issued to', async () => {
+    const w = world();
+    await w.instance().obtain('p', w.request(), w.authenticate);
+    const same = await w.instance().obtain('p', { ...w.request(), knownIdentity: 'id-1' }, w.authenticate);
+    assert.deepEqual([same.source, same.token.id, w.calls()], ['table', 't1', 1]);
+    const other = await w.instance().obtain('p', { ...w.request(), knownIdentity: 'id-2' }, w.authenticate);
+    assert.deepEqual([other.source, w.calls()], ['identity', 2]);
+  });
+
+  it('serves a re-issued token short of minTtl for exactly quietMs (60 s), then asks Identity again', async () => {
+    const w = world();
+    let calls = 0;
+    w.setIdentity(async () => (calls++, { token: token('short', Date.parse('2026-11-22T10:30:00.000Z')), identity: 'id-1' }));
+    await w.instance().obtain('p', w.request(3600), w.authenticate);
+    w.clock.advance(59_999);
+    const quiet = await w.instance().obtain('p', w.request(3600), w.authenticate);
+    assert.deepEqual([quiet.source, quiet.degradedBecause, calls], ['table', 'identity re-issued this token moments ago', 1]);
+    w.clock.advance(1);
+    await w.instance().obtain('p', w.request(3600), w.authenticate);
+    assert.equal(calls, 2);
+  });
+
+  it('never serves an expired record, even one Identity confirmed moments ago', async () => {
+    const w = world();
+    let issued = 0;
+    w.setIdentity(async () => ({ token: token(`t${++issued}`, w.clock.now() + (issued === 1 ? 30_000 : 24 * HOUR)), identity: 'id-1' }));
+    await w.instance().obtain('p', w.request(60), w.authenticate);
+    w.clock.advance(40_000); // expired 10 s ago, confirmed 40 s ago
+    const answer = await w.instance().obtain('p', w.request(60), w.authenticate);
+    assert.deepEqual([answer.token.id, answer.source], ['t2', 'identity']);
+  });
+});
