@@ -227,3 +227,36 @@ describe('Class: Fleet (which record it serves)', () => {
     assert.deepEqual([answer.token.id, answer.source], ['t2', 'identity']);
   });
 });
+
+describe('Class: Fleet (waiting on another holder)', () => {
+  it('polls every pollMs × (0.5 + random) until the next poll would pass the deadline, then answers 503 until the lease ends', async () => {
+    const w = world();
+    const start = w.clock.now();
+    await w.store.acquire('p', { owner: 'busy', until: start + LEASE_MS, revision: 0 });
+    const sleeps: number[] = [];
+    const waiter = w.instance({ random: () => 0, sleep: (ms) => (sleeps.push(ms), w.clock.sleep(ms)) });
+    await assert.rejects(waiter.obtain('p', w.request(), w.authenticate), (e: unknown) =>
+      e instanceof UpstreamUnavailableError && e.message === 'Rackspace Identity is unavailable (another instance is authenticating); try again shortly.' && e.retryAfterSeconds === 2);
+    assert.deepEqual([new Set(sleeps), sleeps.length, w.clock.now() - start], [new Set([50]), 160, 8_000]);
+  });
+
+  it('holds the lease for leaseMs from when it took it, while it authenticates', async () => {
+    const w = world();
+    let seen: unknown;
+    w.setIdentity(async () => {
+      seen = (await w.store.read('p')).lease;
+      return { token: token('t1', w.clock.now() + 24 * HOUR), identity: 'id-1' };
+    });
+    const fleet = w.instance({ owner: 'me' });
+    const start = w.clock.now();
+    await fleet.obtain('p', w.request(), w.authenticate);
+    assert.deepEqual(seen && { owner: (seen as { owner: string }).owner, until: (seen as { until: number }).until }, { owner: 'me', until: start + LEASE_MS });
+  });
+
+  it('lets two requests of one instance share its authentication: the second waits on its own lease', async () => {
+    const w = world();
+    const fleet = w.instance();
+    const answers = await Promise.all([fleet.obtain('p', w.request(), w.authenticate), fleet.obtain('p', w.request(), w.authenticate)]);
+    assert.deepEqual([answers.map((a) => a.token.id), w.calls()], [['t1', 't1'], 1]);
+  });
+});
