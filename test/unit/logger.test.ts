@@ -30,6 +30,17 @@ describe('The audit writer (logger.always)', () => {
     assert.deepEqual(lines.map((l) => JSON.parse(l).xray_trace_id), ['1-5759e988-bd862e3fe1be46a994272793', undefined]);
   });
 
+  it('still writes the line when the trace header has no Root', () => {
+    const { lines, logger } = capture();
+    process.env._X_AMZN_TRACE_ID = 'Parent=53995c3f42cd8ad8;Sampled=1';
+    try {
+      logger.always('WARN', 'vend', { audit: { status: 503 } });
+    } finally {
+      delete process.env._X_AMZN_TRACE_ID;
+    }
+    assert.deepEqual(lines.map((l) => [JSON.parse(l).message, JSON.parse(l).xray_trace_id]), [['vend', undefined]]);
+  });
+
   it('passes the attributes through the redaction, so a registered secret inside them is blanked', () => {
     const { lines, logger } = capture();
     const secret = 'an-api-key-0123456789abcdef';
