@@ -6,6 +6,7 @@ import {
   CredentialsUnusableError,
   EndpointNotFoundError,
   ForbiddenError,
+  ServiceMisconfiguredError,
   UpstreamMisconfiguredError,
   UpstreamUnavailableError,
 } from '../../functions/core/errors.ts';
@@ -20,7 +21,9 @@ describe('Function: problemResponse', () => {
       [new EndpointNotFoundError('d', 'region', ['DFW']), 404, 'endpoint-not-found', 'Endpoint not found'],
       [new AmbiguousEndpointError('d', []), 409, 'ambiguous-endpoint', 'Ambiguous endpoint'],
       [new CredentialsUnusableError('d', { upstream: 'secrets-manager' }), 502, 'credentials-unusable', 'Custodied credentials unusable'],
-      [new UpstreamMisconfiguredError('d', { upstream: 'identity' }), 502, 'upstream-misconfigured', 'Upstream misconfigured'],
+      // The Identity URL is custodied or configured like the credentials: the same problem for the caller.
+      [new UpstreamMisconfiguredError('d', { upstream: 'identity' }), 502, 'credentials-unusable', 'Custodied credentials unusable'],
+      [new ServiceMisconfiguredError({ upstream: 'secrets-manager' }), 500, 'service-misconfigured', 'Service misconfigured'],
       [new UpstreamUnavailableError('d', 4, { upstream: 'identity' }), 503, 'upstream-unavailable', 'Upstream unavailable'],
     ] as const;
     for (const [error, status, slug, title] of cases) {
