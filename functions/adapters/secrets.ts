@@ -34,19 +34,45 @@ export function secretsManagerClient(config: SecretsManagerClientConfig = {}, ti
  */
 export function secretsManagerReader(client: SecretsManagerClient): (secretId: string, signal?: AbortSignal) => Promise<Credentials> {
   return async (secretId, signal) => {
-    let secretString: string | undefined;
-    try {
-      ({ SecretString: secretString } = await client.send(new GetSecretValueCommand({ SecretId: secretId }), signal ? { abortSignal: signal } : {}));
-    } catch (error) {
-      throw classify(error);
-    }
-    try {
-      if (secretString === undefined) throw new SecretFormatError('the secret has no SecretString (binary secrets are not supported)');
-      return parseCredentials(secretString);
-    } catch (error) {
-      throw new CredentialsUnusableError(UNUSABLE, { cause: error, upstream: 'secrets-manager' });
-    }
+    const secretString = await readValue(client, secretId, undefined, signal);
+    return parse(secretString ?? undefined);
   };
+}
+
+/**
+ * The secret's AWSPENDING version, or `null` when there is none: during a key rotation, between
+ * the reset at Rackspace and finishSecret, it holds the only key Identity accepts. Same IAM
+ * permission as the current version (secretsmanager:GetSecretValue on the secret).
+ *
+ * @example
+ * const pending = await pendingReader(client)('rackspace/prod');
+ */
+export function pendingReader(client: SecretsManagerClient): (secretId: string, signal?: AbortSignal) => Promise<Credentials | null> {
+  return async (secretId, signal) => {
+    const secretString = await readValue(client, secretId, 'AWSPENDING', signal);
+    return secretString === null ? null : parse(secretString);
+  };
+}
+
+/** The value under `stage` (AWSCURRENT when none); `null` only for a stage that no version with a value carries. */
+async function readValue(client: SecretsManagerClient, secretId: string, stage: string | undefined, signal?: AbortSignal): Promise<string | null | undefined> {
+  try {
+    const answer = await client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }), signal ? { abortSignal: signal } : {});
+    return answer.SecretString;
+  } catch (error) {
+    // No such label, or its version has no value yet (RotateSecret made it; createSecret has not put it).
+    if (stage !== undefined && error instanceof Error && error.name === 'ResourceNotFoundException') return null;
+    throw classify(error);
+  }
+}
+
+function parse(secretString: string | undefined): Credentials {
+  try {
+    if (secretString === undefined) throw new SecretFormatError('the secret has no SecretString (binary secrets are not supported)');
+    return parseCredentials(secretString);
+  } catch (error) {
+    throw new CredentialsUnusableError(UNUSABLE, { cause: error, upstream: 'secrets-manager' });
+  }
 }
 
 /**

@@ -27,6 +27,8 @@ export interface VendorDeps {
   authenticate: (credentials: Credentials, options: AuthenticateOptions) => Promise<Token>;
   /** Is this error Identity refusing the credentials with 401 (the one case worth a secret re-read)? */
   isUnauthorized: (error: unknown) => boolean;
+  /** The secret's AWSPENDING credentials, or `null`: a key rotation between its reset and finishSecret. */
+  pending?: (secretId: string, signal?: AbortSignal) => Promise<Credentials | null>;
   store?: ProfileStore;
   quietMs?: number;
 }
@@ -53,8 +55,9 @@ export function identityOf(credentials: Credentials, defaultIdentityUrl: string)
  * The token half of the vending path: cached token, or secret → Identity. The secret is read
  * within `SECRET_TTL_SECONDS` even on a warm vend, so a secret now naming another identity drops
  * the token issued to the old one. On a 401 the secret is re-read once and, only if it changed (a
- * rotation), Identity is asked once more; an unchanged secret is remembered as refused and not
- * sent again until it changes.
+ * rotation), Identity is asked once more; if it is unchanged, its AWSPENDING version (a rotation
+ * between reset and finish) is asked once instead. A key refused with no other to try is
+ * remembered as refused and not sent again until the secret changes.
  *
  * @example
  * const vendor = createVendor({ now: Date.now, secrets, defaultIdentityUrl, authenticate, isUnauthorized });
@@ -86,12 +89,19 @@ export function createVendor(deps: VendorDeps): Vendor {
         } catch (error) {
           if (!deps.isUnauthorized(error)) throw error;
           const reread = await within(deadline, 'secrets-manager', deps.secrets.reread(profile.secretId, deadline.signal));
-          if (JSON.stringify(reread) === JSON.stringify(credentials)) throw remember(error, tag);
-          const rotated = tagsOf(reread);
+          let next = reread;
+          // Unchanged: a rotation may have reset the key and not yet made the new one AWSCURRENT. Its
+          // AWSPENDING version is tried once; if refused too, the current key is what is remembered.
+          let refusedTag = tagsOf(reread).credentials;
+          if (JSON.stringify(reread) === JSON.stringify(credentials)) {
+            const pending = deps.pending && (await within(deadline, 'secrets-manager', deps.pending(profile.secretId, deadline.signal)));
+            if (!pending || JSON.stringify(pending) === JSON.stringify(credentials)) throw remember(error, tag);
+            [next, refusedTag] = [pending, tag];
+          }
           try {
-            return { token: await deps.authenticate(reread, options), identity: rotated.identity };
+            return { token: await deps.authenticate(next, options), identity: tagsOf(next).identity };
           } catch (again) {
-            throw deps.isUnauthorized(again) ? remember(again, rotated.credentials) : again;
+            throw deps.isUnauthorized(again) ? remember(again, refusedTag) : again;
           }
         }
       },

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { identityClient, identityRetryVerdict, isUnauthorized } from '../adapters/identity.ts';
-import { secretsManagerReader } from '../adapters/secrets.ts';
+import { pendingReader, secretsManagerReader } from '../adapters/secrets.ts';
 import { authorize } from '../core/authorize.ts';
 import type { Credentials } from '../core/credentials.ts';
 import type { RedactingLogger } from '../core/logger.ts';
@@ -75,11 +75,17 @@ export function makeHandler(deps: AppDeps) {
     sleep,
     random: deps.random ?? Math.random,
   };
+  const readPending = pendingReader(deps.secretsClient);
   const vendor = createVendor({
     now,
     secrets,
     defaultIdentityUrl: config.identityUrl,
     isUnauthorized,
+    pending: async (secretId, signal) => {
+      const credentials = await readPending(secretId, signal);
+      if (credentials?.secret.kind === 'apiKey') markSensitive(`pending key of secret ${secretId}`, credentials.secret.apiKey);
+      return credentials;
+    },
     authenticate: async (credentials, { attempts, deadline, onCall, profile }) => {
       // The retry cycle gets what is left of the request's time, if that is less than its own budget.
       const budgetMs = Math.min(config.identityBudgetMs, deadline.left());

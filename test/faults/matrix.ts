@@ -71,7 +71,8 @@ export const FAULTS: FaultCase[] = [
   { name: 'outage: 15 requests at 1/s, nothing cached', identity: many({ status: 500 }, 20), requests: { count: 15, everyMs: 1_000 }, expect: { status: 503, identityCalls: 5 } },
   { name: 'outage: 413 overLimit Retry-After: 30, 15 requests at 1/s', identity: many({ status: 413, headers: { 'retry-after': '30' } }, 20), requests: { count: 15, everyMs: 1_000 }, expect: { status: 503, identityCalls: 1, retryAfter: '16' } },
   // Item 4: a refused key is remembered; the secret is not re-read either (within SECRET_TTL_SECONDS).
-  { name: '401, then 9 more requests with the same secret', identity: many({ status: 401, body: '{"unauthorized":{"code":401,"message":"Unable to authenticate user with credentials provided."}}' }, 10), requests: { count: 10, everyMs: 1_000 }, expect: { status: 502, identityCalls: 1, secretReads: 2 } },
+  // Reads: the secret, its re-read, one look for an AWSPENDING version (none: no rotation in progress).
+  { name: '401, then 9 more requests with the same secret', identity: many({ status: 401, body: '{"unauthorized":{"code":401,"message":"Unable to authenticate user with credentials provided."}}' }, 10), requests: { count: 10, everyMs: 1_000 }, expect: { status: 502, identityCalls: 1, secretReads: 3 } },
   // Item 12: Retry-After only as delta-seconds or IMF-fixdate, clamped to 1-300 s.
   { name: 'Retry-After: 99999999999999999999 (clamped to 300)', identity: [{ status: 413, headers: { 'retry-after': '99999999999999999999' } }], expect: { status: 503, identityCalls: 1, retryAfter: '300', waits: [] } },
   { name: 'Retry-After: 0 (clamped to 1 s), then success', identity: [{ status: 429, headers: { 'retry-after': '0' } }], expect: { status: 200, identityCalls: 2, waits: [1_000] } },

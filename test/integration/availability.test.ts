@@ -136,14 +136,14 @@ describe('Availability: time limits, backoff and what the cached token belongs t
         assert.equal(answer.statusCode, 502);
         d.clock.advance(1_000);
       }
-      assert.deepEqual([d.identity.calls, d.secrets.calls.GetSecretValue], [1, 2], 'one refusal, one re-read, then nothing');
+      assert.deepEqual([d.identity.calls, d.secrets.calls.GetSecretValue], [1, 3], 'one refusal, one re-read, one look for AWSPENDING, then nothing');
       const newKey = 'the-key-fixed-by-an-operator-0123456';
       d.identity.setUser('demo', { apiKey: newKey });
       d.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: 'demo', apiKey: newKey, identityUrl: d.identity.url }));
       d.clock.advance(60_000);
       const { answer } = await d.vend();
       assert.equal(answer.statusCode, 200);
-      assert.deepEqual([d.identity.calls, d.secrets.calls.GetSecretValue], [2, 3]);
+      assert.deepEqual([d.identity.calls, d.secrets.calls.GetSecretValue], [2, 4]);
     });
   });
 

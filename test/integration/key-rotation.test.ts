@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { DEMO_USER } from '../emulators/identity.ts';
 import { DEMO_SECRET_ID } from '../local/demo.ts';
+import { call } from '../support/events.ts';
 import { startRotationRig, type RotationRig, type RotationRigOptions } from '../support/rotation-rig.ts';
 
 const OLD_KEY = DEMO_USER.apiKey as string;
@@ -138,5 +139,58 @@ describe('Key rotation: the rotation function driven by RotateSecret through the
     await r.handler({ Step: 'finishSecret', SecretId: DEMO_SECRET_ID, ClientRequestToken: token });
     assert.equal(r.audit().at(-1)?.rotation.outcome, 'already-done');
     assert.equal(r.identity.requests.reset, 1);
+  });
+});
+
+describe('Vending during a key rotation', () => {
+  it('a new environment between createSecret and finishSecret, when Identity refuses AWSCURRENT, authenticates with AWSPENDING: no failure', async () => {
+    const seen: Record<string, { statuses: number[]; currentRefused: boolean }> = {};
+    let vends: RotationRig | undefined;
+    const r = await rig({
+      afterInvocation: async (event) => {
+        const v = vends as RotationRig;
+        const currentRefused = (await v.identityStatus(v.valueAt('AWSCURRENT')?.apiKey as string)) === 401;
+        seen[event.Step] = { statuses: [await v.coldVend(), await v.coldVend()], currentRefused };
+      },
+    });
+    vends = r;
+    await rotateAndSettle(r);
+    await assertRotated(r);
+    const refused = { statuses: [200, 200], currentRefused: true };
+    assert.deepEqual(seen, { createSecret: refused, setSecret: refused, testSecret: refused, finishSecret: { statuses: [200, 200], currentRefused: false } });
+  });
+
+  it('a warm environment keeps serving its cached token through the whole rotation, without asking Identity', async () => {
+    const r = await rig();
+    const warm = r.vendingEnvironment();
+    assert.equal((await call(warm)).statusCode, 200);
+    const identityCalls = r.identity.calls;
+    const rotation = rotateAndSettle(r);
+    const statuses: number[] = [];
+    // A cached answer needs no I/O: yield each time, or the rotation's requests would never be served.
+    while (!r.secrets.rotations[0]?.steps.some((s) => s.step === 'finishSecret') && statuses.length < 5_000) {
+      statuses.push((await call(warm)).statusCode);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await rotation;
+    assert.ok(statuses.length > 0);
+    assert.deepEqual([...new Set(statuses)], [200]);
+    assert.equal(r.identity.calls - identityCalls, 2, 'only the rotation authenticated (createSecret, testSecret)');
+  });
+
+  it('in the window between the reset and the put of AWSPENDING a new environment still fails (502): the remaining window', async () => {
+    let during: number | undefined;
+    let vends: RotationRig | undefined;
+    const r = await rig({
+      fetch: (inner) => async (input, init) => {
+        const response = await inner(input, init);
+        if (String(input).endsWith('/RAX-AUTH/reset')) during = await (vends as RotationRig).coldVend();
+        return response;
+      },
+    });
+    vends = r;
+    await rotateAndSettle(r);
+    await assertRotated(r);
+    assert.equal(during, 502, 'the new key exists only in the rotation function until the put lands');
   });
 });

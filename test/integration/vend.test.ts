@@ -150,7 +150,8 @@ describe('Integration: the vending path against the emulators (real SDK client, 
     const answer = await d.vend();
     assert.equal(answer.statusCode, 502);
     assert.match(answer.json.detail, /rejected the custodied credentials \(HTTP 401\)/);
-    assert.deepEqual([d.identity.calls, d.secrets.calls.GetSecretValue], [1, 2]);
+    // The read, the re-read, and one look for an AWSPENDING version (a rotation in progress): none here.
+    assert.deepEqual([d.identity.calls, d.secrets.calls.GetSecretValue], [1, 3]);
   });
 
   describe('each Identity failure class maps to PRODUCT.md (one attempt, no retries)', () => {

@@ -1,10 +1,13 @@
 import { RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createLogger, type Sink } from '../../functions/core/logger.ts';
 import { loadConfig } from '../../functions/config.ts';
+import { loadProfiles } from '../../functions/core/profiles.ts';
 import { makeRotationHandler } from '../../functions/rotate/app.ts';
+import { makeHandler } from '../../functions/token/app.ts';
 import { DEMO_USER, startIdentityEmulator } from '../emulators/identity.ts';
 import { startSecretsManagerEmulator, type RotationEvent } from '../emulators/secrets-manager.ts';
-import { DEMO_SECRET_ID } from '../local/demo.ts';
+import { DEMO_PROFILES, DEMO_SECRET_ID } from '../local/demo.ts';
+import { call } from './events.ts';
 import { observe } from './leak-guard.ts';
 
 export const ROTATION_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:rackspace-token-vendor-local-rotate';
@@ -75,11 +78,23 @@ export async function startRotationRig(options: RotationRigOptions = {}) {
       }
     }
   });
+  /** A vending function in a new execution environment (nothing cached), on the same Secrets Manager. */
+  const vendingEnvironment = () =>
+    makeHandler({
+      config: loadConfig({ IDENTITY_URL: identity.url }),
+      profiles: loadProfiles(DEMO_PROFILES),
+      secretsClient: client,
+      logger: createLogger({ sink: (line) => observe('vend log line', line) }),
+      ...(options.realSleep ? {} : { sleep: async () => {} }),
+    });
   return {
     identity,
     secrets,
     client,
     handler,
+    vendingEnvironment,
+    /** One vend from a new environment: its status. */
+    coldVend: async () => (await call(vendingEnvironment())).statusCode,
     /** The rotation function's log lines, parsed. */
     audit: () => lines.map((line) => JSON.parse(line) as { level: string; rotation: Record<string, unknown> }),
     invocations,
