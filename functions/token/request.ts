@@ -117,8 +117,9 @@ function joinRepeated(query: Record<string, unknown>, multi: Record<string, unkn
 
 /**
  * Validates the query strictly against {@link QUERY_PARAMETERS}: unknown parameters (`__proto__`
- * and `constructor` too), malformed values, and `region`/`interface`/`version` without `service` (they would be ignored, which hides a caller's mistake) are all a 400 whose
- * detail names the parameter and what is allowed. API Gateway joins repeated keys with commas, so
+ * and `constructor` too), malformed values, and `region`/`interface`/`version` without `service`
+ * (they would be ignored, which hides a caller's mistake) are all a 400 whose detail names the
+ * parameter and what is allowed. API Gateway joins repeated keys with commas, so
  * a repeated parameter fails its pattern and is reported too.
  */
 export function parseQuery(raw: Record<string, unknown>): Query {
