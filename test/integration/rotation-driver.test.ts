@@ -1,0 +1,17 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runScenario, SCENARIOS } from '../rotation/scenario.ts';
+
+// `npm run rotation` runs these with 50 callers; here with 5, so the suite stays fast.
+describe('npm run rotation: every scenario, with callers vending throughout', () => {
+  for (const scenario of SCENARIOS) {
+    it(`${scenario}: no vend fails, Identity accepts AWSCURRENT and refuses the old key, the key was reset once`, async () => {
+      const summary = await runScenario(scenario, { callers: 5, coldPerStep: 2, invocationTimeoutMs: 300 });
+      assert.deepEqual([summary.failed, summary.identityAcceptsCurrent, summary.oldKeyRefused, summary.resets], [0, true, true, 1]);
+      assert.ok(summary.vends > summary.coldVends && summary.coldVends >= 8, `${summary.vends} vends, ${summary.coldVends} cold`);
+      assert.equal(summary.steps.at(-1), scenario === 'step-invoked-twice' ? 'finishSecret:already-done' : 'finishSecret:finished');
+      assert.equal(summary.steps[0], scenario === 'crash-after-reset' ? 'createSecret:recovered' : 'createSecret:reset');
+      assert.ok(summary.windowMs !== null && summary.windowMs >= 0);
+    });
+  }
+});
