@@ -104,7 +104,12 @@ async function createSecret(secretId: string, token: string, deps: StepDeps): Pr
   await deps.retryingWrite(() => deps.store.put(secretId, { versionId: randomUUID(), secretString: sessionText(session), stages: [SESSION_STAGE] }));
   const apiKey = await deps.keys.reset(session);
   markSensitive(`key of ${secretId}`, apiKey);
-  await storePending(apiKey);
+  try {
+    await storePending(apiKey);
+  } catch (error) {
+    const until = new Date(session.expiresAt).toISOString();
+    throw new RotationError(`The key was reset but could not be stored as AWSPENDING; run rotate-secret again before ${until}: the re-attempt reads the key back with the saved session.`, { cause: error });
+  }
   await dropSession(secretId, deps);
   return { outcome: 'reset', keySha256: fingerprint(apiKey) };
 }
