@@ -47,8 +47,9 @@ describe('Availability: time limits, backoff and what the cached token belongs t
     it('gives up at the client request timeout: 503 problem+json with Retry-After and its audit line', async () => {
       const silent = await listener();
       try {
-        // Real timers here: this checks the deployed client's own timeouts, with no deadline near.
-        const demo = await startDemo({ secretsEndpoint: silent.url, secretsTimeouts: { connectMs: 100, requestMs: 100 }, sink: () => {} });
+        // Real timers here: this checks the deployed client's own request timeout, with no deadline near
+        // (a generous connect timeout: on a loaded machine the accept alone can take 100 ms).
+        const demo = await startDemo({ secretsEndpoint: silent.url, secretsTimeouts: { connectMs: 5_000, requestMs: 100 }, sink: () => {} });
         const answer = await call(demo.handler);
         assert.deepEqual([answer.statusCode, answer.headers['content-type'], answer.headers['retry-after'], answer.json.status], [503, 'application/problem+json', '1', 503]);
         // Accepted (the request itself may not have been read yet when the client gave up), never answered.
