@@ -194,3 +194,19 @@ describe('Vending during a key rotation', () => {
     assert.equal(during, 502, 'the new key exists only in the rotation function until the put lands');
   });
 });
+
+describe('Vending with an AWSPENDING version Identity refuses too', () => {
+  it('answers 502 and remembers the current key as refused: the next request asks Identity nothing', async () => {
+    const r = await rig();
+    const { PutSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+    const stale = { username: 'demo', apiKey: 'a-stale-pending-key-0123456789', identityUrl: r.identity.url };
+    await r.client.send(new PutSecretValueCommand({ SecretId: DEMO_SECRET_ID, SecretString: JSON.stringify(stale), VersionStages: ['AWSPENDING'] }));
+    r.identity.setUser('demo', { apiKey: 'set-elsewhere-0123456789abcdef' });
+    const environment = r.vendingEnvironment();
+    const first = await call(environment);
+    assert.equal(first.statusCode, 502);
+    assert.equal(r.identity.calls, 2, 'AWSCURRENT, then AWSPENDING, each refused once');
+    assert.equal((await call(environment)).statusCode, 502);
+    assert.equal(r.identity.calls, 2, 'neither key is sent again');
+  });
+});
