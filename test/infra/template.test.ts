@@ -11,6 +11,7 @@ import { loadCfnSpec, specProblems, type CfnSpec } from '../support/cfn-spec.ts'
 import { evaluate, type Policy } from '../support/resource-policy.ts';
 import { emptyFacts } from '../../functions/token/audit.ts';
 import { metricValues } from '../../functions/token/metrics.ts';
+import { recordContext } from '../../functions/core/token-record.ts';
 
 const run = promisify(execFile);
 const { secretArnsFrom } = createRequire(import.meta.url)('../../infra/secret-arns.cjs') as { secretArnsFrom: (declaration: unknown) => unknown[] };
@@ -142,6 +143,7 @@ describe('The packaged CloudFormation template (npm run package)', () => {
       ['RackspaceTokenVendor/CredentialsUnusable', 1, '[{"Name":"Stage","Value":"dev"}]'],
       ['RackspaceTokenVendor/Degraded', 1, '[{"Name":"Stage","Value":"dev"}]'],
       ['RackspaceTokenVendor/IdentityFailure', 1, '[{"Name":"Stage","Value":"dev"}]'],
+      ['RackspaceTokenVendor/dev/SharedTierFallbacks', 1, undefined],
     ]);
     for (const alarm of ofType('AWS::CloudWatch::Alarm')) assert.match(alarm.Properties.AlarmDescription, /\b(check|find|put|raise)\b/i, 'each alarm says what to do');
   });
@@ -386,5 +388,78 @@ describe('Key rotation in the packaged template (infra/rotation.cjs, from rotate
     for (const days of [0, 1001, 1.5, '30']) assert.throws(() => rotationResources({ profiles: [profile('p', 's', days)] }), /rotateEveryDays must be a whole number from 1 to 1000/);
     assert.throws(() => rotationResources({ profiles: [profile('a', 'team/x', 7), profile('b', 'team/x', 30)] }), /one secret has one schedule/);
     assert.throws(() => loadProfiles({ profiles: [profile('p', 's', 0)] }), /rotateEveryDays: must be at least 1 day/);
+  });
+});
+
+// The shared tier (infra/fleet.cjs): its table and least-privilege grants, and their absence when off.
+const declared = (JSON.parse(readFileSync('infra/profiles.json', 'utf8')) as { profiles: Array<{ name: string }> }).profiles.map((p) => p.name);
+const ofTypeIn = (t: Template, type: string) => Object.values(t.Resources).filter((r) => r.Type === type);
+const env = (t: Template) => ofTypeIn(t, 'AWS::Lambda::Function')[0]?.Properties.Environment.Variables;
+/** Every IAM statement in the template, inline role policies and standalone policies alike. */
+const statements = (t: Template) => [
+  ...ofTypeIn(t, 'AWS::IAM::Role').flatMap((r) => (r.Properties.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement)),
+  ...ofTypeIn(t, 'AWS::IAM::Policy').flatMap((p) => p.Properties.PolicyDocument.Statement),
+];
+const granting = (t: Template, action: RegExp) => statements(t).filter((s) => [s.Action].flat().some((a: string) => action.test(a)));
+
+describe('The packaged template: shared tier on (the default)', () => {
+  let on: Template;
+  before(() => void (on = template));
+  it('has an on-demand table keyed by profile, with a TTL, and hands its name and the stack key to the function', () => {
+    const [table] = ofTypeIn(on, 'AWS::DynamoDB::Table');
+    assert.deepEqual(
+      [table?.Properties.BillingMode, table?.Properties.KeySchema, table?.Properties.TimeToLiveSpecification],
+      ['PAY_PER_REQUEST', [{ AttributeName: 'profile', KeyType: 'HASH' }], { AttributeName: 'expiresTtl', Enabled: true }],
+    );
+    assert.deepEqual([env(on).FLEET_TABLE, env(on).FLEET_KEY_ID, env(on).FLEET_STAGE], [{ Ref: 'TokensTable' }, { 'Fn::GetAtt': ['SecretsKey', 'Arn'] }, 'dev']);
+  });
+
+  it('lets the function GetItem/UpdateItem only its table, only items of declared profiles, and nothing else in DynamoDB', () => {
+    const grants = granting(on, /^dynamodb:/);
+    assert.equal(grants.length, 1);
+    const [grant] = grants;
+    assert.deepEqual([grant.Action, grant.Resource], [['dynamodb:GetItem', 'dynamodb:UpdateItem'], { 'Fn::GetAtt': ['TokensTable', 'Arn'] }]);
+    assert.deepEqual(grant.Condition, { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': declared } });
+  });
+
+  it('lets the function generate and use data keys only under the stack key and only with its own encryption context', () => {
+    const grants = granting(on, /^kms:(GenerateDataKey|Decrypt)/).filter((s) => !s.Condition?.StringEquals?.['kms:ViaService']);
+    assert.equal(grants.length, 1, 'one direct KMS grant; the other Decrypt is only via Secrets Manager');
+    const [grant] = grants;
+    assert.deepEqual([grant.Action, grant.Resource], [['kms:GenerateDataKey', 'kms:Decrypt'], { 'Fn::GetAtt': ['SecretsKey', 'Arn'] }]);
+    // The condition names exactly the context the code sends, for every declared profile.
+    for (const profile of declared) {
+      for (const [key, value] of Object.entries(recordContext('dev', profile))) {
+        assert.ok([grant.Condition.StringEquals[`kms:EncryptionContext:${key}`]].flat().includes(value), `${key}=${value}`);
+      }
+    }
+    assert.deepEqual(grant.Condition['ForAllValues:StringEquals'], { 'kms:EncryptionContextKeys': Object.keys(recordContext('dev', 'x')).sort() });
+    assert.ok(!JSON.stringify(statements(on)).includes('"kms:*"') && !JSON.stringify(statements(on)).includes('"dynamodb:*"'));
+  });
+
+  it('alarms when instances fall back because the table or KMS failed', () => {
+    const filter = ofTypeIn(on, 'AWS::Logs::MetricFilter').find((f) => f.Properties.FilterPattern.includes('shared'));
+    assert.equal(filter?.Properties.FilterPattern, '{ $.audit.shared = "fallback" }');
+    const alarm = ofTypeIn(on, 'AWS::CloudWatch::Alarm').find((a) => a.Properties.MetricName === 'SharedTierFallbacks');
+    assert.deepEqual([alarm?.Properties.Threshold, alarm?.Properties.Namespace], [1, filter?.Properties.MetricTransformations[0].MetricNamespace]);
+  });
+});
+
+describe('The packaged template: --param=sharedTier=off', () => {
+  let off: Template;
+  // Packaged here, after the file's other packaging: two at once would share .serverless/.
+  before(async () => {
+    off = await packageTemplate(tempDir(), ['--param=sharedTier=off']);
+  });
+  it('has no table, no DynamoDB grant, no data-key grant, no fallback alarm, and an empty FLEET_TABLE', () => {
+    assert.deepEqual(ofTypeIn(off, 'AWS::DynamoDB::Table'), []);
+    assert.deepEqual(granting(off, /^dynamodb:|^kms:GenerateDataKey/), []);
+    assert.ok(granting(off, /^kms:Decrypt$/).every((s) => s.Condition?.StringEquals?.['kms:ViaService']), 'Decrypt only via Secrets Manager');
+    assert.ok(!ofTypeIn(off, 'AWS::CloudWatch::Alarm').some((a) => a.Properties.MetricName === 'SharedTierFallbacks'));
+    assert.deepEqual([env(off).FLEET_TABLE, env(off).FLEET_KEY_ID], ['', '']);
+  });
+
+  it('refuses any other value before anything reaches AWS', async () => {
+    await assert.rejects(packageTemplate(tempDir(), ['--param=sharedTier=maybe']), (error: { stdout: string; stderr: string }) => /sharedTier=… must be on or off, got 'maybe'/.test(error.stdout + error.stderr));
   });
 });

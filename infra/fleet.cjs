@@ -1,0 +1,124 @@
+'use strict';
+// The shared tier's infrastructure (README "Shared tier"), generated at package time so that
+// `--param=sharedTier=off` leaves no trace: no table, no IAM grant, no KMS use, no alarm, and the
+// function's FLEET_TABLE is empty (it then works alone, as before). serverless.yml loads
+// `${file(infra/fleet.cjs):resources}` and the two environment values below.
+//
+// Least privilege, both generated from infra/profiles.json:
+// - the table: GetItem/UpdateItem on its items only, and only items whose key is a declared profile
+//   (dynamodb:LeadingKeys); no Scan, Query, PutItem or DeleteItem;
+// - the stack's key (the one the secrets are encrypted with, so whoever may decrypt a cached token
+//   is no broader than who may decrypt the secret): GenerateDataKey/Decrypt only with this service's
+//   encryption context (service, stage, format, a declared profile, and no other keys).
+const { readFileSync } = require('node:fs');
+const path = require('node:path');
+
+const SERVICE = 'rackspace-token-vendor';
+// functions/core/token-record.ts RECORD_FORMAT: a new format needs a new grant.
+const RECORD_FORMAT = 'token/v1';
+const CONTEXT_KEYS = ['format', 'profile', 'service', 'stage'];
+
+async function sharedTierOn({ resolveVariable }) {
+  const text = String(await resolveVariable('param:sharedTier')).trim();
+  if (text !== 'on' && text !== 'off') throw new Error(`--param=sharedTier=… must be on or off, got '${text}'`);
+  return text === 'on';
+}
+
+function profileNames() {
+  const declaration = JSON.parse(readFileSync(path.join(__dirname, 'profiles.json'), 'utf8'));
+  const names = (declaration.profiles || []).map((p) => p && p.name).filter((n) => typeof n === 'string');
+  if (names.length === 0) throw new Error('infra/profiles.json declares no profiles: the shared tier has nothing to grant');
+  return [...new Set(names)];
+}
+
+/** The CloudFormation fragment for `stage`, or an empty one when the shared tier is off. */
+function fleetResources(stage, on, alarmTopicArn = '', names = profileNames()) {
+  if (!on) return {};
+  return {
+    Resources: {
+      // One item per profile; on demand: a few thousand requests a day (README, "Shared tier: cost").
+      TokensTable: {
+        Type: 'AWS::DynamoDB::Table',
+        DeletionPolicy: 'Delete', // a cache: losing it costs one authentication per profile
+        Properties: {
+          TableName: `${SERVICE}-${stage}-tokens`,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [{ AttributeName: 'profile', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'profile', KeyType: 'HASH' }],
+          // Records of profiles no longer declared go a day after their token expired.
+          TimeToLiveSpecification: { AttributeName: 'expiresTtl', Enabled: true },
+        },
+      },
+      SharedTierPolicy: {
+        Type: 'AWS::IAM::Policy',
+        Properties: {
+          PolicyName: `${SERVICE}-${stage}-shared-tier`,
+          Roles: [{ Ref: 'IamRoleLambdaExecution' }],
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'SharedTierItems',
+                Effect: 'Allow',
+                Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+                Resource: { 'Fn::GetAtt': ['TokensTable', 'Arn'] },
+                Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': names } },
+              },
+              {
+                Sid: 'SharedTierDataKeys',
+                Effect: 'Allow',
+                Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+                Resource: { 'Fn::GetAtt': ['SecretsKey', 'Arn'] },
+                Condition: {
+                  StringEquals: {
+                    'kms:EncryptionContext:service': SERVICE,
+                    'kms:EncryptionContext:stage': stage,
+                    'kms:EncryptionContext:format': RECORD_FORMAT,
+                    'kms:EncryptionContext:profile': names,
+                  },
+                  'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': CONTEXT_KEYS },
+                },
+              },
+            ],
+          },
+        },
+      },
+      // The instances that worked alone because the table or KMS failed: audit lines with shared "fallback".
+      SharedTierFallbackMetric: {
+        Type: 'AWS::Logs::MetricFilter',
+        Properties: {
+          LogGroupName: { Ref: 'TokenLogGroup' },
+          FilterPattern: '{ $.audit.shared = "fallback" }',
+          MetricTransformations: [{ MetricNamespace: `RackspaceTokenVendor/${stage}`, MetricName: 'SharedTierFallbacks', MetricValue: '1', DefaultValue: 0 }],
+        },
+      },
+      SharedTierFallbackAlarm: {
+        Type: 'AWS::CloudWatch::Alarm',
+        Properties: {
+          AlarmName: `${SERVICE}-${stage}-shared-tier-fallback`,
+          AlarmDescription: 'The shared token table or KMS failed; instances authenticate on their own. Audit lines with shared "fallback" say why.',
+          Namespace: `RackspaceTokenVendor/${stage}`,
+          MetricName: 'SharedTierFallbacks',
+          Statistic: 'Sum',
+          Period: 300,
+          EvaluationPeriods: 1,
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+          ...(alarmTopicArn && { AlarmActions: [alarmTopicArn] }),
+        },
+      },
+    },
+  };
+}
+
+const stageOf = async ({ resolveVariable }) => String(await resolveVariable('sls:stage'));
+
+module.exports = {
+  resources: async (context) =>
+    fleetResources(await stageOf(context), await sharedTierOn(context), String(await context.resolveVariable('param:alarmTopicArn')).trim()),
+  // Empty when off: the function then has no shared tier (functions/config.ts).
+  tableEnv: async (context) => ((await sharedTierOn(context)) ? { Ref: 'TokensTable' } : ''),
+  keyEnv: async (context) => ((await sharedTierOn(context)) ? { 'Fn::GetAtt': ['SecretsKey', 'Arn'] } : ''),
+  fleetResources,
+};
