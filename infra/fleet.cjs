@@ -31,6 +31,38 @@ function profileNames() {
   return [...new Set(names)];
 }
 
+/** GenerateDataKey/Decrypt with the shared records' encryption context: the IAM statement's condition. */
+function dataKeyCondition(stage, names) {
+  return {
+    StringEquals: {
+      'kms:EncryptionContext:service': SERVICE,
+      'kms:EncryptionContext:stage': stage,
+      'kms:EncryptionContext:format': RECORD_FORMAT,
+      'kms:EncryptionContext:profile': names,
+    },
+    'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': CONTEXT_KEYS },
+  };
+}
+
+/**
+ * The key policy's statement for the same use (infra/resources.yml): the function's role by name,
+ * not by GetAtt, since the role's own policy already refers to the key (a cycle otherwise).
+ */
+function keyPolicyStatement(stage, names = profileNames()) {
+  const condition = dataKeyCondition(stage, names);
+  return {
+    Sid: 'SharedTierDataKeysForTheFunction',
+    Effect: 'Allow',
+    Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+    Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+    Resource: '*',
+    Condition: {
+      ...condition,
+      ArnEquals: { 'aws:PrincipalArn': { 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${SERVICE}-${stage}-\${AWS::Region}-lambdaRole` } },
+    },
+  };
+}
+
 /** The CloudFormation fragment for `stage`, or an empty one when the shared tier is off. */
 function fleetResources(stage, on, alarmTopicArn = '', names = profileNames()) {
   if (!on) return {};
@@ -69,15 +101,7 @@ function fleetResources(stage, on, alarmTopicArn = '', names = profileNames()) {
                 Effect: 'Allow',
                 Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
                 Resource: { 'Fn::GetAtt': ['SecretsKey', 'Arn'] },
-                Condition: {
-                  StringEquals: {
-                    'kms:EncryptionContext:service': SERVICE,
-                    'kms:EncryptionContext:stage': stage,
-                    'kms:EncryptionContext:format': RECORD_FORMAT,
-                    'kms:EncryptionContext:profile': names,
-                  },
-                  'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': CONTEXT_KEYS },
-                },
+                Condition: dataKeyCondition(stage, names),
               },
             ],
           },
@@ -117,6 +141,7 @@ const stageOf = async ({ resolveVariable }) => String(await resolveVariable('sls
 module.exports = {
   resources: async (context) =>
     fleetResources(await stageOf(context), await sharedTierOn(context), String(await context.resolveVariable('param:alarmTopicArn')).trim()),
+  keyPolicyStatement: async (context) => keyPolicyStatement(await stageOf(context)),
   // Empty when off: the function then has no shared tier (functions/config.ts).
   tableEnv: async (context) => ((await sharedTierOn(context)) ? { Ref: 'TokensTable' } : ''),
   keyEnv: async (context) => ((await sharedTierOn(context)) ? { 'Fn::GetAtt': ['SecretsKey', 'Arn'] } : ''),

@@ -268,7 +268,8 @@ describe('The REST API resource policy in the packaged template', () => {
 });
 
 describe('Custody key and logging permissions in the packaged template', () => {
-  const keyStatements = () => the('AWS::KMS::Key').Properties.KeyPolicy.Statement as { Sid: string; Action: string[]; Condition?: Record<string, Record<string, unknown>> }[];
+  // The shared tier's statement (the function role only, its own encryption context) is checked with the shared tier below.
+  const keyStatements = () => (the('AWS::KMS::Key').Properties.KeyPolicy.Statement as { Sid: string; Action: string[]; Condition?: Record<string, Record<string, unknown>> }[]).filter((s) => !('Fn::If' in s));
   const CRYPTO = /^kms:(Decrypt|Encrypt|GenerateDataKey|ReEncrypt|CreateGrant|Sign|Verify|GenerateMac|VerifyMac|DeriveSharedSecret|\*)/;
 
   it('retains the custody key when the stack is deleted or the key replaced', () => {
@@ -437,6 +438,19 @@ describe('The packaged template: shared tier on (the default)', () => {
     assert.ok(!JSON.stringify(statements(on)).includes('"kms:*"') && !JSON.stringify(statements(on)).includes('"dynamodb:*"'));
   });
 
+  it('lets the function role, and only it, use the stack key directly in the key policy, with the same encryption context', () => {
+    const statements = on.Resources.SecretsKey!.Properties.KeyPolicy.Statement as any[];
+    const shared = statements.filter((s) => s['Fn::If']).map((s) => s['Fn::If']);
+    assert.equal(shared.length, 1);
+    const [[condition, statement, otherwise]] = shared as [[string, any, unknown]];
+    assert.deepEqual([condition, (on as any).Conditions[condition], otherwise], ['SharedTierOn', { 'Fn::Equals': ['on', 'on'] }, { Ref: 'AWS::NoValue' }]);
+    assert.deepEqual(statement.Action, ['kms:GenerateDataKey', 'kms:Decrypt']);
+    const role = on.Resources.IamRoleLambdaExecution!.Properties.RoleName['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : '${AWS::Region}')).join('-');
+    assert.deepEqual(statement.Condition.ArnEquals, { 'aws:PrincipalArn': { 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${role}` } });
+    const grant = granting(on, /^kms:GenerateDataKey/)[0];
+    assert.deepEqual([statement.Condition.StringEquals, statement.Condition['ForAllValues:StringEquals']], [grant.Condition.StringEquals, grant.Condition['ForAllValues:StringEquals']]);
+  });
+
   it('alarms when instances fall back because the table or KMS failed', () => {
     const filter = ofTypeIn(on, 'AWS::Logs::MetricFilter').find((f) => f.Properties.FilterPattern.includes('shared'));
     assert.equal(filter?.Properties.FilterPattern, '{ $.audit.shared = "fallback" }');
@@ -457,6 +471,7 @@ describe('The packaged template: --param=sharedTier=off', () => {
     assert.ok(granting(off, /^kms:Decrypt$/).every((s) => s.Condition?.StringEquals?.['kms:ViaService']), 'Decrypt only via Secrets Manager');
     assert.ok(!ofTypeIn(off, 'AWS::CloudWatch::Alarm').some((a) => a.Properties.MetricName === 'SharedTierFallbacks'));
     assert.deepEqual([env(off).FLEET_TABLE, env(off).FLEET_KEY_ID], ['', '']);
+    assert.deepEqual((off as any).Conditions.SharedTierOn, { 'Fn::Equals': ['off', 'on'] }, 'the key policy statement is dropped');
   });
 
   it('refuses any other value before anything reaches AWS', async () => {
