@@ -15,6 +15,8 @@ export interface Config {
   secretTtlSeconds: number;
   /** The deployment stage: the `Stage` dimension of every metric. */
   stage: string;
+  /** The shared tier (README "Shared tier"): its table, the key its data keys come from, the stage in their context; `null`: off. */
+  fleet: { table: string; keyId: string; stage: string } | null;
 }
 
 type Limit = { min: number; max: number; default: number };
@@ -39,6 +41,9 @@ const Env = z.object({
   SECRET_TTL_SECONDS: intOr(SECRET_TTL_SECONDS),
   // A CloudWatch dimension value; serverless.yml sets it to the stage name.
   STAGE: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, - or _')), 'local'),
+  // Empty or absent FLEET_TABLE: the shared tier is off (--param=sharedTier=off sets it empty).
+  FLEET_TABLE: z._default(z.string().check(z.regex(/^[A-Za-z0-9_.-]{0,255}$/, 'must be a DynamoDB table name')), ''),
+  FLEET_KEY_ID: z._default(z.string(), ''),
 });
 
 /**
@@ -61,6 +66,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   // sets only the budget, and every deployable budget must start. Set, it must fit the budget.
   const identityTimeoutMs = e.IDENTITY_TIMEOUT_MS ?? Math.min(IDENTITY_TIMEOUT_MS.default, e.IDENTITY_BUDGET_MS);
   if (identityTimeoutMs > e.IDENTITY_BUDGET_MS) throw new Error('Invalid configuration: IDENTITY_TIMEOUT_MS must not exceed IDENTITY_BUDGET_MS');
+  if (e.FLEET_TABLE !== '' && e.FLEET_KEY_ID === '') throw new Error('Invalid configuration: FLEET_KEY_ID is required when FLEET_TABLE is set');
   return {
     identityUrl: e.IDENTITY_URL,
     identityTimeoutMs,
@@ -68,5 +74,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     identityAttempts: e.IDENTITY_ATTEMPTS,
     secretTtlSeconds: e.SECRET_TTL_SECONDS,
     stage: e.STAGE,
+    fleet: e.FLEET_TABLE === '' ? null : { table: e.FLEET_TABLE, keyId: e.FLEET_KEY_ID, stage: e.STAGE },
   };
 }

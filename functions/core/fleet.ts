@@ -1,13 +1,11 @@
 import { Circuit } from './circuit.ts';
-import { UpstreamUnavailableError, type Upstream } from './errors.ts';
+import { DeadlineExceededError, UpstreamUnavailableError } from './errors.ts';
+import { FLOOR_SECONDS } from './profile-state.ts';
+import type { Authenticated, Peeked, SharedAnswer, SharedRequest, SharedTier } from './shared-tier.ts';
 import { StoreUnavailableError, type Backoff, type StoredState, type TokenStore } from './token-store.ts';
 import { isFresh, type Token } from './token.ts';
 
-/** What the holder of the lease produced: the token and who it was issued to. */
-export interface Authenticated {
-  token: Token;
-  identity: string;
-}
+export type { Authenticated };
 
 /** Thrown by an `authenticate` callback when Identity refused a key: the fleet records its fingerprint. */
 export class KeyRefused extends Error {
@@ -45,23 +43,8 @@ export interface FleetOptions {
   refusedMs?: number;
 }
 
-export interface FleetRequest {
-  minTtl: number;
-  /** Epoch ms by which this request must be answered: waits for another instance stop there. */
-  deadline: number;
-  /** The identity of the profile's secret when this instance knows it (a cached read), else `null`. */
-  knownIdentity: string | null;
-}
-
-export interface FleetAnswer {
-  token: Token;
-  /** `table`: another instance's token; `identity`: this instance authenticated (holding the lease, or alone). */
-  source: 'table' | 'identity';
-  /** Why the shared tier was bypassed (circuit open: table or KMS failing), for the audit line. */
-  fallback: string | null;
-  degradedBecause?: string;
-  upstream?: Upstream | null;
-}
+export type FleetRequest = SharedRequest;
+export type FleetAnswer = SharedAnswer;
 
 /**
  * The shared tier's rules, under each instance's in-memory cache: read the profile's record; a fresh
@@ -73,7 +56,7 @@ export interface FleetAnswer {
  * const fleet = new Fleet({ store, owner, now, sleep, random, leaseMs: 10_000, backoffFor });
  * const { token, source } = await fleet.obtain('demo', { minTtl: 300, deadline, knownIdentity: null }, authenticate);
  */
-export class Fleet {
+export class Fleet implements SharedTier {
   readonly #o: Required<FleetOptions>;
   readonly #circuit: Circuit;
   /** Leases seen held by another instance: when first seen, by our clock (skew-proof expiry). */
@@ -89,6 +72,18 @@ export class Fleet {
   /** Why the shared tier is bypassed right now, or `null`. */
   get fallback(): string | null {
     return this.#circuit.reason;
+  }
+
+  async peek(profile: string, minTtl: number): Promise<Peeked | null> {
+    if (this.#circuit.isOpen()) return null;
+    try {
+      const { token, identity, confirmedAt } = await this.#o.store.read(profile);
+      return token && identity !== null && isFresh(token, this.#o.now(), minTtl) ? { token, identity, confirmedAt: confirmedAt ?? 0 } : null;
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      this.#circuit.trip(`${error.dependency}: ${error.message}`);
+      return null;
+    }
   }
 
   async obtain(profile: string, request: FleetRequest, authenticate: (guard: { refusedKey: string | null }) => Promise<Authenticated>): Promise<FleetAnswer> {
@@ -110,8 +105,7 @@ export class Fleet {
   async #alone(authenticate: (guard: { refusedKey: string | null }) => Promise<Authenticated>): Promise<FleetAnswer> {
     const fallback = this.#circuit.reason;
     try {
-      const { token } = await authenticate({ refusedKey: null });
-      return { token, source: 'identity', fallback };
+      return { ...(await authenticate({ refusedKey: null })), source: 'identity', fallback };
     } catch (error) {
       throw error instanceof KeyRefused ? error.original : error;
     }
@@ -122,18 +116,27 @@ export class Fleet {
     for (;;) {
       const state = await this.#o.store.read(profile);
       const usable = state.token && (request.knownIdentity === null || state.identity === request.knownIdentity) ? state.token : null;
-      const valid = usable && isFresh(usable, now(), 1) ? usable : null;
-      if (valid && isFresh(valid, now(), request.minTtl)) return { token: valid, source: 'table', fallback: null };
+      const valid = usable && isFresh(usable, now(), FLOOR_SECONDS) ? usable : null;
+      const identity = state.identity ?? '';
+      if (valid && isFresh(valid, now(), request.minTtl)) return { token: valid, identity, source: 'table', fallback: null };
       if (valid && state.confirmedAt !== null && now() - state.confirmedAt < this.#o.quietMs) {
-        return { token: valid, source: 'table', fallback: null, degradedBecause: 'identity re-issued this token moments ago' };
+        return { token: valid, identity, source: 'table', fallback: null, degradedBecause: 'identity re-issued this token moments ago' };
       }
       const backoff = state.backoff && state.backoff.reason !== 'refused' && state.backoff.until > now() ? state.backoff : null;
-      if (backoff) return this.#unavailable(valid, 'the fleet is backing off Identity', backoff.until);
+      if (backoff) {
+        if (valid) return { token: valid, identity, source: 'table', fallback: null, degradedBecause: 'the fleet is backing off Identity', upstream: 'identity' };
+        const seconds = Math.max(1, Math.ceil((backoff.until - now()) / 1000));
+        throw new UpstreamUnavailableError('Rackspace Identity is unavailable (the fleet is backing off); try again shortly.', seconds, { upstream: 'identity', retryAfterGiven: true });
+      }
       const mine = state.lease?.owner === this.#o.owner;
       const lease = state.lease && (mine ? this.#holding.has(profile) : !this.#dead(profile, state.lease)) ? state.lease : null;
       if (lease) {
         const wait = this.#o.pollMs * (0.5 + this.#o.random());
-        if (now() + wait > request.deadline) return this.#unavailable(valid, 'another instance is authenticating', Math.min(lease.until, now() + this.#o.leaseMs));
+        if (now() + wait > request.deadline) {
+          // Our time is up, not Identity failing: a deadline error (no backoff is learnt from it).
+          if (valid) return { token: valid, identity, source: 'table', fallback: null, degradedBecause: 'another instance is authenticating' };
+          throw new DeadlineExceededError('identity');
+        }
         await this.#o.sleep(wait);
         continue;
       }
@@ -164,24 +167,17 @@ export class Fleet {
       // Releases the lease too; recording is best effort: the caller's answer does not depend on it.
       await store.fail(profile, { owner, backoff: backoff ?? { until: now(), reason: 'unavailable', refusedKey: null } }).catch((e: unknown) => this.#trip(e));
       if (valid && original instanceof UpstreamUnavailableError) {
-        return { token: valid, source: 'table', fallback: null, degradedBecause: original.message, upstream: original.upstream };
+        return { token: valid, identity: state.identity ?? '', source: 'table', fallback: null, degradedBecause: original.message, upstream: 'identity' };
       }
       throw original;
     }
     await store.publish(profile, { owner, token: result.token, identity: result.identity, confirmedAt: now() }).catch((e: unknown) => this.#trip(e));
-    return { token: result.token, source: 'identity', fallback: null };
+    return { ...result, source: 'identity', fallback: null };
   }
 
   #backoff(error: unknown): Backoff | null {
     const verdict = this.#o.backoffFor(error);
     return verdict ? { until: this.#o.now() + verdict.ms, reason: verdict.reason, refusedKey: null } : null;
-  }
-
-  /** A valid token degraded, or a 503 saying when to come back. */
-  #unavailable(valid: Token | null, why: string, until: number): FleetAnswer {
-    if (valid) return { token: valid, source: 'table', fallback: null, degradedBecause: why, upstream: 'identity' };
-    const seconds = Math.max(1, Math.ceil((until - this.#o.now()) / 1000));
-    throw new UpstreamUnavailableError(`Rackspace Identity is unavailable (${why}); try again shortly.`, seconds, { upstream: 'identity' });
   }
 
   /**

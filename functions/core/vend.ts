@@ -2,9 +2,13 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { Credentials } from './credentials.ts';
 import { within, type Deadline } from './deadline.ts';
 import { CredentialsRefusedError, UpstreamUnavailableError } from './errors.ts';
-import type { ProfileStore } from './profile-state.ts';
+import { KeyRefused } from './fleet.ts';
+import { identityFingerprint, keyFingerprint } from './fingerprints.ts';
+import { MemoryProfileStore, type ProfileStore } from './profile-state.ts';
 import type { Profile } from './profiles.ts';
 import type { SecretCache } from './secret-cache.ts';
+import { aloneTier, type SharedTier } from './shared-tier.ts';
+import { SingleFlight } from './single-flight.ts';
 import { TokenCache, type Lease, type LeaseSource, type Trace } from './token-cache.ts';
 import { isFresh, type Token } from './token.ts';
 
@@ -31,10 +35,22 @@ export interface VendorDeps {
   pending?: (secretId: string, signal?: AbortSignal) => Promise<Credentials | null>;
   store?: ProfileStore;
   quietMs?: number;
+  /** The tier under the memory cache: the fleet's table, or {@link aloneTier} when it is off. */
+  shared?: SharedTier;
+}
+
+/**
+ * Where this request's token came from, beyond memory: `table` (the shared record), `identity`
+ * (this instance authenticated), `fallback` (the table or KMS failed, so it worked alone); absent
+ * for a memory hit. For the audit line, whose `shared: "fallback"` the fallback alarm counts.
+ */
+export interface SharedTrace {
+  shared?: 'table' | 'identity' | 'fallback';
+  sharedFallback?: string;
 }
 
 export interface Vendor {
-  lease(profile: Profile, minTtl: number, deadline: Deadline, trace?: Trace): Promise<Lease>;
+  lease(profile: Profile, minTtl: number, deadline: Deadline, trace?: Trace & SharedTrace): Promise<Lease>;
   /** The token cache, for its per-profile state. */
   readonly tokens: TokenCache;
 }
@@ -43,12 +59,12 @@ export interface Vendor {
 // tag that reached a log or a shared store could not be checked against a guessed password.
 const TAG_KEY = randomBytes(32);
 const tags = new WeakMap<Credentials, { identity: string; credentials: string }>();
+/** The credentials a remembered refusal was for, so the fleet can record their fingerprint. */
+const refusedWith = new WeakMap<object, Credentials>();
 
-/** Who a token is issued to: username, tenant and Identity URL. */
+/** Who a token is issued to: username, tenant and Identity URL (hashed: the shared record holds it too). */
 export function identityOf(credentials: Credentials, defaultIdentityUrl: string): string {
-  const tenant = credentials.tenant === null ? '' : 'tenantId' in credentials.tenant ? `id:${credentials.tenant.tenantId}` : `name:${credentials.tenant.tenantName}`;
-  const url = (credentials.identityUrl ?? defaultIdentityUrl).replace(/\/+$/, '');
-  return JSON.stringify([credentials.username, tenant, url]);
+  return identityFingerprint(credentials, defaultIdentityUrl);
 }
 
 /**
@@ -64,7 +80,11 @@ export function identityOf(credentials: Credentials, defaultIdentityUrl: string)
  * const { token, cacheHit } = await vendor.lease(profile, 300, deadline);
  */
 export function createVendor(deps: VendorDeps): Vendor {
-  const tokens = new TokenCache({ now: deps.now, ...(deps.store && { store: deps.store }), ...(deps.quietMs !== undefined && { quietMs: deps.quietMs }) });
+  const store = deps.store ?? new MemoryProfileStore();
+  const tokens = new TokenCache({ now: deps.now, store, ...(deps.quietMs !== undefined && { quietMs: deps.quietMs }) });
+  const shared = deps.shared ?? aloneTier;
+  // Concurrent cold requests share one read of the shared record.
+  const peeks = new SingleFlight<Awaited<ReturnType<SharedTier['peek']>>>();
 
   const tagsOf = (credentials: Credentials) => {
     let tagged = tags.get(credentials);
@@ -76,46 +96,97 @@ export function createVendor(deps: VendorDeps): Vendor {
     return tagged;
   };
 
-  function source(profile: Profile, credentials: Credentials, deadline: Deadline): LeaseSource {
+  function source(profile: Profile, credentials: Credentials, deadline: Deadline, minTtl: number, trace: Trace & SharedTrace): LeaseSource {
     const { identity, credentials: tag } = tagsOf(credentials);
+    // One authentication with Identity: the holder of the fleet's lease (or an instance alone) runs it.
+    const identityCall = async (probe: boolean, guard: { refusedKey: string | null }) => {
+      const options: AuthenticateOptions = { attempts: probe ? 1 : 'all', deadline, onCall: () => void trace.identityCalls++, profile: profile.name };
+      let current = credentials;
+      // The fleet remembers a refused key: never send it again; a rotated secret may be read since.
+      if (guard.refusedKey !== null && (await keyFingerprint(current, identity)) === guard.refusedKey) {
+        current = await within(deadline, 'secrets-manager', deps.secrets.reread(profile.secretId, deadline.signal));
+        const now = tagsOf(current);
+        if (now.identity === identity && (await keyFingerprint(current, identity)) === guard.refusedKey) {
+          const refusal = new CredentialsRefusedError(401, 'Rackspace Identity rejected the custodied credentials (HTTP 401); they are not sent again until the secret changes.');
+          throw new KeyRefused(guard.refusedKey, remember(refusal, now.credentials, current));
+        }
+      }
+      try {
+        return await authenticateWith(current, options);
+      } catch (error) {
+        const refused = error instanceof CredentialsRefusedError ? refusedWith.get(error) : undefined;
+        if (!refused) throw error;
+        const who = tagsOf(refused).identity;
+        throw new KeyRefused(await keyFingerprint(refused, who), error);
+      }
+    };
+    const authenticateWith = async (used: Credentials, options: AuthenticateOptions) => {
+      const usedTags = tagsOf(used);
+      try {
+        return { token: await deps.authenticate(used, options), identity: usedTags.identity };
+      } catch (error) {
+        if (!deps.isUnauthorized(error)) throw error;
+        const reread = await within(deadline, 'secrets-manager', deps.secrets.reread(profile.secretId, deadline.signal));
+        let next = reread;
+        // Unchanged: a rotation may have reset the key and not yet made the new one AWSCURRENT. Its
+        // AWSPENDING version is tried once; if refused too, the current key is what is remembered.
+        let refused = reread;
+        if (JSON.stringify(reread) === JSON.stringify(used)) {
+          const pending = deps.pending && (await within(deadline, 'secrets-manager', deps.pending(profile.secretId, deadline.signal)));
+          if (!pending || JSON.stringify(pending) === JSON.stringify(used)) throw remember(error, usedTags.credentials, used);
+          [next, refused] = [pending, used];
+        }
+        try {
+          return { token: await deps.authenticate(next, options), identity: tagsOf(next).identity };
+        } catch (again) {
+          throw deps.isUnauthorized(again) ? remember(again, tagsOf(refused).credentials, refused) : again;
+        }
+      }
+    };
     return {
       identity,
       credentials: tag,
       wait: (work) => within(deadline, 'identity', work),
-      async authenticate(probe, trace) {
-        const options: AuthenticateOptions = { attempts: probe ? 1 : 'all', deadline, onCall: () => void trace.identityCalls++, profile: profile.name };
+      async authenticate(probe) {
+        const request = { minTtl, deadline: deps.now() + deadline.left(), knownIdentity: identity };
+        let answer;
         try {
-          return { token: await deps.authenticate(credentials, options), identity };
-        } catch (error) {
-          if (!deps.isUnauthorized(error)) throw error;
-          const reread = await within(deadline, 'secrets-manager', deps.secrets.reread(profile.secretId, deadline.signal));
-          let next = reread;
-          // Unchanged: a rotation may have reset the key and not yet made the new one AWSCURRENT. Its
-          // AWSPENDING version is tried once; if refused too, the current key is what is remembered.
-          let refusedTag = tagsOf(reread).credentials;
-          if (JSON.stringify(reread) === JSON.stringify(credentials)) {
-            const pending = deps.pending && (await within(deadline, 'secrets-manager', deps.pending(profile.secretId, deadline.signal)));
-            if (!pending || JSON.stringify(pending) === JSON.stringify(credentials)) throw remember(error, tag);
-            [next, refusedTag] = [pending, tag];
-          }
-          try {
-            return { token: await deps.authenticate(next, options), identity: tagsOf(next).identity };
-          } catch (again) {
-            throw deps.isUnauthorized(again) ? remember(again, refusedTag) : again;
-          }
+          answer = await shared.obtain(profile.name, request, (guard) => identityCall(probe, guard));
+        } finally {
+          const fallback = shared === aloneTier ? null : answer ? answer.fallback : shared.fallback;
+          if (fallback !== null) Object.assign(trace, { shared: 'fallback', sharedFallback: fallback });
+          else if (shared !== aloneTier) trace.shared = answer ? answer.source : 'identity';
         }
+        if (answer.degradedBecause && answer.upstream) sharedDegraded.set(trace, answer.degradedBecause);
+        return { token: answer.token, identity: answer.identity };
       },
     };
   }
 
+  /** A memory miss before the secret is read: a fresh token in the shared record answers at once. */
+  async function fromShared(profile: Profile, minTtl: number, trace: Trace & SharedTrace): Promise<Lease | null> {
+    const held = tokens.state(profile.name)?.token;
+    if (held && isFresh(held, deps.now(), minTtl)) return null;
+    const peeked = await peeks.run(profile.name, () => shared.peek(profile.name, minTtl));
+    if (!peeked || !isFresh(peeked.token, deps.now(), minTtl)) {
+      if (shared.fallback !== null) Object.assign(trace, { shared: 'fallback', sharedFallback: shared.fallback });
+      return null;
+    }
+    store.set(profile.name, { identity: peeked.identity, token: peeked.token, confirmedAt: peeked.confirmedAt, backoff: null, refused: null });
+    trace.shared = 'table';
+    return { token: peeked.token, cacheHit: false, degraded: false };
+  }
+
   return {
     tokens,
-    async lease(profile, minTtl, deadline, trace) {
+    async lease(profile, minTtl, deadline, trace = { identityCalls: 0, identityMs: 0 }) {
       let credentials = deps.secrets.peek(profile.secretId);
       if (credentials !== undefined) {
         const warm = tokens.fresh(profile.name, tagsOf(credentials).identity, minTtl);
         if (warm) return warm;
       } else {
+        const hit = await fromShared(profile, minTtl, trace);
+        if (hit) return hit;
         try {
           credentials = await within(deadline, 'secrets-manager', deps.secrets.get(profile.secretId, deadline.signal));
         } catch (error) {
@@ -125,12 +196,21 @@ export function createVendor(deps: VendorDeps): Vendor {
           throw error;
         }
       }
-      return tokens.lease(profile.name, minTtl, source(profile, credentials, deadline), trace);
+      const lease = await tokens.lease(profile.name, minTtl, source(profile, credentials, deadline, minTtl, trace), trace);
+      // The fleet served a valid token because Identity is failing: say so, as for a memory token.
+      const because = sharedDegraded.get(trace);
+      return because && !lease.cacheHit ? { ...lease, degraded: true, degradedBecause: because, upstream: 'identity' } : lease;
     },
   };
 }
 
-function remember(error: unknown, tag: string): unknown {
-  if (error instanceof CredentialsRefusedError) error.credentials = tag;
+/** Degraded answers the fleet gave because Identity failed, per request (its trace object). */
+const sharedDegraded = new WeakMap<object, string>();
+
+function remember(error: unknown, tag: string, credentials: Credentials): unknown {
+  if (error instanceof CredentialsRefusedError) {
+    error.credentials = tag;
+    refusedWith.set(error, credentials);
+  }
   return error;
 }

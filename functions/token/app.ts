@@ -1,5 +1,13 @@
 import middy from '@middy/core';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { dynamoStore } from '../adapters/dynamodb-store.ts';
+import { kmsDataKeys } from '../adapters/kms-data-keys.ts';
+import { dynamoClient, kmsClient } from '../adapters/shared-clients.ts';
+import { Envelope } from '../core/envelope.ts';
+import { Fleet } from '../core/fleet.ts';
+import { aloneTier, type SharedTier } from '../core/shared-tier.ts';
 import { identityClient, identityRetryVerdict, isUnauthorized } from '../adapters/identity.ts';
 import { pendingReader, secretsManagerReader } from '../adapters/secrets.ts';
 import { authorize } from '../core/authorize.ts';
@@ -10,10 +18,12 @@ import type { Profile } from '../core/profiles.ts';
 import { retrying } from '../core/retry.ts';
 import { SecretCache } from '../core/secret-cache.ts';
 import { createDeadline, type Timeout } from '../core/deadline.ts';
-import { DeadlineExceededError } from '../core/errors.ts';
+import { DeadlineExceededError, UpstreamUnavailableError } from '../core/errors.ts';
+import { randomUUID } from 'node:crypto';
 import { markSensitive } from '../core/sensitive.ts';
 import { secondsLeft } from '../core/token.ts';
-import { createVendor } from '../core/vend.ts';
+import { createVendor, type SharedTrace } from '../core/vend.ts';
+import type { Trace } from '../core/token-cache.ts';
 import type { Config } from '../config.ts';
 import { answerText } from './answer.ts';
 import { endpointFor } from './endpoint-cache.ts';
@@ -34,6 +44,11 @@ export interface AppDeps {
   fetch?: typeof globalThis.fetch;
   /** Timers for per-call timeouts and the request's deadline; a test's fake clock drives them. */
   timeout?: Timeout;
+  /** The shared tier's clients (config.fleet set): dynalite and the KMS stand-in locally, the real services otherwise. */
+  dynamoClient?: DynamoDBClient;
+  kmsClient?: KMSClient;
+  /** This execution environment's name in the fleet's leases (random by default). */
+  instanceId?: string;
 }
 
 /** Kept back from the Lambda's remaining time for the answer and its audit line. */
@@ -79,6 +94,7 @@ export function makeHandler(deps: AppDeps) {
   const vendor = createVendor({
     now,
     secrets,
+    shared: sharedTier(deps, now, sleep),
     defaultIdentityUrl: config.identityUrl,
     isUnauthorized,
     pending: async (secretId, signal) => {
@@ -113,13 +129,14 @@ export function makeHandler(deps: AppDeps) {
     // One deadline for everything this request waits on, taken from the Lambda's remaining time.
     const remaining = context.getRemainingTimeInMillis?.() ?? lambdaTimeoutMs;
     const deadline = createDeadline(now, timeout, remaining - DEADLINE_MARGIN_MS);
-    const trace = { identityCalls: 0, identityMs: 0 };
+    const trace: Trace & SharedTrace = { identityCalls: 0, identityMs: 0 };
     let lease;
     try {
       lease = await vendor.lease(profile, minTtl, deadline, trace);
     } finally {
       facts.identityCalls = trace.identityCalls;
       facts.identityMs = trace.identityCalls > 0 || trace.identityMs > 0 ? trace.identityMs : null;
+      Object.assign(facts, { shared: trace.shared ?? null, sharedFallback: trace.sharedFallback ?? null });
     }
     Object.assign(facts, {
       cacheHit: lease.cacheHit,
@@ -144,4 +161,27 @@ export function makeHandler(deps: AppDeps) {
       throw new DeadlineExceededError(null);
     },
   }).use(vendResponses(logger, metrics));
+}
+
+/**
+ * The tier under the memory cache: the fleet's table when configured (FLEET_TABLE), else every
+ * instance alone. The lease lasts the Identity budget plus 2 s (the secret read): a holder that
+ * dies frees it by itself.
+ */
+function sharedTier(deps: AppDeps, now: () => number, sleep: (ms: number) => Promise<void>): SharedTier {
+  const fleet = deps.config.fleet;
+  if (!fleet) return aloneTier;
+  const envelope = new Envelope({ keys: kmsDataKeys(deps.kmsClient ?? kmsClient(), fleet.keyId), now });
+  return new Fleet({
+    store: dynamoStore({ client: deps.dynamoClient ?? dynamoClient(), table: fleet.table, stage: fleet.stage, envelope, now }),
+    owner: deps.instanceId ?? randomUUID(),
+    now,
+    sleep,
+    random: deps.random ?? Math.random,
+    leaseMs: deps.config.identityBudgetMs + 2_000,
+    backoffFor: (error) =>
+      error instanceof UpstreamUnavailableError && error.upstream === 'identity' && !(error instanceof DeadlineExceededError)
+        ? { reason: error.retryAfterGiven ? 'rate-limited' : 'unavailable', ms: error.retryAfterGiven ? error.retryAfterSeconds * 1000 : 5_000 }
+        : null,
+  });
 }

@@ -25,10 +25,17 @@ export interface AuditFacts {
   reason: string | null;
   /** The dependency that failed, when one did: the Identity-failure alarm counts `identity`. */
   upstream: Upstream | null;
+  /**
+   * Beyond memory (README "Shared tier"): `table`, `identity` (this instance authenticated for the
+   * fleet) or `fallback` (the table or KMS failed: the fallback alarm counts it); `null` for a
+   * memory hit or with the shared tier off. `sharedFallback` says why it fell back.
+   */
+  shared: 'table' | 'identity' | 'fallback' | null;
+  sharedFallback: string | null;
 }
 
 export function emptyFacts(requestId: string): AuditFacts {
-  return { requestId, caller: null, profile: null, service: null, region: null, interface: null, resolvedRegion: null, cacheHit: null, identityCalls: 0, identityMs: null, degraded: false, tokenSha256: null, secondsLeft: null, reason: null, upstream: null };
+  return { requestId, caller: null, profile: null, service: null, region: null, interface: null, resolvedRegion: null, cacheHit: null, identityCalls: 0, identityMs: null, degraded: false, tokenSha256: null, secondsLeft: null, reason: null, upstream: null, shared: null, sharedFallback: null };
 }
 
 const fingerprints = new WeakMap<Token, string>();

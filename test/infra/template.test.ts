@@ -412,7 +412,7 @@ describe('The packaged template: shared tier on (the default)', () => {
       [table?.Properties.BillingMode, table?.Properties.KeySchema, table?.Properties.TimeToLiveSpecification],
       ['PAY_PER_REQUEST', [{ AttributeName: 'profile', KeyType: 'HASH' }], { AttributeName: 'expiresTtl', Enabled: true }],
     );
-    assert.deepEqual([env(on).FLEET_TABLE, env(on).FLEET_KEY_ID, env(on).FLEET_STAGE], [{ Ref: 'TokensTable' }, { 'Fn::GetAtt': ['SecretsKey', 'Arn'] }, 'dev']);
+    assert.deepEqual([env(on).FLEET_TABLE, env(on).FLEET_KEY_ID, env(on).STAGE], [{ Ref: 'TokensTable' }, { 'Fn::GetAtt': ['SecretsKey', 'Arn'] }, 'dev']);
   });
 
   it('lets the function GetItem/UpdateItem only its table, only items of declared profiles, and nothing else in DynamoDB', () => {

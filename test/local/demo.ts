@@ -6,6 +6,9 @@ import { makeHandler, type AppDeps } from '../../functions/token/app.ts';
 import { DEMO_USER, startIdentityEmulator, type IdentityEmulatorOptions } from '../emulators/identity.ts';
 import { startSecretsManagerEmulator } from '../emulators/secrets-manager.ts';
 import type { FakeClock } from '../support/clock.ts';
+import { dynamoClient, kmsClient } from '../../functions/adapters/shared-clients.ts';
+import { LOCAL_CREDENTIALS, startDynamoEmulator, type DynamoEmulator } from '../emulators/dynamodb.ts';
+import { startKmsEmulator, type KmsEmulator } from '../emulators/kms.ts';
 import { observe } from '../support/leak-guard.ts';
 
 export const DEMO_SECRET_ID = 'rackspace-token-vendor/demo';
@@ -28,6 +31,21 @@ export interface DemoOptions {
    * timers, both emulators' clocks and their injected delays. `deps` and `identity` still override.
    */
   clock?: FakeClock;
+  /** The shared tier (dynalite + the KMS stand-in), on unless `false`: as deployed by default. */
+  shared?: boolean;
+}
+
+/** The shared tier's emulators and what points a handler at them. */
+export interface SharedEmulators {
+  dynamo: DynamoEmulator;
+  kms: KmsEmulator;
+  env: Record<string, string>;
+}
+
+/** dynalite and the KMS stand-in, with the environment a deployment would set (FLEET_*). */
+export async function startSharedEmulators(): Promise<SharedEmulators> {
+  const [dynamo, kms] = await Promise.all([startDynamoEmulator(), startKmsEmulator()]);
+  return { dynamo, kms, env: { FLEET_TABLE: dynamo.table, FLEET_KEY_ID: kms.alias } };
 }
 
 /**
@@ -55,21 +73,38 @@ export async function startDemo(options: DemoOptions = {}) {
   }, options.secretsTimeouts);
   const sink = options.sink;
   const logger = createLogger(sink ? { sink: (line) => { observe('log line', line); sink(line); } } : {});
-  const handler = makeHandler({
-    config: loadConfig({ IDENTITY_URL: identity.url, ...options.env }),
-    profiles: loadProfiles(DEMO_PROFILES),
-    secretsClient,
-    logger,
-    ...(clock && { now: clock.now, sleep: clock.sleep, timeout: clock.timeout }),
-    ...options.deps,
-  });
+  const shared = options.shared === false ? null : await startSharedEmulators();
+  const clients: Array<{ destroy(): void }> = [secretsClient];
+  /** One more execution environment: its own memory, the same emulators (and table). */
+  const instance = (deps: Partial<AppDeps> = {}) => {
+    const sharedDeps: Partial<AppDeps> = {};
+    if (shared) {
+      const local = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
+      sharedDeps.dynamoClient = dynamoClient({ ...local, endpoint: shared.dynamo.endpoint });
+      sharedDeps.kmsClient = kmsClient({ ...local, endpoint: shared.kms.endpoint });
+      clients.push(sharedDeps.dynamoClient, sharedDeps.kmsClient);
+    }
+    return makeHandler({
+      config: loadConfig({ IDENTITY_URL: identity.url, ...shared?.env, ...options.env }),
+      profiles: loadProfiles(DEMO_PROFILES),
+      secretsClient,
+      logger,
+      ...sharedDeps,
+      ...(clock && { now: clock.now, sleep: clock.sleep, timeout: clock.timeout }),
+      ...options.deps,
+      ...deps,
+    });
+  };
+  const handler = instance();
   return {
     handler,
+    instance,
     identity,
     secrets,
+    shared,
     async close() {
-      secretsClient.destroy();
-      await Promise.all([identity.close(), secrets.close()]);
+      for (const client of clients.splice(0)) client.destroy();
+      await Promise.all([identity.close(), secrets.close(), shared?.dynamo.close(), shared?.kms.close()]);
     },
   };
 }

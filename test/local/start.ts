@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     // Query keys in sorted order: curl before 8.x signs the query as written, not sorted as SigV4
     // requires, so any other order is refused (by API Gateway too).
     tryUrl = `${server.url}/v1/profiles/demo/token?interface=internal&region=dfw&service=cloudFiles`;
-    console.log(`rackspace-token-vendor on ${server.url} (local emulators: Identity ${demo.identity.url}, Secrets Manager ${demo.secrets.endpoint})`);
+    console.log(`rackspace-token-vendor on ${server.url} (local emulators: Identity ${demo.identity.url}, Secrets Manager ${demo.secrets.endpoint}${demo.shared ? `, shared tier: DynamoDB (dynalite) ${demo.shared.dynamo.endpoint}, KMS ${demo.shared.kms.endpoint}` : ''})`);
   }
   console.log(`Requests must be signed with SigV4 (service execute-api, region ${credentials.region}), as for the deployed REST API.`);
   console.log(`Local callers, from ${credentials.path}${credentials.created ? ' (just created; git-ignored)' : ''}:`);

@@ -1,0 +1,59 @@
+import type { Token } from './token.ts';
+
+/** What the holder of the lease produced: the token and who it was issued to. */
+export interface Authenticated {
+  token: Token;
+  identity: string;
+}
+
+export interface SharedRequest {
+  minTtl: number;
+  /** Epoch ms by which this request must be answered: waits for another instance stop there. */
+  deadline: number;
+  /** The identity of the profile's secret as this instance read it: a record for another is not served. */
+  knownIdentity: string | null;
+}
+
+export interface SharedAnswer {
+  token: Token;
+  /** `table`: another instance's token; `identity`: this instance authenticated (holding the lease, or alone). */
+  source: 'table' | 'identity';
+  /** Whom the token was issued to (a rotation found while authenticating may have changed it). */
+  identity: string;
+  /** Why the shared tier was bypassed (table or KMS failing), for the audit line; `null` when it was used. */
+  fallback: string | null;
+  degradedBecause?: string;
+  /** Set when the answer is degraded because Identity failed (the Identity-failure alarm counts it). */
+  upstream?: 'identity';
+}
+
+/** A fresh token found in the shared record before the secret was read. */
+export interface Peeked {
+  token: Token;
+  identity: string;
+  confirmedAt: number;
+}
+
+/**
+ * The tier under each instance's memory cache. Two implementations: core/fleet.ts over a
+ * {@link TokenStore} (DynamoDB when deployed), and {@link aloneTier} when the shared tier is off.
+ * The vendor calls the same three methods either way.
+ */
+export interface SharedTier {
+  /** On a memory miss, before reading the secret: one consistent read; a token fresh for `minTtl`, or `null`. */
+  peek(profile: string, minTtl: number): Promise<Peeked | null>;
+  /** A token through one authentication across the fleet (`authenticate` runs here only if this instance holds the lease). */
+  obtain(profile: string, request: SharedRequest, authenticate: (guard: { refusedKey: string | null }) => Promise<Authenticated>): Promise<SharedAnswer>;
+  /** Operator flush: drop the profile's shared token; answers the token it held (to revoke it). */
+  flush(profile: string): Promise<Token | null>;
+  /** Why this instance is working alone right now (the table or KMS failed lately), or `null`. */
+  readonly fallback: string | null;
+}
+
+/** The shared tier turned off: every instance on its own, as before it existed. */
+export const aloneTier: SharedTier = {
+  peek: async () => null,
+  obtain: async (_profile, _request, authenticate) => ({ ...(await authenticate({ refusedKey: null })), source: 'identity', fallback: null }),
+  flush: async () => null,
+  fallback: null,
+};

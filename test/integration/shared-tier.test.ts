@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { fakeClock, HOUR } from '../support/clock.ts';
+import { call } from '../support/events.ts';
+import type { DemoOptions } from '../local/demo.ts';
+import { demosClosedAfterEach } from '../support/demos.ts';
+
+// Several handler instances (separate memory, as separate Lambda execution environments) against
+// one dynalite table, one KMS stand-in and one Identity emulator: the real SDK clients throughout.
+const startDemo = demosClosedAfterEach();
+
+async function start(options: DemoOptions = {}) {
+  const clock = fakeClock();
+  const lines: string[] = [];
+  const d = await startDemo({ ...options, identity: { now: clock.now }, deps: { now: clock.now, sleep: clock.sleep, random: () => 0.5 }, sink: (line) => lines.push(line) });
+  const audits = () => lines.filter((l) => l.includes('"audit"')).map((l) => JSON.parse(l).audit as Record<string, unknown>);
+  return { ...d, clock, audits, vend: (handler: unknown = d.handler) => call(handler, { query: { service: 'cloudFiles', region: 'dfw' } }) };
+}
+
+describe('Shared tier: instances share one token through the table', () => {
+  it('serves a new instance from the table: no Secrets Manager read, no Identity call, the same token', async () => {
+    const d = await start();
+    const first = await d.vend();
+    d.clock.advance(HOUR);
+    const second = await d.vend(d.instance());
+    assert.deepEqual([second.statusCode, second.json.token, second.json.endpoint.url], [200, first.json.token, first.json.endpoint.url]);
+    assert.deepEqual([d.identity.calls, d.secrets.calls.GetSecretValue], [1, 1]);
+    assert.deepEqual(d.audits().map((a) => [a.shared, a.identityCalls]), [['identity', 1], ['table', 0]]);
+  });
+
+  it('authenticates once for 5 cold instances × 10 concurrent requests', async () => {
+    const d = await start();
+    const instances = Array.from({ length: 5 }, () => d.instance());
+    const answers = await Promise.all(instances.flatMap((h) => Array.from({ length: 10 }, () => d.vend(h))));
+    assert.deepEqual(new Set(answers.map((a) => a.statusCode)), new Set([200]));
+    assert.equal(new Set(answers.map((a) => a.json.token)).size, 1);
+    assert.equal(d.identity.calls, 1);
+  });
+
+  it('keeps the token encrypted in the table: the item holds neither the token nor its endpoints', async () => {
+    const d = await start();
+    const answer = await d.vend();
+    const { Item } = await d.shared!.dynamo.client.send(new GetItemCommand({ TableName: d.shared!.dynamo.table, Key: { profile: { S: 'demo' } } }));
+    const text = JSON.stringify(Item, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));
+    assert.ok(Item && !text.includes(answer.json.token) && !text.includes('clouddrive'));
+  });
+
+  it('never serves a tampered record: the next instance authenticates and overwrites it', async () => {
+    const d = await start();
+    await d.vend();
+    const key = { TableName: d.shared!.dynamo.table, Key: { profile: { S: 'demo' } } };
+    const { Item } = await d.shared!.dynamo.client.send(new GetItemCommand(key));
+    (Item!.ciphertext!.B as Uint8Array)[3]! ^= 0xff;
+    await d.shared!.dynamo.client.send(new PutItemCommand({ TableName: key.TableName, Item: Item! }));
+    const next = d.instance();
+    assert.equal((await d.vend(next)).statusCode, 200);
+    assert.equal(d.identity.calls, 2, 'the tampered record was not served');
+    await d.vend(d.instance());
+    assert.equal(d.identity.calls, 2, 'the record was overwritten with a readable one');
+  });
+
+  for (const [fault, inject] of [
+    ['the table is throttled', (d: Awaited<ReturnType<typeof start>>) => d.shared!.dynamo.injectFaults({ type: 'ThrottlingException' })],
+    ['the table is unreachable (partition)', (d: Awaited<ReturnType<typeof start>>) => d.shared!.dynamo.partition(true)],
+    ['KMS denies the key', (d: Awaited<ReturnType<typeof start>>) => d.shared!.kms.denyAll(true)],
+  ] as const) {
+    it(`falls back to authenticating alone when ${fault}, flags it in the audit line, and nothing fails`, async () => {
+      const d = await start();
+      await d.vend();
+      inject(d);
+      const alone = await d.vend(d.instance());
+      assert.equal(alone.statusCode, 200);
+      assert.equal(d.identity.calls, 2);
+      const audit = d.audits().at(-1)!;
+      assert.equal(audit.shared, 'fallback');
+      assert.match(String(audit.sharedFallback), /^(dynamodb|kms): /);
+    });
+  }
+
+  it('with the shared tier off (FLEET_TABLE empty), every instance authenticates on its own, as before', async () => {
+    const d = await start({ env: { FLEET_TABLE: '' } });
+    await d.vend();
+    await d.vend(d.instance());
+    assert.equal(d.identity.calls, 2);
+    assert.deepEqual(d.audits().map((a) => a.shared), [null, null]);
+  });
+});
