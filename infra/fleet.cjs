@@ -120,7 +120,8 @@ function fleetResources(stage, on, alarmTopicArn = '', names = profileNames()) {
         Type: 'AWS::CloudWatch::Alarm',
         Properties: {
           AlarmName: `${SERVICE}-${stage}-shared-tier-fallback`,
-          AlarmDescription: 'The shared token table or KMS failed; instances authenticate on their own. Audit lines with shared "fallback" say why.',
+          AlarmDescription:
+            'The shared token table or KMS failed, so instances authenticate on their own (callers are still served). Check the audit lines with shared "fallback": sharedFallback names the dependency and error (table throttling, KMS key policy or grant).',
           Namespace: `RackspaceTokenVendor/${stage}`,
           MetricName: 'SharedTierFallbacks',
           Statistic: 'Sum',

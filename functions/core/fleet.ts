@@ -124,7 +124,7 @@ export class Fleet implements SharedTier {
       }
       const backoff = state.backoff && state.backoff.reason !== 'refused' && state.backoff.until > now() ? state.backoff : null;
       if (backoff) {
-        if (valid) return { token: valid, identity, source: 'table', fallback: null, degradedBecause: 'the fleet is backing off Identity', upstream: 'identity' };
+        // Thrown even with a valid token: the memory cache above degrades to its own and backs off too.
         const seconds = Math.max(1, Math.ceil((backoff.until - now()) / 1000));
         throw new UpstreamUnavailableError('Rackspace Identity is unavailable (the fleet is backing off); try again shortly.', seconds, { upstream: 'identity', retryAfterGiven: true });
       }
@@ -145,14 +145,14 @@ export class Fleet implements SharedTier {
       this.#seen.delete(profile);
       this.#holding.add(profile);
       try {
-        return await this.#hold(profile, state, valid, authenticate);
+        return await this.#hold(profile, state, authenticate);
       } finally {
         this.#holding.delete(profile);
       }
     }
   }
 
-  async #hold(profile: string, state: StoredState, valid: Token | null, authenticate: (guard: { refusedKey: string | null }) => Promise<Authenticated>): Promise<FleetAnswer> {
+  async #hold(profile: string, state: StoredState, authenticate: (guard: { refusedKey: string | null }) => Promise<Authenticated>): Promise<FleetAnswer> {
     const { store, owner, now } = this.#o;
     const refused = state.backoff?.reason === 'refused' && state.backoff.until > now() ? state.backoff.refusedKey : null;
     let result: Authenticated;
@@ -166,9 +166,7 @@ export class Fleet implements SharedTier {
           : this.#backoff(original);
       // Releases the lease too; recording is best effort: the caller's answer does not depend on it.
       await store.fail(profile, { owner, backoff: backoff ?? { until: now(), reason: 'unavailable', refusedKey: null } }).catch((e: unknown) => this.#trip(e));
-      if (valid && original instanceof UpstreamUnavailableError) {
-        return { token: valid, identity: state.identity ?? '', source: 'table', fallback: null, degradedBecause: original.message, upstream: 'identity' };
-      }
+      // The memory cache above serves its own still-valid token (degraded) and backs off, as alone.
       throw original;
     }
     await store.publish(profile, { owner, token: result.token, identity: result.identity, confirmedAt: now() }).catch((e: unknown) => this.#trip(e));

@@ -82,20 +82,23 @@ describe('Class: Fleet', () => {
       assert.deepEqual([other.source, other.degradedBecause, w.calls()], ['table', 'identity re-issued this token moments ago', 0]);
     });
 
-    it('serves a still-valid token degraded when the holder finds Identity unavailable, and writes the backoff for the fleet', async () => {
+    it('writes the holder\'s Identity failure as the fleet\'s backoff; during it nobody asks, even with a valid token (the memory cache degrades)', async () => {
       const w = world();
       await w.instance().obtain('p', w.request(), w.authenticate);
       w.clock.advance(24 * HOUR - 200_000);
+      const outage = new UpstreamUnavailableError('Rackspace Identity is unavailable (HTTP 503)', 30, { upstream: 'identity' });
       w.setIdentity(async () => {
-        throw new UpstreamUnavailableError('Rackspace Identity is unavailable (HTTP 503)', 30, { upstream: 'identity' });
+        throw outage;
       });
-      const holder = await w.instance().obtain('p', w.request(), w.authenticate);
-      assert.deepEqual([holder.token.id, holder.degradedBecause, holder.upstream], ['t1', 'Rackspace Identity is unavailable (HTTP 503)', 'identity']);
+      await assert.rejects(w.instance().obtain('p', w.request(), w.authenticate), (e) => e === outage);
       assert.equal((await w.store.read('p')).backoff?.until, w.clock.now() + 30_000);
       let asked = false;
       w.setIdentity(async () => ((asked = true), { token: token('t9', w.clock.now() + 24 * HOUR), identity: 'id-1' }));
-      const other = await w.instance().obtain('p', w.request(), w.authenticate);
-      assert.deepEqual([other.degradedBecause, asked], ['the fleet is backing off Identity', false]);
+      await assert.rejects(
+        w.instance().obtain('p', w.request(), w.authenticate),
+        (e: unknown) => e instanceof UpstreamUnavailableError && e.retryAfterGiven && e.retryAfterSeconds === 30,
+      );
+      assert.equal(asked, false);
     });
 
     it('answers 503 with the backoff as Retry-After when there is no valid token, and asks again once it has passed', async () => {
