@@ -37,7 +37,12 @@ function everyMetricEmitted() {
  * environment (and a region, as Lambda sets one); answers the status of one request from a caller
  * no profile allows, which needs no AWS call. A configuration the function refuses fails the import.
  */
-async function startPackaged(dir: string, env: Record<string, string>): Promise<number> {
+/** An environment value as CloudFormation would resolve it: a Ref to its logical id, a GetAtt to an ARN naming it. */
+const resolved = (value: unknown): string =>
+  typeof value === 'string' ? value : (value as { Ref?: string }).Ref ?? `arn:aws:kms:us-east-1:000000000000:key/${(value as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]}`;
+
+async function startPackaged(dir: string, variables: Record<string, unknown>): Promise<number> {
+  const env = Object.fromEntries(Object.entries(variables).map(([key, value]) => [key, resolved(value)]));
   await run('unzip', ['-q', '-o', join(dir, 'token.zip'), '-d', join(dir, 'token')]);
   const bundle = join(dir, 'token', 'functions', 'token', 'handler.mjs');
   const event = { version: '2.0', pathParameters: { profile: 'nobody' }, requestContext: { requestId: 'r', authorizer: { iam: { userArn: 'arn:aws:sts::000000000000:assumed-role/none/x' } } } };

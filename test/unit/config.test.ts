@@ -22,7 +22,15 @@ describe('Function: loadConfig', () => {
       identityAttempts: 4,
       secretTtlSeconds: 300,
       stage: 'local',
+      fleet: null,
     });
+  });
+
+  it('turns the shared tier on with FLEET_TABLE and FLEET_KEY_ID (the stage names its records), and refuses a table without a key', () => {
+    assert.deepEqual(loadConfig({ FLEET_TABLE: 'rackspace-token-vendor-prod-tokens', FLEET_KEY_ID: 'alias/k', STAGE: 'prod' }).fleet, { table: 'rackspace-token-vendor-prod-tokens', keyId: 'alias/k', stage: 'prod' });
+    assert.equal(loadConfig({ FLEET_TABLE: '' }).fleet, null);
+    assert.throws(() => loadConfig({ FLEET_TABLE: 'tokens' }), /FLEET_KEY_ID is required when FLEET_TABLE is set/);
+    assert.throws(() => loadConfig({ FLEET_TABLE: 'no spaces', FLEET_KEY_ID: 'k' }), /FLEET_TABLE: must be a DynamoDB table name/);
   });
 
   for (const { name, key, min, max, with: others } of RANGES) {
