@@ -23,8 +23,6 @@ export interface SharedAnswer {
   /** Why the shared tier was bypassed (table or KMS failing), for the audit line; `null` when it was used. */
   fallback: string | null;
   degradedBecause?: string;
-  /** Set when the answer is degraded because Identity failed (the Identity-failure alarm counts it). */
-  upstream?: 'identity';
 }
 
 /** A fresh token found in the shared record before the secret was read. */

@@ -157,7 +157,6 @@ export function createVendor(deps: VendorDeps): Vendor {
           if (fallback !== null) Object.assign(trace, { shared: 'fallback', sharedFallback: fallback });
           else if (shared !== aloneTier) trace.shared = answer ? answer.source : 'identity';
         }
-        if (answer.degradedBecause && answer.upstream) sharedDegraded.set(trace, answer.degradedBecause);
         return { token: answer.token, identity: answer.identity };
       },
     };
@@ -196,16 +195,10 @@ export function createVendor(deps: VendorDeps): Vendor {
           throw error;
         }
       }
-      const lease = await tokens.lease(profile.name, minTtl, source(profile, credentials, deadline, minTtl, trace), trace);
-      // The fleet served a valid token because Identity is failing: say so, as for a memory token.
-      const because = sharedDegraded.get(trace);
-      return because && !lease.cacheHit ? { ...lease, degraded: true, degradedBecause: because, upstream: 'identity' } : lease;
+      return tokens.lease(profile.name, minTtl, source(profile, credentials, deadline, minTtl, trace), trace);
     },
   };
 }
-
-/** Degraded answers the fleet gave because Identity failed, per request (its trace object). */
-const sharedDegraded = new WeakMap<object, string>();
 
 function remember(error: unknown, tag: string, credentials: Credentials): unknown {
   if (error instanceof CredentialsRefusedError) {
