@@ -1,24 +1,11 @@
 import { Circuit } from './circuit.ts';
 import { DeadlineExceededError, UpstreamUnavailableError } from './errors.ts';
 import { FLOOR_SECONDS } from './profile-state.ts';
-import type { Authenticated, Peeked, SharedAnswer, SharedRequest, SharedTier } from './shared-tier.ts';
+import { KeyRefused, type Authenticated, type Peeked, type SharedAnswer, type SharedRequest, type SharedTier } from './shared-tier.ts';
 import { StoreUnavailableError, type Backoff, type StoredState, type TokenStore } from './token-store.ts';
 import { isFresh, type Token } from './token.ts';
 
-export type { Authenticated };
-
-/** Thrown by an `authenticate` callback when Identity refused a key: the fleet records its fingerprint. */
-export class KeyRefused extends Error {
-  override name = 'KeyRefused';
-  readonly refusedKey: string;
-  /** The error the caller sees (rethrown after recording). */
-  readonly original: unknown;
-  constructor(refusedKey: string, original: unknown) {
-    super('Identity refused the key');
-    this.refusedKey = refusedKey;
-    this.original = original;
-  }
-}
+export { KeyRefused, type Authenticated };
 
 export interface FleetOptions {
   store: TokenStore;
@@ -135,7 +122,7 @@ export class Fleet implements SharedTier {
         if (now() + wait > request.deadline) {
           // Our time is up, not Identity failing: a deadline error (no backoff is learnt from it).
           if (valid) return { token: valid, identity, source: 'table', fallback: null, degradedBecause: 'another instance is authenticating' };
-          throw new DeadlineExceededError('identity');
+          throw new AuthenticatingElsewhereError(Math.max(1, Math.ceil((Math.min(lease.until, now() + this.#o.leaseMs) - now()) / 1000)));
         }
         await this.#o.sleep(wait);
         continue;
@@ -196,5 +183,19 @@ export class Fleet implements SharedTier {
 
   #trip(error: unknown): void {
     if (error instanceof StoreUnavailableError) this.#circuit.trip(`${error.dependency}: ${error.message}`);
+  }
+}
+
+/**
+ * 503 for a request whose time ran out while another instance authenticated: Retry-After is when
+ * its lease ends. A deadline error, so the memory cache learns no backoff from it (Identity did
+ * not fail; the holder's token is in the table moments later).
+ */
+export class AuthenticatingElsewhereError extends DeadlineExceededError {
+  constructor(retryAfterSeconds: number) {
+    super('identity');
+    this.message = 'Rackspace Identity is unavailable (another instance is authenticating); try again shortly.';
+    // The base class fixes 1 s; a waiter should come back when the lease ends.
+    Object.defineProperty(this, 'retryAfterSeconds', { value: retryAfterSeconds });
   }
 }

@@ -48,10 +48,29 @@ export interface SharedTier {
   readonly fallback: string | null;
 }
 
+/** Thrown by an `authenticate` callback when Identity refused a key: the fleet records its fingerprint. */
+export class KeyRefused extends Error {
+  override name = 'KeyRefused';
+  readonly refusedKey: string;
+  /** The error the caller sees (rethrown after recording). */
+  readonly original: unknown;
+  constructor(refusedKey: string, original: unknown) {
+    super('Identity refused the key');
+    this.refusedKey = refusedKey;
+    this.original = original;
+  }
+}
+
 /** The shared tier turned off: every instance on its own, as before it existed. */
 export const aloneTier: SharedTier = {
   peek: async () => null,
-  obtain: async (_profile, _request, authenticate) => ({ ...(await authenticate({ refusedKey: null })), source: 'identity', fallback: null }),
+  async obtain(_profile, _request, authenticate) {
+    try {
+      return { ...(await authenticate({ refusedKey: null })), source: 'identity', fallback: null };
+    } catch (error) {
+      throw error instanceof KeyRefused ? error.original : error;
+    }
+  },
   flush: async () => null,
   fallback: null,
 };

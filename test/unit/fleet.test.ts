@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { memoryStore } from '../../functions/adapters/memory-store.ts';
 import { CredentialsUnusableError, UpstreamUnavailableError } from '../../functions/core/errors.ts';
 import { Fleet, KeyRefused, type Authenticated, type FleetOptions } from '../../functions/core/fleet.ts';
+import { aloneTier } from '../../functions/core/shared-tier.ts';
 import { StoreUnavailableError, type TokenStore } from '../../functions/core/token-store.ts';
 import type { Token } from '../../functions/core/token.ts';
 import { fakeClock, HOUR, MINUTE } from '../support/clock.ts';
@@ -261,5 +262,14 @@ describe('Class: Fleet (waiting on another holder)', () => {
     const fleet = w.instance();
     const answers = await Promise.all([fleet.obtain('p', w.request(), w.authenticate), fleet.obtain('p', w.request(), w.authenticate)]);
     assert.deepEqual([answers.map((a) => a.token.id), w.calls()], [['t1', 't1'], 1]);
+  });
+});
+
+describe('Object: aloneTier (shared tier off)', () => {
+  it('authenticates every time and hands back the original error of a refused key, unwrapped', async () => {
+    const refusal = new CredentialsUnusableError('refused', { upstream: 'identity' });
+    await assert.rejects(aloneTier.obtain('p', { minTtl: 300, deadline: 0, knownIdentity: null }, async () => Promise.reject(new KeyRefused('fp', refusal))), (e) => e === refusal);
+    const answer = await aloneTier.obtain('p', { minTtl: 300, deadline: 0, knownIdentity: null }, async () => ({ token: token('t', 1), identity: 'id' }));
+    assert.deepEqual([answer.source, answer.token.id, await aloneTier.peek('p', 300), await aloneTier.flush('p')], ['identity', 't', null, null]);
   });
 });
