@@ -75,15 +75,17 @@ export async function startDemo(options: DemoOptions = {}) {
   const logger = createLogger(sink ? { sink: (line) => { observe('log line', line); sink(line); } } : {});
   const shared = options.shared === false ? null : await startSharedEmulators();
   const clients: Array<{ destroy(): void }> = [secretsClient];
-  /** One more execution environment: its own memory, the same emulators (and table). */
+  // One pair of clients for every instance, as the Secrets Manager client is: a client is only
+  // transport, and a thousand simulated instances must not open two thousand connection pools.
+  const sharedDeps: Partial<AppDeps> = {};
+  if (shared) {
+    const local = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
+    sharedDeps.dynamoClient = dynamoClient({ ...local, endpoint: shared.dynamo.endpoint });
+    sharedDeps.kmsClient = kmsClient({ ...local, endpoint: shared.kms.endpoint });
+    clients.push(sharedDeps.dynamoClient, sharedDeps.kmsClient);
+  }
+  /** One more execution environment: its own memory (caches, data keys, circuit), the same emulators and table. */
   const instance = (deps: Partial<AppDeps> = {}) => {
-    const sharedDeps: Partial<AppDeps> = {};
-    if (shared) {
-      const local = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
-      sharedDeps.dynamoClient = dynamoClient({ ...local, endpoint: shared.dynamo.endpoint });
-      sharedDeps.kmsClient = kmsClient({ ...local, endpoint: shared.kms.endpoint });
-      clients.push(sharedDeps.dynamoClient, sharedDeps.kmsClient);
-    }
     return makeHandler({
       config: loadConfig({ IDENTITY_URL: identity.url, ...shared?.env, ...options.env }),
       profiles: loadProfiles(DEMO_PROFILES),

@@ -1,0 +1,94 @@
+// The shared tier across a fleet: N handler instances (separate memory: caches, data keys, circuit)
+// against one dynalite table, one KMS stand-in and one Identity emulator.
+import { startDemo } from '../local/demo.ts';
+import { fakeClock, HOUR } from '../support/clock.ts';
+import { tokenEvent } from '../support/events.ts';
+import type { Invocable } from './warm.ts';
+
+const noop = () => {};
+
+async function vend(handler: Invocable, query: Record<string, string> = { service: 'cloudFiles' }) {
+  const { event, context } = tokenEvent({ query });
+  const answer = await handler(event, context as never);
+  if (answer.statusCode !== 200) throw new Error(`vend answered ${answer.statusCode}: ${answer.body}`);
+}
+
+/** A seeded generator (mulberry32): the same start times and routing every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/**
+ * 24 simulated hours on one fake clock: N instances start at random times (the first at 0), each
+ * with a request when it starts; besides, one request every `everySeconds` fleet-wide goes to a
+ * random started instance, every sixth asking minTtl=3600. Identity calls for the one profile.
+ */
+export async function fleetDay(instances: number, seed = 1, everySeconds = 10): Promise<{ instances: number; requests: number; identityCalls: number }> {
+  const clock = fakeClock();
+  const demo = await startDemo({ sink: noop, clock, identity: { now: clock.now } });
+  const random = seeded(seed);
+  const start = clock.now();
+  const starts = Array.from({ length: instances }, (_, i) => (i === 0 ? 0 : Math.floor(random() * 24 * HOUR))).sort((a, b) => a - b);
+  type Event = { at: number; instance: number | null; long: boolean };
+  const events: Event[] = starts.map((at, i) => ({ at, instance: i, long: false }));
+  for (let at = 0, n = 0; at < 24 * HOUR; at += everySeconds * 1000, n++) events.push({ at, instance: null, long: n % 6 === 0 });
+  events.sort((a, b) => a.at - b.at || (a.instance === null ? 1 : -1));
+  const handlers: Invocable[] = [];
+  try {
+    for (const event of events) {
+      while (clock.advanceTowards(start + event.at));
+      if (event.instance !== null) handlers.push(demo.instance() as unknown as Invocable);
+      const handler = event.instance !== null ? handlers.at(-1) : handlers[Math.floor(random() * handlers.length)];
+      await vend(handler as Invocable, event.long ? { minTtl: '3600' } : { service: 'cloudFiles' });
+    }
+    return { instances, requests: events.length, identityCalls: demo.identity.calls };
+  } finally {
+    await demo.close();
+  }
+}
+
+/** `instances` cold instances, `each` concurrent requests on every one, all at once (real clock). */
+export async function fleetBurst(instances = 100, each = 20): Promise<{ requests: number; identityCalls: number }> {
+  const demo = await startDemo({ sink: noop });
+  try {
+    const handlers = Array.from({ length: instances }, () => demo.instance() as unknown as Invocable);
+    await Promise.all(handlers.flatMap((h) => Array.from({ length: each }, () => vend(h))));
+    return { requests: instances * each, identityCalls: demo.identity.calls };
+  } finally {
+    await demo.close();
+  }
+}
+
+/**
+ * A new instance's first vend when the table already holds a fresh token (Identity calls, ms),
+ * against today's first vend of a new instance with the shared tier off (secret read + Identity),
+ * in the same process, alternating, `rounds` times each.
+ */
+export async function coldSharedHit(rounds = 15): Promise<{ identityCalls: number; sharedMs: number[]; aloneMs: number[] }> {
+  const on = await startDemo({ sink: noop });
+  const off = await startDemo({ sink: noop, shared: false });
+  const sharedMs: number[] = [];
+  const aloneMs: number[] = [];
+  try {
+    await vend(on.handler as unknown as Invocable);
+    on.identity.resetCalls();
+    for (let i = 0; i < rounds; i++) {
+      for (const [demo, into] of (i % 2 === 0 ? [[on, sharedMs], [off, aloneMs]] : [[off, aloneMs], [on, sharedMs]]) as Array<[typeof on, number[]]>) {
+        const handler = demo.instance() as unknown as Invocable;
+        const started = performance.now();
+        await vend(handler);
+        into.push(performance.now() - started);
+      }
+    }
+    return { identityCalls: on.identity.calls, sharedMs, aloneMs };
+  } finally {
+    await Promise.all([on.close(), off.close()]);
+  }
+}
