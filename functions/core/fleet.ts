@@ -84,6 +84,19 @@ export class Fleet implements SharedTier {
     }
   }
 
+  async holds(profile: string, token: Token): Promise<boolean | null> {
+    if (this.#circuit.isOpen()) return null;
+    try {
+      const state = await this.#o.store.read(profile);
+      if (state.revision === 0 || state.unreadable) return null;
+      return state.token?.id === token.id;
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      this.#circuit.trip(`${error.dependency}: ${error.message}`);
+      return null;
+    }
+  }
+
   /** Operator flush: the record loses its token fleet-wide; the token it held is answered for revocation. */
   flush(profile: string): Promise<Token | null> {
     return this.#o.store.flush(profile);

@@ -44,6 +44,11 @@ export interface SharedTier {
   obtain(profile: string, request: SharedRequest, authenticate: (guard: { refusedKey: string | null }) => Promise<Authenticated>): Promise<SharedAnswer>;
   /** Operator flush: drop the profile's shared token; answers the token it held (to revoke it). */
   flush(profile: string): Promise<Token | null>;
+  /**
+   * Does the fleet still hold `token` for `profile`? `false` once an operator flushed it or a later
+   * token replaced it (this instance then drops its copy); `null` when unknown (no record, store failing).
+   */
+  holds(profile: string, token: Token): Promise<boolean | null>;
   /** Why this instance is working alone right now (the table or KMS failed lately), or `null`. */
   readonly fallback: string | null;
 }
@@ -72,5 +77,6 @@ export const aloneTier: SharedTier = {
     }
   },
   flush: async () => null,
+  holds: async () => null,
   fallback: null,
 };

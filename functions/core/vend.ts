@@ -53,6 +53,8 @@ export interface Vendor {
   lease(profile: Profile, minTtl: number, deadline: Deadline, trace?: Trace & SharedTrace): Promise<Lease>;
   /** The token cache, for its per-profile state. */
   readonly tokens: TokenCache;
+  /** Operator flush: drop this instance's token for the profile; answers it (to revoke it). */
+  forget(profile: string): Token | null;
 }
 
 // Tags tell credentials apart without holding them: keyed with a per-environment random key, so a
@@ -176,14 +178,25 @@ export function createVendor(deps: VendorDeps): Vendor {
     return { token: peeked.token, cacheHit: false, degraded: false };
   }
 
+  function forget(name: string): Token | null {
+    const held = store.get(name);
+    if (held) store.set(name, { identity: held.identity, token: null, confirmedAt: 0, backoff: null, refused: held.refused });
+    return held?.token ?? null;
+  }
+
   return {
     tokens,
+    forget,
     async lease(profile, minTtl, deadline, trace = { identityCalls: 0, identityMs: 0 }) {
       let credentials = deps.secrets.peek(profile.secretId);
       if (credentials !== undefined) {
         const warm = tokens.fresh(profile.name, tagsOf(credentials).identity, minTtl);
         if (warm) return warm;
       } else {
+        // Once per SECRET_TTL_SECONDS, with the secret: a token the fleet no longer holds (an
+        // operator flushed it, or a later one replaced it) is dropped here too.
+        const held = tokens.state(profile.name)?.token;
+        if (held && (await shared.holds(profile.name, held)) === false) forget(profile.name);
         const hit = await fromShared(profile, minTtl, trace);
         if (hit) return hit;
         try {

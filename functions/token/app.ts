@@ -8,6 +8,8 @@ import { dynamoClient, kmsClient } from '../adapters/shared-clients.ts';
 import { Envelope } from '../core/envelope.ts';
 import { Fleet } from '../core/fleet.ts';
 import { aloneTier, type SharedTier } from '../core/shared-tier.ts';
+import { identityRevoker } from '../adapters/identity-revoke.ts';
+import { isOperatorEvent, operatorFlush } from './operator.ts';
 import { identityClient, identityRetryVerdict, isUnauthorized } from '../adapters/identity.ts';
 import { pendingReader, secretsManagerReader } from '../adapters/secrets.ts';
 import { authorize } from '../core/authorize.ts';
@@ -91,10 +93,11 @@ export function makeHandler(deps: AppDeps) {
     random: deps.random ?? Math.random,
   };
   const readPending = pendingReader(deps.secretsClient);
+  const shared = sharedTier(deps, now, sleep);
   const vendor = createVendor({
     now,
     secrets,
-    shared: sharedTier(deps, now, sleep),
+    shared,
     defaultIdentityUrl: config.identityUrl,
     isUnauthorized,
     pending: async (secretId, signal) => {
@@ -136,7 +139,8 @@ export function makeHandler(deps: AppDeps) {
     } finally {
       facts.identityCalls = trace.identityCalls;
       facts.identityMs = trace.identityCalls > 0 || trace.identityMs > 0 ? trace.identityMs : null;
-      Object.assign(facts, { shared: trace.shared ?? null, sharedFallback: trace.sharedFallback ?? null });
+      facts.shared = trace.shared ?? null;
+      facts.sharedFallback = trace.sharedFallback ?? null;
     }
     Object.assign(facts, {
       cacheHit: lease.cacheHit,
@@ -155,12 +159,28 @@ export function makeHandler(deps: AppDeps) {
   // The request's deadline bounds every wait; middy's early timeout stays as the last backstop, for
   // a wait we failed to bound: a 503 problem with its audit line instead of API Gateway's bare 5xx.
   const metrics = (facts: AuditFacts, status: number) => metricFields(facts, status, config.stage, facts.profile !== null && profiles.has(facts.profile), now());
-  return middy<unknown, HttpResponse, Error, VendContext>(vend, {
+  // The operator's flush arrives as a direct invoke (README "Flush a profile's token"), never through API Gateway.
+  const flush = operatorFlush({
+    profiles,
+    shared,
+    forget: vendor.forget,
+    secrets,
+    defaultIdentityUrl: config.identityUrl,
+    revoke: identityRevoker({ timeoutMs: config.identityTimeoutMs, ...(deps.fetch && { fetch: deps.fetch }) }),
+    logger,
+  });
+  const vending = middy<unknown, HttpResponse, Error, VendContext>(vend, {
     timeoutEarlyInMillis: BACKSTOP_MS,
     timeoutEarlyResponse: () => {
       throw new DeadlineExceededError(null);
     },
   }).use(vendResponses(logger, metrics));
+  const flushed = async (event: unknown, context: VendContext): Promise<HttpResponse> => {
+    const result = await flush(event, context);
+    return jsonTextResponse(result.status, JSON.stringify(result));
+  };
+  // No async frame of its own: a vend returns middy's promise as it is.
+  return (event: unknown, context: VendContext): Promise<HttpResponse> => (isOperatorEvent(event) ? flushed(event, context) : vending(event, context));
 }
 
 /**

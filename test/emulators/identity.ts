@@ -37,7 +37,7 @@ export interface IdentityFault {
   on?: IdentityCall;
 }
 
-export type IdentityCall = 'tokens' | 'reset' | 'getKey';
+export type IdentityCall = 'tokens' | 'reset' | 'getKey' | 'revoke';
 
 export interface IdentityEmulatorOptions {
   users: IdentityUser[];
@@ -59,6 +59,8 @@ export interface IdentityEmulator {
   readonly calls: number;
   /** Requests by call, the key calls included. */
   readonly requests: Record<IdentityCall, number>;
+  /** Token ids revoked with `DELETE /v2.0/tokens`. */
+  readonly revoked: ReadonlySet<string>;
   injectFaults(...faults: IdentityFault[]): void;
   clearFaults(): void;
   setUser(username: string, patch: Partial<IdentityUser>): void;
@@ -104,7 +106,9 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
   // Every token ever issued, to its user: a reset does not revoke them.
   const tokenOwners = new Map<string, { username: string; expiresAt: number }>();
   const faults: IdentityFault[] = [];
-  const requests: Record<IdentityCall, number> = { tokens: 0, reset: 0, getKey: 0 };
+  const requests: Record<IdentityCall, number> = { tokens: 0, reset: 0, getKey: 0, revoke: 0 };
+  /** Tokens revoked with `DELETE /v2.0/tokens`: later calls with them are refused. */
+  const revoked = new Set<string>();
 
   const currentToken = (username: string) => {
     const held = tokens.get(username);
@@ -165,11 +169,24 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
     send(res, 200, { 'RAX-KSKEY:apiKeyCredentials': { username: user.username, apiKey: user.apiKey } });
   };
 
+  // Rackspace's "Revoke token": `DELETE /v2.0/tokens` revokes the token in X-Auth-Token itself
+  // (204); an unknown, expired or already revoked token is refused. The user's next
+  // authentication gets a new token.
+  const revoke = (req: IncomingMessage, res: ServerResponse) => {
+    const id = String(req.headers['x-auth-token'] ?? '');
+    const owner = tokenOwners.get(id);
+    if (!owner || owner.expiresAt <= now() || revoked.has(id)) return send(res, 401, { unauthorized: { code: 401, message: 'No valid token provided. Please use the \'X-Auth-Token\' header with a valid token.' } });
+    revoked.add(id);
+    tokenOwners.delete(id);
+    if (tokens.get(owner.username)?.id === id) tokens.delete(owner.username);
+    res.writeHead(204).end();
+  };
+
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     const keyPath = KEY_PATH.exec(req.url ?? '');
     const call: IdentityCall | undefined =
-      req.method === 'POST' && req.url === '/v2.0/tokens' ? 'tokens' : keyPath && req.method === (keyPath[2] ? 'POST' : 'GET') ? (keyPath[2] ? 'reset' : 'getKey') : undefined;
+      req.method === 'POST' && req.url === '/v2.0/tokens' ? 'tokens' : req.method === 'DELETE' && req.url === '/v2.0/tokens' ? 'revoke' : keyPath && req.method === (keyPath[2] ? 'POST' : 'GET') ? (keyPath[2] ? 'reset' : 'getKey') : undefined;
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('error', () => res.destroy());
     req.on('end', () => {
@@ -183,6 +200,7 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
       answer();
     });
     const answer = () => {
+      if (call === 'revoke') return revoke(req, res);
       if (keyPath) return apiKeyCall(decodeURIComponent(keyPath[1] as string), call === 'reset', req, res);
       let body: unknown;
       try {
@@ -202,6 +220,7 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
       return requests.tokens;
     },
     requests,
+    revoked,
     injectFaults: (...more) => void faults.push(...more),
     clearFaults: () => void faults.splice(0),
     setUser(username, patch) {

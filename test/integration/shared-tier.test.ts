@@ -86,3 +86,36 @@ describe('Shared tier: instances share one token through the table', () => {
     assert.deepEqual(d.audits().map((a) => a.shared), [null, null]);
   });
 });
+
+describe('Operator flush: a direct invoke drops the profile\'s token fleet-wide and revokes it at Rackspace', () => {
+  const flush = (handler: unknown, event: unknown) => (handler as (e: unknown, c: unknown) => Promise<{ statusCode: number; body: string }>)(event, { awsRequestId: 'op-1' });
+
+  it('revokes the token (DELETE /v2.0/tokens with it as X-Auth-Token), audits it, and every instance drops it by its next secret re-read', async () => {
+    const d = await start();
+    const other = d.instance();
+    const first = await d.vend();
+    await d.vend(other);
+    const answer = await flush(d.handler, { operation: 'flush', profile: 'demo', reason: 'suspected leak' });
+    const result = JSON.parse(answer.body);
+    assert.deepEqual([answer.statusCode, result.tokens.map((t: { revocation: string }) => t.revocation)], [200, ['revoked']]);
+    assert.deepEqual([d.identity.requests.revoke, d.identity.revoked.has(first.json.token)], [1, true]);
+    const audit = d.audits().at(-1)!;
+    assert.deepEqual([audit.operation, audit.profile, audit.reason, audit.status], ['flush', 'demo', 'suspected leak', 200]);
+    assert.ok(!JSON.stringify(audit).includes(first.json.token), 'the audit line names the token by fingerprint only');
+    // The other instance serves from memory until it re-reads the secret (SECRET_TTL_SECONDS), then drops it.
+    d.clock.advance(301_000);
+    const after = await d.vend(other);
+    assert.equal(after.statusCode, 200);
+    assert.notEqual(after.json.token, first.json.token);
+    assert.equal(d.identity.calls, 2, 'one new authentication for the fleet');
+  });
+
+  it('answers 400 for a malformed operator event and 404 for an undeclared profile, each audited, revoking nothing', async () => {
+    const d = await start();
+    const bad = await flush(d.handler, { operation: 'flush' });
+    const unknown = await flush(d.handler, { operation: 'flush', profile: 'nobody' });
+    assert.deepEqual([bad.statusCode, unknown.statusCode, d.identity.requests.revoke], [400, 404, 0]);
+    assert.match(JSON.parse(bad.body).detail, /profile/);
+    assert.deepEqual(d.audits().map((a) => a.status), [400, 404]);
+  });
+});

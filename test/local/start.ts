@@ -37,7 +37,8 @@ async function main(): Promise<void> {
     console.log(`Every request signed with a key from ${credentials.path} acts as ${caller}.`);
   } else {
     const { startDemo } = await import('./demo.ts');
-    const demo = await startDemo();
+    // FLEET_TABLE= (empty) turns the shared tier off, as --param=sharedTier=off does when deployed.
+    const demo = await startDemo(process.env.FLEET_TABLE === '' ? { shared: false } : {});
     server = await serveLocally(demo.handler, { port, keys, region: credentials.region });
     close = async () => {
       await server.close();

@@ -1,0 +1,35 @@
+import { UpstreamUnavailableError } from '../core/errors.ts';
+
+export type Revocation = 'revoked' | 'already-invalid';
+
+/**
+ * Rackspace Identity's "Revoke token": `DELETE {identityUrl}/tokens` with the token itself as
+ * `X-Auth-Token` (a user revokes its own token; `DELETE /tokens/{tokenId}` is for administrators
+ * revoking someone else's). 204: revoked; 401/404: the token was already invalid. Redirects are
+ * never followed: the token would go wherever the redirect points.
+ *
+ * @example
+ * const revoke = identityRevoker({ timeoutMs: 3000 });
+ * await revoke('https://identity.api.rackspacecloud.com/v2.0', token.id); // 'revoked'
+ */
+export function identityRevoker(options: { timeoutMs: number; fetch?: typeof globalThis.fetch }): (identityUrl: string, tokenId: string) => Promise<Revocation> {
+  const fetchFn = options.fetch ?? globalThis.fetch;
+  return async (identityUrl, tokenId) => {
+    let status: number;
+    try {
+      const response = await fetchFn(`${identityUrl.replace(/\/+$/, '')}/tokens`, {
+        method: 'DELETE',
+        headers: { 'x-auth-token': tokenId, accept: 'application/json' },
+        redirect: 'manual',
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      await response.arrayBuffer();
+      status = response.status;
+    } catch (error) {
+      throw new UpstreamUnavailableError('Rackspace Identity did not answer the revocation; try again.', 5, { cause: error, upstream: 'identity' });
+    }
+    if (status === 204 || status === 200) return 'revoked';
+    if (status === 401 || status === 404) return 'already-invalid';
+    throw new UpstreamUnavailableError(`Rackspace Identity refused the revocation (HTTP ${status}); try again.`, 5, { upstream: 'identity' });
+  };
+}
