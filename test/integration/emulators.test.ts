@@ -206,6 +206,26 @@ describe("Identity emulator: a user's own API key (GET, reset)", () => {
     assert.equal((await keyCall(userId, undefined, false)).status, 401);
     assert.equal((await keyCall('100001', access.token.id, true)).status, 403);
     assert.equal((await keyCall('999', access.token.id, false)).status, 404);
-    assert.deepEqual(identity.requests, { tokens: 3, reset: 2, getKey: 4 });
+    assert.deepEqual(identity.requests, { tokens: 3, reset: 2, getKey: 4, revoke: 0 });
+  });
+});
+
+describe('Identity emulator: Revoke token (DELETE /v2.0/tokens with the token as X-Auth-Token)', () => {
+  it('revokes the token itself (204), refuses it afterwards (401), and issues a new token at the next authentication', async () => {
+    const identity = await startIdentityEmulator({ users: [{ ...DEMO_USER }] });
+    try {
+      const authenticate = async () => {
+        const response = await fetch(`${identity.url}/tokens`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ auth: { 'RAX-KSKEY:apiKeyCredentials': { username: DEMO_USER.username, apiKey: DEMO_USER.apiKey } } }) });
+        return ((await response.json()) as { access: { token: { id: string } } }).access.token.id;
+      };
+      const revoke = async (token: string) => (await fetch(`${identity.url}/tokens`, { method: 'DELETE', headers: { 'x-auth-token': token } })).status;
+      const token = await authenticate();
+      assert.deepEqual([await revoke(token), await revoke(token), await revoke('AAnot-a-token-0000')], [204, 401, 401]);
+      assert.ok(identity.revoked.has(token));
+      assert.notEqual(await authenticate(), token);
+      assert.equal(identity.requests.revoke, 3);
+    } finally {
+      await identity.close();
+    }
   });
 });
