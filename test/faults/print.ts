@@ -12,3 +12,14 @@ for (const fault of FAULTS) {
   console.log(`| ${fault.name} | ${r.requests} | ${r.status} | ${r.retryAfter ?? '–'} | ${r.identityCalls} | ${r.secretReads} | ${r.waits.join(', ') || '–'} | ${r.longestMs} | ${ok ? 'yes' : 'NO'} |`);
 }
 process.exitCode = failures > 0 ? 1 : 0;
+
+// The shared tier's faults (test/faults/fleet-matrix.ts): each after instance A put a token in the table (unless cold).
+const { FLEET_FAULTS, runFleetFault } = await import('./fleet-matrix.ts');
+console.log('\n| shared-tier fault | caller statuses | Retry-After | Identity calls | as expected |');
+console.log('|---|---|---|---|---|');
+for (const fault of FLEET_FAULTS) {
+  const r = await runFleetFault(fault);
+  const ok = JSON.stringify(r.statuses) === JSON.stringify(fault.expect.statuses) && r.identityCalls === fault.expect.identityCalls;
+  if (!ok) process.exitCode = 1;
+  console.log(`| ${fault.name} | ${r.statuses.join(', ')} | ${r.retryAfter.join(', ')} | ${r.identityCalls} | ${ok ? 'yes' : 'NO'} |`);
+}
