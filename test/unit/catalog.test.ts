@@ -157,9 +157,11 @@ describe('Function: resolveEndpoint (what each refusal tells the caller)', () =>
   const error404 = (fn: () => unknown) => rejects(fn, EndpointNotFoundError);
 
   it('blames the service step for a service listed without endpoints, and lists only services that have some', () => {
-    const catalog = [service('identity', 'identity', []), service('cloudDNS', 'rax:dns', [{ url: 'https://dns.example/' }])];
-    const bare = error404(() => resolveEndpoint(catalog, { service: 'identity', interface: 'public' }, null));
-    assert.deepEqual([bare.message, bare.extensions.missing, bare.extensions.available], ["The catalog lists 'identity' without any endpoint.", 'service', [{ name: 'cloudDNS', type: 'rax:dns' }]]);
+    const catalog = [service('cloudIdentity', 'identity', []), service('cloudDNS', 'rax:dns', [{ url: 'https://dns.example/' }])];
+    for (const asked of ['cloudIdentity', 'identity']) {
+      const bare = error404(() => resolveEndpoint(catalog, { service: asked, interface: 'public' }, null));
+      assert.deepEqual([bare.message, bare.extensions.missing, bare.extensions.available], [`The catalog lists '${asked}' without any endpoint.`, 'service', [{ name: 'cloudDNS', type: 'rax:dns' }]]);
+    }
     const unknown = error404(() => resolveEndpoint(catalog, { service: 'nope', interface: 'public' }, null));
     assert.deepEqual([unknown.message, unknown.extensions.available], ["The catalog has no service named or typed 'nope'.", [{ name: 'cloudDNS', type: 'rax:dns' }]]);
   });

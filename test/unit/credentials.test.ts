@@ -29,7 +29,7 @@ describe('Function: parseCredentials', () => {
   });
 
   it('allows plain http only for loopback hosts', () => {
-    for (const host of ['127.0.0.1:8080', 'localhost', '[::1]:9']) {
+    for (const host of ['127.0.0.1:8080', '127.10.200.30', 'localhost', '[::1]:9']) {
       assert.equal(parseCredentials(JSON.stringify({ username: 'u', apiKey: KEY, identityUrl: `http://${host}/v2.0` })).identityUrl, `http://${host}/v2.0`);
     }
     refuses({ username: 'u', apiKey: KEY, identityUrl: 'http://identity.example/v2.0' }, /'identityUrl' must use https/);
@@ -38,6 +38,10 @@ describe('Function: parseCredentials', () => {
       refuses({ username: 'u', apiKey: KEY, identityUrl: `http://${host}/v2.0` }, /'identityUrl' must use https/);
     }
     refuses({ username: 'u', apiKey: KEY, identityUrl: 'not a url' }, /'identityUrl' must be an absolute URL/);
+    refuses({ username: 'u', apiKey: KEY, identityUrl: 'ftp://localhost/v2.0' }, /'identityUrl' must use https/);
+    // An @ further on, in the path, is not user info.
+    assert.equal(parseCredentials(JSON.stringify({ username: 'u', apiKey: KEY, identityUrl: 'https://identity.example/v2.0//a@b' })).identityUrl, 'https://identity.example/v2.0//a@b');
+    assert.equal(parseCredentials(JSON.stringify({ username: 'u', apiKey: KEY })).tenant, null, 'no tenant field: no tenant');
   });
 
   it('refuses user info, a query or a fragment in identityUrl, naming the field and never the URL', () => {
@@ -63,5 +67,8 @@ describe('Function: parseCredentials', () => {
     refuses({ username: 'u', apiKey: KEY, tenantId: '1', tenantName: 'a' }, /at most one of the fields 'tenantId' and 'tenantName'/);
     refuses({ username: 'u', apiKey: 42 }, /field 'apiKey' must be a string/);
     refuses({ username: 'u', apiKey: KEY, region: KEY }, /unknown field\(s\) 'region'/);
+    refuses({ username: 'u', apiKey: KEY, region: KEY, zone: KEY }, /unknown field\(s\) 'region', 'zone'$/);
+    refuses({ username: 5, apiKey: 7 }, /^field 'username' must be a string; field 'apiKey' must be a string$/);
+    assert.equal(new SecretFormatError('x').name, 'SecretFormatError');
   });
 });
