@@ -118,5 +118,6 @@ describe('Function: loadProfiles (fail closed)', () => {
     invalid(one(['arn:aws:iam::12345:role/x']), /expected an IAM role ARN/);
     invalid({ profiles: [{ name: 'Bad Name', secretId: 's', allow: ['arn:aws:iam::123456789012:role/x'] }] }, /profiles\.0\.name: must be 1-64 lower-case/);
     invalid({}, /profiles: must be a list of profiles/);
+    invalid([], /^infra\/profiles\.json is invalid: \(top level\): /);
   });
 });

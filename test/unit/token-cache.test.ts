@@ -93,6 +93,15 @@ describe('Class: TokenCache', () => {
       assert.equal(s.calls(), 2, 'asks again once the quiet period is over, not before');
     });
 
+    it('answers 503 (Retry-After 5 s) when Identity issues a token with less than 60 s left', async () => {
+      const s = setup([(now) => token('dying', now + 59_999)]);
+      await assert.rejects(s.cache.lease('p', 60, s.authenticate), (error: unknown) =>
+        error instanceof UpstreamUnavailableError &&
+        error.message === 'Rackspace Identity issued a token with less than 60 s left; try again shortly.' &&
+        error.retryAfterSeconds === 5 &&
+        error.upstream === 'identity');
+    });
+
     it('stays quiet for 60 s by default after Identity re-issued a token short of minTtl', async () => {
       const start = Date.UTC(2026, 10, 22);
       let now = start;
