@@ -68,6 +68,7 @@ const BACKSTOP_MS = 100;
 export function makeHandler(deps: AppDeps) {
   const { config, profiles, logger } = deps;
   const now = deps.now ?? Date.now;
+  // Stryker disable next-line ArrowFunction: the production wait; tests pass a fake clock's, and a real one is visible only as elapsed time.
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const readSecret = secretsManagerReader(deps.secretsClient);
   const secrets = new SecretCache<Credentials>({
