@@ -43,6 +43,13 @@ describe('Audit: one structured line per decision (issue 3)', () => {
     assert.deepEqual([again.lines.length, again.lines[0]?.audit.cacheHit, again.lines[0]?.audit.identityCalls, again.lines[0]?.audit.identityMs], [1, true, 0, null]);
   });
 
+  it('records an Identity call that took no time on the clock as 0 ms, not as "no call"', async () => {
+    const clock = fakeClock();
+    const { vend } = await start({ now: clock.now, sleep: clock.sleep }, { now: clock.now });
+    const { lines } = await vend();
+    assert.deepEqual([lines[0]?.audit.identityCalls, lines[0]?.audit.identityMs], [1, 0]);
+  });
+
   it('records a denial with the caller and the reason, and no token', async () => {
     const { vend } = await start();
     for (const [options, reason] of [
