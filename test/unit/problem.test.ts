@@ -35,6 +35,17 @@ describe('Function: problemResponse', () => {
     }
   });
 
+  it("says the service itself is misconfigured without saying how (the log has the reason)", () => {
+    const body = JSON.parse(problemResponse(new ServiceMisconfiguredError({ upstream: 'secrets-manager', cause: new Error('no region') })).body);
+    assert.equal(body.detail, 'The service is misconfigured; its operators must fix it. The service log has the reason.');
+  });
+
+  it('keeps a 503 without a cause or an upstream free of them, and says whether the upstream named the wait', () => {
+    const plain = new UpstreamUnavailableError('d', 1, { upstream: null });
+    assert.deepEqual([plain.cause, plain.upstream, plain.retryAfterGiven, 'cause' in plain], [undefined, null, false, false]);
+    assert.equal(new UpstreamUnavailableError('d', 7, { upstream: 'identity', retryAfterGiven: true }).retryAfterGiven, true);
+  });
+
   it('keeps the 403 detail the same whatever the reason, so profiles cannot be enumerated', () => {
     const [a, b] = [new ForbiddenError('no such profile'), new ForbiddenError('caller role not in the profile allowlist')].map((e) => problemResponse(e).body);
     assert.equal(a, b);
