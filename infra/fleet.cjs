@@ -12,6 +12,7 @@
 //   encryption context (service, stage, format, a declared profile, and no other keys).
 const { readFileSync } = require('node:fs');
 const path = require('node:path');
+const { stageAlarm } = require('./observability.cjs');
 
 const SERVICE = 'rackspace-token-vendor';
 // functions/core/token-record.ts RECORD_FORMAT: a new format needs a new grant.
@@ -107,32 +108,12 @@ function fleetResources(stage, on, alarmTopicArn = '', names = profileNames()) {
           },
         },
       },
-      // The instances that worked alone because the table or KMS failed: audit lines with shared "fallback".
-      SharedTierFallbackMetric: {
-        Type: 'AWS::Logs::MetricFilter',
-        Properties: {
-          LogGroupName: { Ref: 'TokenLogGroup' },
-          FilterPattern: '{ $.audit.shared = "fallback" }',
-          MetricTransformations: [{ MetricNamespace: `RackspaceTokenVendor/${stage}`, MetricName: 'SharedTierFallbacks', MetricValue: '1', DefaultValue: 0 }],
-        },
-      },
-      SharedTierFallbackAlarm: {
-        Type: 'AWS::CloudWatch::Alarm',
-        Properties: {
-          AlarmName: `${SERVICE}-${stage}-shared-tier-fallback`,
-          AlarmDescription:
-            'The shared token table or KMS failed, so instances authenticate on their own (callers are still served). Check the audit lines with shared "fallback": sharedFallback names the dependency and error (table throttling, KMS key policy or grant).',
-          Namespace: `RackspaceTokenVendor/${stage}`,
-          MetricName: 'SharedTierFallbacks',
-          Statistic: 'Sum',
-          Period: 300,
-          EvaluationPeriods: 1,
-          Threshold: 1,
-          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-          TreatMissingData: 'notBreaching',
-          ...(alarmTopicArn && { AlarmActions: [alarmTopicArn] }),
-        },
-      },
+      // The instances that worked alone because the table or KMS failed: the SharedTierFallback metric
+      // of the audit line (functions/token/metrics.json).
+      SharedTierFallbackAlarm: stageAlarm({
+        stage, service: SERVICE, notify: alarmTopicArn ? [alarmTopicArn] : { Ref: 'AWS::NoValue' }, name: 'shared-tier-fallback', metric: 'SharedTierFallback', threshold: 1,
+        description: 'The shared token table or KMS failed, so instances authenticate on their own (callers are still served). Check the audit lines with shared "fallback": sharedFallback names the dependency and error (table throttling, KMS key policy or grant).',
+      }),
     },
   };
 }

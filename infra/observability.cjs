@@ -39,6 +39,7 @@ function dashboardBody({ stage, functionName, apiName, logGroupName }) {
       stageMetric(stage, 'CacheHit', { id: 'hits', visible: false }),
       stageMetric(stage, 'Vend', { id: 'vends', visible: false }),
     ]),
+    metricWidget('Shared tier: table hits and fallbacks', [stageMetric(stage, 'SharedCacheHit'), stageMetric(stage, 'SharedTierFallback')]),
     metricWidget('Identity calls and failures', [stageMetric(stage, 'IdentityCalls'), stageMetric(stage, 'IdentityFailure')]),
     metricWidget('Identity latency (p50, p99, ms)', [stageMetric(stage, 'IdentityLatency', { stat: 'p50' }), stageMetric(stage, 'IdentityLatency', { stat: 'p99' })]),
     metricWidget('Degraded, denied and refused keys', [stageMetric(stage, 'Degraded'), stageMetric(stage, 'Denied'), stageMetric(stage, 'CredentialsUnusable')]),
@@ -88,6 +89,7 @@ function stageAlarm({ stage, service, notify, name, metric, threshold, descripti
 
 module.exports = {
   dashboardBody,
+  stageAlarm,
   /** serverless.yml `resources`: the dashboard and the alarms on our own metrics. */
   resources: async (context) => {
     const { resolveVariable } = context;

@@ -40,6 +40,8 @@ export function metricValues(facts: AuditFacts, status: number): Values {
   const values: Values = {
     Vend: 1,
     CacheHit: facts.cacheHit === true ? 1 : 0,
+    SharedCacheHit: facts.shared === 'table' ? 1 : 0,
+    SharedTierFallback: facts.shared === 'fallback' ? 1 : 0,
     IdentityCalls: facts.identityCalls,
     IdentityFailure: facts.upstream === 'identity' ? 1 : 0,
     CredentialsUnusable: status === 502 ? 1 : 0,

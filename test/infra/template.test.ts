@@ -148,7 +148,7 @@ describe('The packaged CloudFormation template (npm run package)', () => {
       ['RackspaceTokenVendor/CredentialsUnusable', 1, '[{"Name":"Stage","Value":"dev"}]'],
       ['RackspaceTokenVendor/Degraded', 1, '[{"Name":"Stage","Value":"dev"}]'],
       ['RackspaceTokenVendor/IdentityFailure', 1, '[{"Name":"Stage","Value":"dev"}]'],
-      ['RackspaceTokenVendor/dev/SharedTierFallbacks', 1, undefined],
+      ['RackspaceTokenVendor/SharedTierFallback', 1, '[{"Name":"Stage","Value":"dev"}]'],
     ]);
     for (const alarm of ofType('AWS::CloudWatch::Alarm')) assert.match(alarm.Properties.AlarmDescription, /\b(check|find|put|raise)\b/i, 'each alarm says what to do');
   });
@@ -456,11 +456,10 @@ describe('The packaged template: shared tier on (the default)', () => {
     assert.deepEqual([statement.Condition.StringEquals, statement.Condition['ForAllValues:StringEquals']], [grant.Condition.StringEquals, grant.Condition['ForAllValues:StringEquals']]);
   });
 
-  it('alarms when instances fall back because the table or KMS failed', () => {
-    const filter = ofTypeIn(on, 'AWS::Logs::MetricFilter').find((f) => f.Properties.FilterPattern.includes('shared'));
-    assert.equal(filter?.Properties.FilterPattern, '{ $.audit.shared = "fallback" }');
-    const alarm = ofTypeIn(on, 'AWS::CloudWatch::Alarm').find((a) => a.Properties.MetricName === 'SharedTierFallbacks');
-    assert.deepEqual([alarm?.Properties.Threshold, alarm?.Properties.Namespace], [1, filter?.Properties.MetricTransformations[0].MetricNamespace]);
+  it('alarms when instances fall back because the table or KMS failed, on the metric the audit line carries', () => {
+    const alarm = ofTypeIn(on, 'AWS::CloudWatch::Alarm').find((a) => a.Properties.MetricName === 'SharedTierFallback');
+    assert.deepEqual([alarm?.Properties.Threshold, alarm?.Properties.Namespace, alarm?.Properties.Dimensions], [1, 'RackspaceTokenVendor', [{ Name: 'Stage', Value: 'dev' }]]);
+    assert.ok('SharedTierFallback' in everyMetricEmitted());
   });
 });
 
@@ -474,7 +473,7 @@ describe('The packaged template: --param=sharedTier=off', () => {
     assert.deepEqual(ofTypeIn(off, 'AWS::DynamoDB::Table'), []);
     assert.deepEqual(granting(off, /^dynamodb:|^kms:GenerateDataKey/).filter((s) => !s.Condition?.StringEquals?.['kms:ViaService']), [], 'none but through Secrets Manager (the rotate function)');
     assert.ok(granting(off, /^kms:Decrypt$/).every((s) => s.Condition?.StringEquals?.['kms:ViaService']), 'Decrypt only via Secrets Manager');
-    assert.ok(!ofTypeIn(off, 'AWS::CloudWatch::Alarm').some((a) => a.Properties.MetricName === 'SharedTierFallbacks'));
+    assert.ok(!ofTypeIn(off, 'AWS::CloudWatch::Alarm').some((a) => a.Properties.MetricName === 'SharedTierFallback'));
     assert.deepEqual([env(off).FLEET_TABLE, env(off).FLEET_KEY_ID], ['', '']);
     assert.deepEqual((off as any).Conditions.SharedTierOn, { 'Fn::Equals': ['off', 'on'] }, 'the key policy statement is dropped');
   });

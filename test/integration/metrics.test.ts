@@ -25,7 +25,7 @@ async function start() {
     assert.equal(lines.length - from, 1, 'exactly one line per request');
     return { answer, line: lines[from] as Line };
   };
-  return { demo, clock, vend };
+  return { demo, clock, vend, lines };
 }
 
 /** The metric members of a line, by name, as the directive lists them. */
@@ -45,16 +45,38 @@ describe('Metrics: Embedded Metric Format inside the one audit line', () => {
     const { IdentityLatency, ...firstRest } = metricsOf(first.line);
     assert.ok(typeof IdentityLatency === 'number' && IdentityLatency >= 0);
     assert.deepEqual(firstRest, {
-      Vend: 1, CacheHit: 0, IdentityCalls: 1, IdentityFailure: 0, CredentialsUnusable: 0, Degraded: 0, Denied: 0, ClientError: 0, UpstreamError: 0,
+      Vend: 1, CacheHit: 0, SharedCacheHit: 0, SharedTierFallback: 0, IdentityCalls: 1, IdentityFailure: 0, CredentialsUnusable: 0, Degraded: 0, Denied: 0, ClientError: 0, UpstreamError: 0,
       TokenSecondsLeft: 24 * 3600,
     });
     clock.advance(HOUR);
     const second = await vend();
     assert.deepEqual(emfProblems(second.line), []);
     assert.deepEqual(metricsOf(second.line), {
-      Vend: 1, CacheHit: 1, IdentityCalls: 0, IdentityFailure: 0, CredentialsUnusable: 0, Degraded: 0, Denied: 0, ClientError: 0, UpstreamError: 0,
+      Vend: 1, CacheHit: 1, SharedCacheHit: 0, SharedTierFallback: 0, IdentityCalls: 0, IdentityFailure: 0, CredentialsUnusable: 0, Degraded: 0, Denied: 0, ClientError: 0, UpstreamError: 0,
       TokenSecondsLeft: 23 * 3600,
     });
+  });
+
+  it('a new instance served from the shared table counts SharedCacheHit, not CacheHit, and no Identity call', async () => {
+    const { demo, vend, lines } = await start();
+    await vend();
+    const from = lines.length;
+    await call(demo.instance(), {});
+    const line = lines[from] as Line;
+    assert.deepEqual(emfProblems(line), []);
+    const m = metricsOf(line);
+    assert.deepEqual([line.audit.shared, m.SharedCacheHit, m.CacheHit, m.IdentityCalls, m.SharedTierFallback], ['table', 1, 0, 0, 0]);
+  });
+
+  it('an instance working alone because the shared table is unreachable counts SharedTierFallback', async () => {
+    const { demo, vend, lines } = await start();
+    await vend();
+    demo.shared?.dynamo.partition(true);
+    const from = lines.length;
+    const alone = await call(demo.instance(), {});
+    const line = lines[from] as Line;
+    assert.deepEqual(emfProblems(line), []);
+    assert.deepEqual([alone.statusCode, line.audit.shared, metricsOf(line).SharedTierFallback, metricsOf(line).SharedCacheHit], [200, 'fallback', 1, 0]);
   });
 
   it('a denial counts Denied; an undeclared profile gets no Profile dimension, so callers cannot mint metrics', async () => {
@@ -66,7 +88,9 @@ describe('Metrics: Embedded Metric Format inside the one audit line', () => {
     assert.deepEqual(emfProblems(invented.line), []);
     assert.deepEqual(invented.line._aws.CloudWatchMetrics[0].Dimensions, [['Stage']]);
     assert.equal('Profile' in invented.line, false);
-    assert.deepEqual(metricsOf(invented.line), { Vend: 1, CacheHit: 0, IdentityCalls: 0, IdentityFailure: 0, CredentialsUnusable: 0, Degraded: 0, Denied: 1, ClientError: 0, UpstreamError: 0 });
+    assert.deepEqual(metricsOf(invented.line), {
+      Vend: 1, CacheHit: 0, SharedCacheHit: 0, SharedTierFallback: 0, IdentityCalls: 0, IdentityFailure: 0, CredentialsUnusable: 0, Degraded: 0, Denied: 1, ClientError: 0, UpstreamError: 0,
+    });
   });
 
   it('a bad request counts ClientError, not Denied or UpstreamError', async () => {
