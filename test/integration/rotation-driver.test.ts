@@ -6,7 +6,9 @@ import { runScenario, SCENARIOS } from '../rotation/scenario.ts';
 describe('npm run rotation: every scenario, with callers vending throughout', () => {
   for (const scenario of SCENARIOS) {
     it(`${scenario}: no vend fails, Identity accepts AWSCURRENT and refuses the old key, the key was reset once`, async () => {
-      const summary = await runScenario(scenario, { callers: 5, coldPerStep: 2, invocationTimeoutMs: 300 });
+      // Real sleeps (the rotation's retries): a roomy invocation timeout, so a loaded machine does not end a step
+      // that would have finished; only the crash scenario waits it out (once).
+      const summary = await runScenario(scenario, { callers: 5, coldPerStep: 2, invocationTimeoutMs: 2_000 });
       assert.deepEqual([summary.failed, summary.identityAcceptsCurrent, summary.oldKeyRefused, summary.resets], [0, true, true, 1]);
       assert.ok(summary.vends > summary.coldVends && summary.coldVends >= 8, `${summary.vends} vends, ${summary.coldVends} cold`);
       assert.equal(summary.steps.at(-1), scenario === 'step-invoked-twice' ? 'finishSecret:already-done' : 'finishSecret:finished');
