@@ -1,4 +1,4 @@
-// Run by memory.ts as `node --expose-gc memory-child.ts ours|floor|distinct`: a process of its own, so
+// Run by memory.ts as `node --expose-gc … memory-child.ts ours|floor|distinct`: a process of its own, so
 // the RSS measured is this handler's alone and not the bench's other work. Prints one JSON line.
 // `distinct` is ours with a new query on every vend (`?service=cloudDNS&region=<new text>`, answered
 // by the global endpoint): what a caller who varies the query does to the per-token memos.
