@@ -2,7 +2,8 @@ import type { Credentials } from '../core/credentials.ts';
 import type { Timeout } from '../core/deadline.ts';
 import { CredentialsRefusedError, DeadlineExceededError, UpstreamMisconfiguredError, UpstreamUnavailableError } from '../core/errors.ts';
 import { parseRetryAfter } from '../core/retry-after.ts';
-import type { RetryVerdict } from '../core/retry.ts';
+import type { RetryPolicy, RetryVerdict } from '../core/retry.ts';
+import type { Config } from '../config.ts';
 import type { Token } from '../core/token.ts';
 import { faultName, parseAccess } from './identity-schema.ts';
 
@@ -126,6 +127,25 @@ function safeJson(text: string): unknown {
 export function identityRetryVerdict(error: unknown): RetryVerdict {
   if (!(error instanceof IdentityUnavailableError) || error.fault === 'malformed') return { retry: false };
   return { retry: true, afterMs: error.retryAfterGiven ? error.retryAfterSeconds * 1000 : undefined };
+}
+
+/**
+ * The retry policy of one authentication (and of every other Identity call), from the configured
+ * attempts, budget and per-call timeout: the vending and the rotation function share it.
+ */
+export function identityRetryPolicy(
+  config: Pick<Config, 'identityAttempts' | 'identityBudgetMs' | 'identityTimeoutMs'>,
+  clock: Pick<RetryPolicy, 'now' | 'sleep' | 'random'>,
+): RetryPolicy {
+  return {
+    attempts: config.identityAttempts,
+    budgetMs: config.identityBudgetMs,
+    attemptTimeoutMs: config.identityTimeoutMs,
+    baseMs: 200,
+    capMs: 2_000,
+    classify: identityRetryVerdict,
+    ...clock,
+  };
 }
 
 export const isUnauthorized = (error: unknown): boolean => error instanceof IdentityRejectedError && error.identityStatus === 401;

@@ -1,7 +1,7 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod/mini';
 import { identityKeys } from '../adapters/identity-keys.ts';
-import { identityClient, identityRetryVerdict, isUnauthorized } from '../adapters/identity.ts';
+import { identityClient, identityRetryPolicy, isUnauthorized } from '../adapters/identity.ts';
 import { secretsRetryVerdict, secretVersionStore } from '../adapters/secret-versions.ts';
 import type { RedactingLogger } from '../core/logger.ts';
 import { retrying, type RetryPolicy } from '../core/retry.ts';
@@ -41,17 +41,7 @@ export function makeRotationHandler(deps: RotationDeps): (event: unknown) => Pro
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = deps.random ?? Math.random;
   const fetchOption = deps.fetch ? { fetch: deps.fetch } : {};
-  const identityPolicy: RetryPolicy = {
-    attempts: config.identityAttempts,
-    budgetMs: config.identityBudgetMs,
-    attemptTimeoutMs: config.identityTimeoutMs,
-    baseMs: 200,
-    capMs: 2_000,
-    classify: identityRetryVerdict,
-    now,
-    sleep,
-    random,
-  };
+  const identityPolicy = identityRetryPolicy(config, { now, sleep, random });
   // Puts after a reset must land: more patience than a vend, short first steps (the window they leave is the callers').
   const writePolicy: RetryPolicy = { attempts: 5, budgetMs: 10_000, attemptTimeoutMs: 5_000, baseMs: 50, capMs: 1_000, classify: secretsRetryVerdict, now, sleep, random };
   const authenticateOnce = identityClient({ defaultUrl: config.identityUrl, now, ...fetchOption });

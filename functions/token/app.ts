@@ -10,7 +10,7 @@ import { Fleet } from '../core/fleet.ts';
 import { aloneTier, type SharedTier } from '../core/shared-tier.ts';
 import { identityRevoker } from '../adapters/identity-revoke.ts';
 import { isOperatorEvent, operatorFlush } from './operator.ts';
-import { identityClient, identityRetryVerdict, isUnauthorized } from '../adapters/identity.ts';
+import { identityClient, identityRetryPolicy, isUnauthorized } from '../adapters/identity.ts';
 import { pendingReader, secretsManagerReader } from '../adapters/secrets.ts';
 import { authorize } from '../core/authorize.ts';
 import type { Credentials } from '../core/credentials.ts';
@@ -82,17 +82,7 @@ export function makeHandler(deps: AppDeps) {
   });
   const timeout = deps.timeout ?? ((ms: number) => AbortSignal.timeout(ms));
   const authenticateOnce = identityClient({ defaultUrl: config.identityUrl, now, timeout, ...(deps.fetch && { fetch: deps.fetch }) });
-  const policy = {
-    attempts: config.identityAttempts,
-    budgetMs: config.identityBudgetMs,
-    attemptTimeoutMs: config.identityTimeoutMs,
-    baseMs: 200,
-    capMs: 2_000,
-    classify: identityRetryVerdict,
-    now,
-    sleep,
-    random: deps.random ?? Math.random,
-  };
+  const policy = identityRetryPolicy(config, { now, sleep, random: deps.random ?? Math.random });
   const readPending = pendingReader(deps.secretsClient);
   const shared = sharedTier(deps, now, sleep);
   const vendor = createVendor({
