@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { json11Server, parseInput, send, sendError } from './json11.ts';
 
 /** One injected error, answered in KMS's shape (`__type`, `message`). */
 export interface KmsFault {
@@ -91,33 +92,21 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
 
   const allowed = (operation: string, context: Record<string, string>) => !denied && (options.allowContext?.(operation, context) ?? true);
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('error', () => res.destroy());
-    req.on('end', async () => {
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const operation = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : target;
-      calls[operation] = (calls[operation] ?? 0) + 1;
-      if (!String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256')) {
-        return error(res, { type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' });
-      }
-      const fault = faults.shift();
-      if (fault) {
-        if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-        if (req.socket.destroyed) return;
-        return error(res, fault);
-      }
-      let input: Record<string, unknown>;
-      try {
-        input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-      } catch {
-        return error(res, { type: 'SerializationException', message: 'Malformed JSON' });
-      }
-      const handler = req.method === 'POST' && req.url === '/' ? operations[operation] : undefined;
-      if (!handler) return error(res, { type: 'UnknownOperationException', message: `Unknown operation ${operation}` });
-      handler(input, res);
-    });
+  const server = json11Server('TrentService', calls, async (req, res, operation, body) => {
+    if (!String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256')) {
+      return error(res, { type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' });
+    }
+    const fault = faults.shift();
+    if (fault) {
+      if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (req.socket.destroyed) return;
+      return error(res, fault);
+    }
+    const input = parseInput(body);
+    if (!input) return error(res, { type: 'SerializationException', message: 'Malformed JSON' });
+    const handler = req.method === 'POST' && req.url === '/' ? operations[operation] : undefined;
+    if (!handler) return error(res, { type: 'UnknownOperationException', message: `Unknown operation ${operation}` });
+    handler(input, res);
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -170,10 +159,6 @@ function open(master: Buffer, keyId: string, blob: Buffer, context: Record<strin
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(body));
-}
-
 function accessDenied(res: ServerResponse, operation: string, keyArn: string): void {
   error(res, {
     type: 'AccessDeniedException',
@@ -182,7 +167,5 @@ function accessDenied(res: ServerResponse, operation: string, keyArn: string): v
 }
 
 function error(res: ServerResponse, fault: KmsFault): void {
-  const status = fault.status ?? (fault.type === 'KMSInternalException' || fault.type === 'DependencyTimeoutException' ? 500 : 400);
-  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': fault.type });
-  res.end(JSON.stringify({ __type: fault.type, message: fault.message ?? fault.type }));
+  sendError(res, fault.status ?? (fault.type === 'KMSInternalException' || fault.type === 'DependencyTimeoutException' ? 500 : 400), fault.type, fault.message);
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { json11Server, parseInput, send, sendError } from './json11.ts';
 import { custody } from '../support/leak-guard.ts';
 import { holdRequest, type SimulatedTime } from './delay.ts';
 import { ApiError, SecretVersions, type Secret } from './secret-versions.ts';
@@ -171,40 +172,28 @@ export async function startSecretsManagerEmulator(options: { secrets?: Record<st
     return index < 0 ? undefined : faults.splice(index, 1)[0];
   };
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('error', () => res.destroy());
-    req.on('end', async () => {
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const operation = target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : target;
-      calls[operation] = (calls[operation] ?? 0) + 1;
-      const authorization = String(req.headers.authorization ?? '');
-      const accessKeyId = /Credential=([^/]+)\//.exec(authorization)?.[1];
-      if (accessKeyId) signers.push({ accessKeyId, sessionToken: (req.headers['x-amz-security-token'] as string | undefined) ?? null });
-      if (!authorization.startsWith('AWS4-HMAC-SHA256')) {
-        return error(res, { type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' });
-      }
-      let input: Record<string, unknown>;
-      try {
-        input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-      } catch {
-        return error(res, { type: 'SerializationException', message: 'Malformed JSON' });
-      }
-      const fault = takeFault(operation, input);
-      if (fault) {
-        if (fault.delayMs && !(await holdRequest(req, fault.delayMs, options.time))) return;
-        return error(res, fault);
-      }
-      const handler = req.method === 'POST' && req.url === '/' ? operations[operation] : undefined;
-      if (!handler) return error(res, { type: 'UnknownOperationException', message: `Unknown operation ${operation}` });
-      try {
-        send(res, 200, handler(input));
-      } catch (caught) {
-        if (!(caught instanceof ApiError)) throw caught;
-        error(res, { type: caught.type, message: caught.message });
-      }
-    });
+  const server = json11Server('secretsmanager', calls, async (req, res, operation, body) => {
+    const authorization = String(req.headers.authorization ?? '');
+    const accessKeyId = /Credential=([^/]+)\//.exec(authorization)?.[1];
+    if (accessKeyId) signers.push({ accessKeyId, sessionToken: (req.headers['x-amz-security-token'] as string | undefined) ?? null });
+    if (!authorization.startsWith('AWS4-HMAC-SHA256')) {
+      return error(res, { type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' });
+    }
+    const input = parseInput(body);
+    if (!input) return error(res, { type: 'SerializationException', message: 'Malformed JSON' });
+    const fault = takeFault(operation, input);
+    if (fault) {
+      if (fault.delayMs && !(await holdRequest(req, fault.delayMs, options.time))) return;
+      return error(res, fault);
+    }
+    const handler = req.method === 'POST' && req.url === '/' ? operations[operation] : undefined;
+    if (!handler) return error(res, { type: 'UnknownOperationException', message: `Unknown operation ${operation}` });
+    try {
+      send(res, 200, handler(input));
+    } catch (caught) {
+      if (!(caught instanceof ApiError)) throw caught;
+      error(res, { type: caught.type, message: caught.message });
+    }
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -244,14 +233,8 @@ function clientToken(value: unknown): string {
   return value;
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(body));
-}
-
 function error(res: ServerResponse, fault: Pick<SecretsManagerFault, 'type' | 'status' | 'message'>): void {
-  const status = fault.status ?? (fault.type === 'InternalServiceError' ? 500 : 400);
-  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': fault.type });
-  res.end(JSON.stringify({ __type: fault.type, message: fault.message ?? fault.type }));
+  sendError(res, fault.status ?? (fault.type === 'InternalServiceError' ? 500 : 400), fault.type, fault.message);
 }
 
 /** The values inside a secret that must never be output; a secret that is not JSON is custodied whole. */
