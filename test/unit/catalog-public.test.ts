@@ -1,60 +1,41 @@
 // resolveEndpoint on catalogs nobody on this team wrote. Each fixture in test/fixtures/public/ names
 // its source in its `_source` field; the source is cited again above each group of tests.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { parseAccess } from '../../functions/adapters/identity-schema.ts';
-import { resolveEndpoint, type EndpointRequest } from '../../functions/core/catalog.ts';
-import { AmbiguousEndpointError, EndpointNotFoundError, type VendError } from '../../functions/core/errors.ts';
-import type { Token } from '../../functions/core/token.ts';
+import { loadToken, rejects, resolve } from '../support/catalog.ts';
+import { resolveEndpoint } from '../../functions/core/catalog.ts';
+import { AmbiguousEndpointError, EndpointNotFoundError } from '../../functions/core/errors.ts';
 import { parseQuery } from '../../functions/token/request.ts';
 
-const load = (name: string): Token => {
-  const token = parseAccess(JSON.parse(readFileSync(new URL(`../fixtures/public/${name}`, import.meta.url), 'utf8')));
-  assert.ok(token, `${name} parses`);
-  return token;
-};
 // Rackspace Identity v2.0 token-operations JSON example (2015): rackerlabs/docs-cloud-identity,
 // api-docs/api-reference/methods/token/post-authenticate-as-user-with-password-or-api-key-v2.0-tokens.rst
-const rackspace2015 = load('rackspace-2015-token-operations.json');
+const rackspace2015 = loadToken('public/rackspace-2015-token-operations.json');
 // Rackspace getting-started sample: rackerlabs/docs-cloud-rackconnect, api-docs/getting-started/common-gs/samples/service-catalog-endpoint.rst
-const bigData = load('rackspace-cloudbigdata-versions.json');
+const bigData = loadToken('public/rackspace-cloudbigdata-versions.json');
 // OpenStack Identity 2.0 example as kept by gophercloud/gophercloud, openstack/identity/common_test.go
-const gophercloud = load('gophercloud-identity-v2.json');
+const gophercloud = loadToken('public/gophercloud-identity-v2.json');
 // pkgcloud/pkgcloud, test/fixtures/rackspace/auth.json
-const pkgcloud = load('pkgcloud-rackspace-auth.json');
+const pkgcloud = loadToken('public/pkgcloud-rackspace-auth.json');
 // apache/libcloud, libcloud/test/compute/fixtures/openstack/_v2_0__auth.json
-const libcloud = load('libcloud-openstack-v2-auth.json');
+const libcloud = loadToken('public/libcloud-openstack-v2-auth.json');
 
-type Ask = Partial<EndpointRequest> & { service: string };
-const resolve = (token: Token, ask: Ask, defaultRegion = token.defaultRegion) => resolveEndpoint(token.catalog, { interface: 'public', ...ask }, defaultRegion);
-
-function refused<E extends VendError>(fn: () => unknown, type: abstract new (...a: never[]) => E): E {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof type, `expected ${type.name}, got ${String(error)}`);
-    return error;
-  }
-  assert.fail(`expected ${type.name}`);
-}
 
 describe('Function: resolveEndpoint on published catalogs', () => {
   describe('a region-less endpoint answers a regional request only for a truly global service', () => {
     it('answers compute in ORD with a 404 listing the regions, not with the first-generation v1.0 URL (Rackspace 2015)', () => {
-      const error = refused(() => resolve(rackspace2015, { service: 'compute', region: 'ORD' }), EndpointNotFoundError);
+      const error = rejects(() => resolve(rackspace2015, { service: 'compute', region: 'ORD' }), EndpointNotFoundError);
       assert.equal(error.extensions.missing, 'region');
       assert.deepEqual(error.extensions.available, ['SYD', 'DFW', 'IAD', 'HKG']);
       assert.match(error.message, /region 'ORD'/);
     });
 
     it('blames the region, not the interface, for compute in ORD over ServiceNet (Rackspace 2015)', () => {
-      const error = refused(() => resolve(rackspace2015, { service: 'compute', region: 'ord', interface: 'internal' }), EndpointNotFoundError);
+      const error = rejects(() => resolve(rackspace2015, { service: 'compute', region: 'ord', interface: 'internal' }), EndpointNotFoundError);
       assert.deepEqual([error.extensions.missing, error.extensions.available], ['region', ['SYD', 'DFW', 'IAD', 'HKG']]);
     });
 
     it('answers a default region the service lacks with a 404 too, never the other service\'s global endpoint (Rackspace 2015)', () => {
-      const error = refused(() => resolve(rackspace2015, { service: 'compute' }, 'LON'), EndpointNotFoundError);
+      const error = rejects(() => resolve(rackspace2015, { service: 'compute' }, 'LON'), EndpointNotFoundError);
       assert.equal(error.extensions.missing, 'region');
       assert.match(error.message, /default region 'LON'/);
     });
@@ -70,7 +51,7 @@ describe('Function: resolveEndpoint on published catalogs', () => {
     });
 
     it('asks for a region or a name when neither is given and only one of the matches is global (pkgcloud)', () => {
-      const error = refused(() => resolve(pkgcloud, { service: 'compute' }), AmbiguousEndpointError);
+      const error = rejects(() => resolve(pkgcloud, { service: 'compute' }), AmbiguousEndpointError);
       assert.deepEqual(
         (error.extensions.candidates as { service: string; region: string | null }[]).map((c) => [c.service, c.region]),
         [['cloudServers', null], ['cloudServersOpenStack', 'DFW'], ['cloudServersOpenStack', 'ORD']],
@@ -83,7 +64,7 @@ describe('Function: resolveEndpoint on published catalogs', () => {
 
   describe('versioned duplicates', () => {
     it('lists candidates that differ by version and URL, and suggests only a version (cloudBigData)', () => {
-      const error = refused(() => resolve(bigData, { service: 'cloudBigData', region: 'DFW' }), AmbiguousEndpointError);
+      const error = rejects(() => resolve(bigData, { service: 'cloudBigData', region: 'DFW' }), AmbiguousEndpointError);
       assert.deepEqual(error.extensions.candidates, [
         { service: 'cloudBigData', type: 'rax:bigdata', region: 'DFW', version: '1', url: 'https://dfw.bigdata.api.rackspacecloud.com/v1.0/123456' },
         { service: 'cloudBigData', type: 'rax:bigdata', region: 'DFW', version: '2', url: 'https://dfw.bigdata.api.rackspacecloud.com/v2/123456' },
@@ -98,12 +79,12 @@ describe('Function: resolveEndpoint on published catalogs', () => {
     });
 
     it('is a 404 naming the version step and the versions there when no endpoint has it (cloudBigData)', () => {
-      const error = refused(() => resolve(bigData, { service: 'cloudBigData', region: 'DFW', version: '2.0' }), EndpointNotFoundError);
+      const error = rejects(() => resolve(bigData, { service: 'cloudBigData', region: 'DFW', version: '2.0' }), EndpointNotFoundError);
       assert.deepEqual([error.extensions.missing, error.extensions.available], ['version', ['1', '2']]);
     });
 
     it('tells two versions of one service in one region apart (gophercloud "Cloud Servers")', () => {
-      const error = refused(() => resolve(gophercloud, { service: 'compute' }), AmbiguousEndpointError);
+      const error = rejects(() => resolve(gophercloud, { service: 'compute' }), AmbiguousEndpointError);
       assert.match(error.message, /narrow it with a version \(1, 1\.1\)\.$/);
       assert.equal(resolve(gophercloud, { service: 'compute', version: '1.1', interface: 'internal' }).url, 'https://compute.north.internal/v1.1/t1000');
     });
@@ -128,7 +109,7 @@ describe('Function: resolveEndpoint on published catalogs', () => {
     });
 
     it('stays case-sensitive, and names the service with its space in the 404', () => {
-      const error = refused(() => resolve(gophercloud, endpointOf({ service: 'cloud files' })), EndpointNotFoundError);
+      const error = rejects(() => resolve(gophercloud, endpointOf({ service: 'cloud files' })), EndpointNotFoundError);
       assert.match(error.message, /'cloud files'/);
       assert.deepEqual(error.extensions.available, [
         { name: 'Cloud Servers', type: 'compute' },
@@ -149,7 +130,7 @@ describe('Function: resolveEndpoint on published catalogs', () => {
     });
 
     it('does not replace the user\'s default region by the only other one (Rackspace 2015 cloudMetrics, default DFW)', () => {
-      const error = refused(() => resolve(rackspace2015, { service: 'cloudMetrics' }), EndpointNotFoundError);
+      const error = rejects(() => resolve(rackspace2015, { service: 'cloudMetrics' }), EndpointNotFoundError);
       assert.deepEqual([error.extensions.missing, error.extensions.available], ['region', ['IAD']]);
     });
   });

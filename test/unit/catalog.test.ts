@@ -1,33 +1,15 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseAccess } from '../../functions/adapters/identity-schema.ts';
-import { resolveEndpoint, type EndpointRequest } from '../../functions/core/catalog.ts';
+import { loadToken, rejects, resolve } from '../support/catalog.ts';
+import { resolveEndpoint } from '../../functions/core/catalog.ts';
 import { AmbiguousEndpointError, EndpointNotFoundError } from '../../functions/core/errors.ts';
-import type { Token } from '../../functions/core/token.ts';
 
-const load = (name: string): Token => {
-  const token = parseAccess(JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')));
-  assert.ok(token, `${name} parses`);
-  return token;
-};
 // Seed 002: defaultRegion DFW, values with trailing spaces, two `compute` services.
-const devguide = load('seed-client-devguide.json');
+const devguide = loadToken('seed-client-devguide.json');
 // Seed 000: defaultRegion ORD, cloudDatabases in SYD/DFW/HKG only, global cloudDNS.
-const images = load('seed-images-guide.json');
+const images = loadToken('seed-images-guide.json');
 
-const resolve = (token: Token, request: Partial<EndpointRequest> & { service: string }, defaultRegion = token.defaultRegion) =>
-  resolveEndpoint(token.catalog, { interface: 'public', ...request }, defaultRegion);
-
-const rejects = <E extends Error>(fn: () => unknown, type: new (...a: never[]) => E): E => {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof type, `expected ${type.name}, got ${String(error)}`);
-    return error;
-  }
-  assert.fail(`expected ${type.name}`);
-};
 
 describe('Function: resolveEndpoint', () => {
   describe('rule 1: service by name, else by type', () => {
