@@ -1,22 +1,13 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod/mini';
 import { identityKeys } from '../adapters/identity-keys.ts';
 import { identityClient, identityRetryPolicy, isUnauthorized } from '../adapters/identity.ts';
 import { secretsRetryVerdict, secretVersionStore } from '../adapters/secret-versions.ts';
-import type { RedactingLogger } from '../core/logger.ts';
 import { retrying, type RetryPolicy } from '../core/retry.ts';
-import type { Config } from '../config.ts';
+import type { AppDeps } from '../token/app.ts';
 import { runStep, type StepDeps } from './steps.ts';
 
-export interface RotationDeps {
-  config: Config;
-  secretsClient: SecretsManagerClient;
-  logger: RedactingLogger;
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-  fetch?: typeof globalThis.fetch;
-}
+/** The vending function's dependencies that rotation needs too, wired the same way. */
+export type RotationDeps = Pick<AppDeps, 'config' | 'secretsClient' | 'logger' | 'now' | 'sleep' | 'random' | 'fetch'>;
 
 // What Secrets Manager sends (Lambda invoke payload). Loose: the service may add fields (RotationToken).
 const RotationEvent = z.object({
