@@ -1,11 +1,14 @@
 // Cold vend and bundle size: the deployed bundle run once in fresh processes against emulators in
-// this process, next to an SDK-only floor (sdk-floor.ts, bundled the same way) and bare node.
+// this process, next to an SDK-only floor (sdk-floor.ts, bundled the same way) and bare node; and
+// once more with the shared tier on and a fresh token in the table, as a new Lambda environment
+// finds it (a new environment is a new process: an instance is never cold in a warm process).
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { bundleOptions, byPackage } from '../build-options.ts';
+import { startSharedEmulators } from '../local/demo.ts';
 import { DECLARED, startDeclaredEmulators } from '../support/declared.ts';
 import { tokenEvent } from '../support/events.ts';
 import { summarize, type Summary } from './stats.ts';
@@ -77,6 +80,16 @@ export interface ColdResult {
   oursAnsweredMs: Summary;
   floorLoadedMs: Summary;
   floorAnsweredMs: Summary;
+  /**
+   * The same bundle with the shared tier on and a fresh token already in the table (the first,
+   * unrecorded run put it there): spawn to exit, and inside the child from loaded to answered.
+   */
+  sharedHitMs: Summary;
+  sharedHitVendMs: Summary;
+  /** Today's first vend inside the child (secret read + Identity), loaded to answered. */
+  oursVendMs: Summary;
+  /** Identity calls made by the recorded shared-hit runs (goal 0). */
+  sharedHitIdentityCalls: number;
 }
 
 export async function measureCold(bundles: Bundles, dir: string, runs: number): Promise<ColdResult> {
@@ -89,6 +102,7 @@ export async function measureCold(bundles: Bundles, dir: string, runs: number): 
       `console.log('RESULT ' + JSON.stringify({ statusCode: r.statusCode, loadedMs, answeredMs: performance.now() }));\n`,
   );
   const emulators = await startDeclaredEmulators();
+  const shared = await startSharedEmulators();
   // A fixed environment built from scratch, roughly what Lambda sets: nothing inherited from this
   // machine (NODE_EXTRA_CA_CERTS, NODE_OPTIONS) that would add start-up work Lambda does not do.
   const env: NodeJS.ProcessEnv = {
@@ -97,26 +111,30 @@ export async function measureCold(bundles: Bundles, dir: string, runs: number): 
     ...emulators.env,
     BENCH_SECRET_ID: DECLARED.secretId,
   };
-  const kinds = {
-    ours: { args: [runner], expect: true, ms: [] as number[], results: [] as Array<Record<string, unknown>> },
-    floor: { args: [bundles.floor], expect: true, ms: [] as number[], results: [] as Array<Record<string, unknown>> },
-    bare: { args: ['-e', ''], expect: false, ms: [] as number[], results: [] as Array<Record<string, unknown>> },
-  };
+  // The deployed shared tier, pointed at dynalite and the KMS stand-in by the SDK's per-service endpoint variables.
+  const sharedEnv: NodeJS.ProcessEnv = { ...env, ...shared.env, AWS_ENDPOINT_URL_DYNAMODB: shared.dynamo.endpoint, AWS_ENDPOINT_URL_KMS: shared.kms.endpoint };
+  const kind = (args: string[], expect: boolean, kindEnv = env) => ({ args, expect, env: kindEnv, ms: [] as number[], results: [] as Array<Record<string, unknown>> });
+  const kinds = { ours: kind([runner], true), floor: kind([bundles.floor], true), bare: kind(['-e', ''], false), sharedHit: kind([runner], true, sharedEnv) };
+  let sharedHitIdentityCalls = 0;
   try {
     const order = Object.values(kinds);
-    // One unrecorded run each warms the OS file cache, then interleaved runs, rotating who goes first.
-    for (const k of order) await timeProcess(k.args, env, k.expect);
+    // One unrecorded run each warms the OS file cache (and puts the shared hits' token in the
+    // table), then interleaved runs, rotating who goes first.
+    for (const k of order) await timeProcess(k.args, k.env, k.expect);
     for (let r = 0; r < runs; r++) {
       for (let i = 0; i < order.length; i++) {
         const k = order[(i + r) % order.length] as (typeof order)[number];
-        const { ms, result } = await timeProcess(k.args, env, k.expect);
+        const before = emulators.identity.calls;
+        const { ms, result } = await timeProcess(k.args, k.env, k.expect);
+        if (k === kinds.sharedHit) sharedHitIdentityCalls += emulators.identity.calls - before;
         k.ms.push(ms);
         if (result) k.results.push(result);
       }
     }
   } finally {
-    await emulators.close();
+    await Promise.all([emulators.close(), shared.dynamo.close(), shared.kms.close()]);
   }
+  const vendMs = (rs: Array<Record<string, unknown>>) => summarize(rs.map((x) => Number(x.answeredMs) - Number(x.loadedMs)));
   const field = (rs: Array<Record<string, unknown>>, key: string) => summarize(rs.map((x) => Number(x[key])));
   return {
     oursMs: summarize(kinds.ours.ms),
@@ -128,5 +146,9 @@ export async function measureCold(bundles: Bundles, dir: string, runs: number): 
     oursAnsweredMs: field(kinds.ours.results, 'answeredMs'),
     floorLoadedMs: field(kinds.floor.results, 'loadedMs'),
     floorAnsweredMs: field(kinds.floor.results, 'answeredMs'),
+    sharedHitMs: summarize(kinds.sharedHit.ms),
+    sharedHitVendMs: vendMs(kinds.sharedHit.results),
+    oursVendMs: vendMs(kinds.ours.results),
+    sharedHitIdentityCalls,
   };
 }

@@ -65,30 +65,3 @@ export async function fleetBurst(instances = 100, each = 20): Promise<{ requests
     await demo.close();
   }
 }
-
-/**
- * A new instance's first vend when the table already holds a fresh token (Identity calls, ms),
- * against today's first vend of a new instance with the shared tier off (secret read + Identity),
- * in the same process, alternating, `rounds` times each.
- */
-export async function coldSharedHit(rounds = 15): Promise<{ identityCalls: number; sharedMs: number[]; aloneMs: number[] }> {
-  const on = await startDemo({ sink: noop });
-  const off = await startDemo({ sink: noop, shared: false });
-  const sharedMs: number[] = [];
-  const aloneMs: number[] = [];
-  try {
-    await vend(on.handler as unknown as Invocable);
-    on.identity.resetCalls();
-    for (let i = 0; i < rounds; i++) {
-      for (const [demo, into] of (i % 2 === 0 ? [[on, sharedMs], [off, aloneMs]] : [[off, aloneMs], [on, sharedMs]]) as Array<[typeof on, number[]]>) {
-        const handler = demo.instance() as unknown as Invocable;
-        const started = performance.now();
-        await vend(handler);
-        into.push(performance.now() - started);
-      }
-    }
-    return { identityCalls: on.identity.calls, sharedMs, aloneMs };
-  } finally {
-    await Promise.all([on.close(), off.close()]);
-  }
-}
