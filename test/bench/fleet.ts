@@ -54,13 +54,18 @@ export async function fleetDay(instances: number, seed = 1, everySeconds = 10): 
   }
 }
 
-/** `instances` cold instances, `each` concurrent requests on every one, all at once (real clock). */
-export async function fleetBurst(instances = 100, each = 20): Promise<{ requests: number; identityCalls: number }> {
+/**
+ * `instances` cold instances, `each` concurrent requests on every one, all at once (real clock).
+ * Answers other than 200 are counted, not thrown: on an overloaded machine the emulators share one
+ * event loop with 2,000 requests and real timeouts can fire; the Identity count is the figure.
+ */
+export async function fleetBurst(instances = 100, each = 20): Promise<{ requests: number; identityCalls: number; not200: number }> {
   const demo = await startDemo({ sink: noop });
   try {
     const handlers = Array.from({ length: instances }, () => demo.instance() as unknown as Invocable);
-    await Promise.all(handlers.flatMap((h) => Array.from({ length: each }, () => vend(h))));
-    return { requests: instances * each, identityCalls: demo.identity.calls };
+    const { event, context } = tokenEvent({ query: { service: 'cloudFiles' } });
+    const answers = await Promise.all(handlers.flatMap((h) => Array.from({ length: each }, () => h(event, context as never))));
+    return { requests: instances * each, identityCalls: demo.identity.calls, not200: answers.filter((a) => a.statusCode !== 200).length };
   } finally {
     await demo.close();
   }
