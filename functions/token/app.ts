@@ -154,6 +154,7 @@ export function makeHandler(deps: AppDeps) {
   const flush = operatorFlush({
     profiles,
     shared,
+    held: (name) => vendor.tokens.state(name)?.token ?? null,
     forget: vendor.forget,
     secrets,
     defaultIdentityUrl: config.identityUrl,

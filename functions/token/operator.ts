@@ -27,6 +27,8 @@ export function isOperatorEvent(event: unknown): boolean {
 export interface OperatorDeps {
   profiles: ReadonlyMap<string, Profile>;
   shared: SharedTier;
+  /** This instance's token for the profile, if any. */
+  held: (profile: string) => Token | null;
   /** Drops this instance's token for the profile, answering it. */
   forget: (profile: string) => Token | null;
   secrets: SecretCache<Credentials>;
@@ -44,8 +46,12 @@ export interface FlushResult {
 }
 
 /**
- * Drops a profile's token fleet-wide (the shared record; every instance drops its copy at its next
- * secret re-read, within SECRET_TTL_SECONDS) and revokes it at Rackspace, with one audit line.
+ * Revokes a profile's token at Rackspace, then drops it fleet-wide (the shared record; every
+ * instance drops its copy at its next secret re-read, within SECRET_TTL_SECONDS), with one audit line.
+ *
+ * Revoked first, dropped after: a leaked token stays usable at Rackspace until it is revoked,
+ * whatever we serve, and once dropped we no longer hold it to revoke. So a flush that cannot read
+ * the secret or whose revocation Identity does not confirm changes nothing, and is invoked again.
  */
 export function operatorFlush(deps: OperatorDeps): (event: unknown, context: { awsRequestId?: string }) => Promise<FlushResult> {
   return async (event, context) => {
@@ -54,18 +60,27 @@ export function operatorFlush(deps: OperatorDeps): (event: unknown, context: { a
       if (!parsed.success) return { status: 400, profile: null, tokens: [], detail: `Expected {"operation":"flush","profile":NAME,"reason"?:TEXT}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ')}` };
       const profile = deps.profiles.get(parsed.data.profile);
       if (!profile) return { status: 404, profile: parsed.data.profile, tokens: [], detail: 'No such profile is declared.' };
-      const dropped = new Map<string, Token>();
-      for (const token of [await deps.shared.flush(profile.name), deps.forget(profile.name)]) if (token) dropped.set(token.id, token);
-      if (dropped.size === 0) return { status: 200, profile: profile.name, tokens: [], detail: 'No token was held for this profile.' };
       const credentials = await deps.secrets.get(profile.secretId);
       const identityUrl = credentials.identityUrl ?? deps.defaultIdentityUrl;
       const tokens: FlushResult['tokens'] = [];
-      for (const token of dropped.values()) {
-        const revocation = await deps.revoke(identityUrl, token.id).catch(() => 'failed' as const);
-        tokens.push({ tokenSha256: fingerprint(token), revocation });
+      const revoked = new Set<string>();
+      const revoke = async (held: Array<Token | null>) => {
+        for (const token of held) {
+          if (!token || revoked.has(token.id)) continue;
+          revoked.add(token.id);
+          tokens.push({ tokenSha256: fingerprint(token), revocation: await deps.revoke(identityUrl, token.id).catch(() => 'failed' as const) });
+        }
+        return !tokens.some((t) => t.revocation === 'failed');
+      };
+      if (!(await revoke([(await deps.shared.peek(profile.name, 0))?.token ?? null, deps.held(profile.name)]))) {
+        return { status: 503, profile: profile.name, tokens, detail: 'Identity did not confirm the revocation, so nothing was dropped: invoke again.' };
       }
-      const failed = tokens.some((t) => t.revocation === 'failed');
-      return { status: failed ? 503 : 200, profile: profile.name, tokens, detail: failed ? 'Dropped fleet-wide, but Identity did not confirm the revocation: invoke again.' : 'Dropped fleet-wide and revoked at Rackspace.' };
+      // This instance's copy goes first, so a failing table leaves it serving nothing revoked; a
+      // token published between the read and the drop is revoked too.
+      const local = deps.forget(profile.name);
+      const complete = await revoke([await deps.shared.flush(profile.name), local]);
+      if (tokens.length === 0) return { status: 200, profile: profile.name, tokens, detail: 'No token was held for this profile.' };
+      return { status: complete ? 200 : 503, profile: profile.name, tokens, detail: complete ? 'Revoked at Rackspace and dropped fleet-wide.' : 'Dropped fleet-wide, but Identity did not confirm the revocation of a token published during the flush.' };
     })().catch((error: unknown): FlushResult => ({ status: 503, profile: parsed.success ? parsed.data.profile : null, tokens: [], detail: error instanceof Error ? error.message : 'failed' }));
     const facts = { requestId: context.awsRequestId ?? 'unknown', operation: 'flush', profile: result.profile, reason: parsed.success ? (parsed.data.reason ?? null) : null, tokens: result.tokens, status: result.status };
     deps.logger.always(result.status === 200 ? 'INFO' : 'WARN', 'flush', { audit: facts });

@@ -110,6 +110,61 @@ describe('Operator flush: a direct invoke drops the profile\'s token fleet-wide 
     assert.equal(d.identity.calls, 2, 'one new authentication for the fleet');
   });
 
+  it('revokes nothing and answers "No token was held" when no instance holds a token for the profile', async () => {
+    const d = await start();
+    const answer = await flush(d.handler, { operation: 'flush', profile: 'demo' });
+    assert.deepEqual([answer.statusCode, JSON.parse(answer.body).tokens, JSON.parse(answer.body).detail], [200, [], 'No token was held for this profile.']);
+    assert.equal(d.identity.requests.revoke, 0);
+  });
+
+  it('drops nothing when Identity does not confirm the revocation (a 5xx, a reset, a redirect), so invoking again still finds and revokes the token', async () => {
+    const d = await start();
+    const first = await d.vend();
+    const faults = [{ on: 'revoke' as const, status: 503 }, { on: 'revoke' as const, reset: true }, { on: 'revoke' as const, status: 302, headers: { location: `${d.identity.url}/v2.0/tokens` } }];
+    for (const fault of faults) {
+      d.identity.injectFaults(fault);
+      const answer = await flush(d.handler, { operation: 'flush', profile: 'demo', reason: 'suspected leak' });
+      const body = JSON.parse(answer.body);
+      assert.deepEqual([answer.statusCode, body.tokens.map((t: { revocation: string }) => t.revocation)], [503, ['failed']], JSON.stringify(fault));
+      assert.match(body.detail, /nothing was dropped: invoke again/);
+      // The fleet still holds it: a new instance is served the same token from the table.
+      assert.ok((await d.vend(d.instance())).json.token === first.json.token, 'a new instance gets the same token from the table');
+    }
+    assert.deepEqual([d.identity.requests.revoke, d.identity.revoked.size], [3, 0], 'the redirect was not followed');
+    assert.equal(d.identity.calls, 1, 'no instance had to authenticate again');
+    const again = await flush(d.handler, { operation: 'flush', profile: 'demo', reason: 'suspected leak' });
+    assert.deepEqual([again.statusCode, JSON.parse(again.body).tokens.map((t: { revocation: string }) => t.revocation)], [200, ['revoked']]);
+    assert.equal(d.identity.revoked.has(first.json.token), true);
+    assert.ok((await d.vend(d.instance())).json.token !== first.json.token, 'a new instance gets a new token');
+    assert.deepEqual(d.audits().filter((a) => a.operation === 'flush').map((a) => a.status), [503, 503, 503, 200]);
+    assert.ok(!d.audits().some((a) => JSON.stringify(a).includes(first.json.token)), 'audit lines name the token by fingerprint only');
+  });
+
+  it('counts a token Identity already refuses (401 or 404) as gone: 200, dropped fleet-wide', async () => {
+    for (const status of [401, 404]) {
+      const d = await start();
+      await d.vend();
+      d.identity.injectFaults({ on: 'revoke', status });
+      const answer = await flush(d.handler, { operation: 'flush', profile: 'demo' });
+      const body = JSON.parse(answer.body);
+      assert.deepEqual([answer.statusCode, body.tokens.map((t: { revocation: string }) => t.revocation), body.detail], [200, ['already-invalid'], 'Revoked at Rackspace and dropped fleet-wide.'], `HTTP ${status}`);
+      // Dropped: a new instance finds no token in the table and authenticates.
+      assert.equal((await d.vend(d.instance())).statusCode, 200);
+      assert.equal(d.identity.calls, 2, `HTTP ${status}`);
+    }
+  });
+
+  it('revokes and drops nothing when the secret (which names the Identity URL) cannot be read, and says why', async () => {
+    const d = await start();
+    const first = await d.vend();
+    d.secrets.injectFaults({ type: 'InternalServiceError', status: 500 }, { type: 'InternalServiceError', status: 500 }, { type: 'InternalServiceError', status: 500 });
+    // A new instance has no secret in memory: it must read it, and cannot.
+    const answer = await flush(d.instance(), { operation: 'flush', profile: 'demo' });
+    assert.deepEqual([answer.statusCode, d.identity.requests.revoke], [503, 0]);
+    assert.match(JSON.parse(answer.body).detail, /Secrets Manager/);
+    assert.ok((await d.vend(d.instance())).json.token === first.json.token, 'the fleet still holds the token');
+  });
+
   it('answers 400 for a malformed operator event and 404 for an undeclared profile, each audited, revoking nothing', async () => {
     const d = await start();
     const bad = await flush(d.handler, { operation: 'flush' });
