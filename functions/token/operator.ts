@@ -41,7 +41,7 @@ export interface FlushResult {
   status: 200 | 400 | 404 | 502 | 503;
   profile: string | null;
   /** Per token dropped (the fleet's, this instance's if different): its fingerprint and what Identity said. */
-  tokens: Array<{ tokenSha256: string; revocation: Revocation | 'failed' }>;
+  tokens: Array<{ tokenSha256: string; revocation: Revocation }>;
   detail: string;
 }
 
@@ -57,7 +57,7 @@ export function operatorFlush(deps: OperatorDeps): (event: unknown, context: { a
   return async (event, context) => {
     const parsed = OperatorEvent.safeParse(event);
     const result = await (async (): Promise<FlushResult> => {
-      if (!parsed.success) return { status: 400, profile: null, tokens: [], detail: `Expected {"operation":"flush","profile":NAME,"reason"?:TEXT}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ')}` };
+      if (!parsed.success) return { status: 400, profile: null, tokens: [], detail: `Expected {"operation":"flush","profile":NAME,"reason"?:TEXT}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}` : i.message}`).join('; ')}` };
       const profile = deps.profiles.get(parsed.data.profile);
       if (!profile) return { status: 404, profile: parsed.data.profile, tokens: [], detail: 'No such profile is declared.' };
       const credentials = await deps.secrets.get(profile.secretId);
@@ -68,7 +68,7 @@ export function operatorFlush(deps: OperatorDeps): (event: unknown, context: { a
         for (const token of held) {
           if (!token || revoked.has(token.id)) continue;
           revoked.add(token.id);
-          tokens.push({ tokenSha256: fingerprint(token), revocation: await deps.revoke(identityUrl, token.id).catch(() => 'failed' as const) });
+          tokens.push({ tokenSha256: fingerprint(token), revocation: await deps.revoke(identityUrl, token.id) });
         }
         return !tokens.some((t) => t.revocation === 'failed');
       };

@@ -9,7 +9,7 @@ function runFixture(fixture: string, flags: string[] = []) {
   return spawnSync(process.execPath, ['--test', ...flags, '--test-reporter=tap', `test/harness/fixtures/${fixture}.ts`], { encoding: 'utf8', env });
 }
 
-describe('npm test fails on stray errors (issue 4)', () => {
+describe('npm test fails on stray errors', () => {
   // Node 24's runner does this on its own; this would catch a process-wide handler that swallows them.
   for (const fixture of ['stray-rejection', 'late-rejection', 'uncaught-exception']) {
     it(`fails a run that leaves a ${fixture.replace('-', ' ')}`, () => {
@@ -20,7 +20,7 @@ describe('npm test fails on stray errors (issue 4)', () => {
   }
 });
 
-describe('npm test fails when a custodied value leaks (issue 4)', () => {
+describe('npm test fails when a custodied value leaks', () => {
   it('fails a run that writes a vended token to stdout, and says where', () => {
     const run = runFixture('leaked-token', ['--import', './test/support/leak-check.ts']);
     assert.equal(run.status, 1, run.stdout);

@@ -23,7 +23,7 @@ async function start(deps: DemoOptions['deps'] = {}, identity: DemoOptions['iden
   return { demo, vend };
 }
 
-describe('Audit: one structured line per decision (issue 3)', () => {
+describe('Audit: one structured line per decision', () => {
   it('records an allowed vend: time, request, caller, profile, endpoint asked for, status, cache, Identity latency, token fingerprint', async () => {
     const { vend } = await start();
     const { answer, lines } = await vend({ query: { service: 'cloudFiles', region: 'ord', interface: 'internal' } });

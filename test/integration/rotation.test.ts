@@ -40,7 +40,7 @@ async function traffic(at: Record<number, (demo: Demo) => void>, secretTtlSecond
 const rotateIdentity = (demo: Demo) => demo.identity.setUser('demo', { apiKey: NEW_KEY });
 const rotateSecret = (demo: Demo) => demo.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: 'demo', apiKey: NEW_KEY, identityUrl: demo.identity.url }));
 
-describe('Rotation under traffic (issue 4)', () => {
+describe('Rotation under traffic', () => {
   it('loses no request when the key changes in Secrets Manager and Identity together, mid-traffic', async () => {
     const { demo, statuses } = await traffic({ 500: (d) => (rotateSecret(d), rotateIdentity(d)) });
     assert.equal(statuses.length, 2_000);

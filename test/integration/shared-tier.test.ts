@@ -5,6 +5,7 @@ import { fakeClock, HOUR } from '../support/clock.ts';
 import { call } from '../support/events.ts';
 import type { DemoOptions } from '../local/demo.ts';
 import { demosClosedAfterEach } from '../support/demos.ts';
+import { identityRevoker } from '../../functions/adapters/identity-revoke.ts';
 
 // Several handler instances (separate memory, as separate Lambda execution environments) against
 // one dynalite table, one KMS stand-in and one Identity emulator: the real SDK clients throughout.
@@ -14,7 +15,7 @@ async function start(options: DemoOptions = {}) {
   const clock = fakeClock();
   const lines: string[] = [];
   const d = await startDemo({ ...options, identity: { now: clock.now }, deps: { now: clock.now, sleep: clock.sleep, random: () => 0.5 }, sink: (line) => lines.push(line) });
-  const audits = () => lines.filter((l) => l.includes('"audit"')).map((l) => JSON.parse(l).audit as Record<string, unknown>);
+  const audits = () => lines.filter((l) => l.includes('"audit"')).map((l) => ({ ...JSON.parse(l).audit, level: JSON.parse(l).level }) as Record<string, unknown>);
   return { ...d, clock, audits, vend: (handler: unknown = d.handler) => call(handler, { query: { service: 'cloudFiles', region: 'dfw' } }) };
 }
 
@@ -121,9 +122,10 @@ describe('Operator flush: a direct invoke drops the profile\'s token fleet-wide 
     const d = await start();
     const first = await d.vend();
     const faults = [{ on: 'revoke' as const, status: 503 }, { on: 'revoke' as const, reset: true }, { on: 'revoke' as const, status: 302, headers: { location: `${d.identity.url}/v2.0/tokens` } }];
-    for (const fault of faults) {
+    for (const [i, fault] of faults.entries()) {
       d.identity.injectFaults(fault);
-      const answer = await flush(d.handler, { operation: 'flush', profile: 'demo', reason: 'suspected leak' });
+      // Once from an instance that holds no copy: only the table's token is there to revoke first.
+      const answer = await flush(i === 0 ? d.instance() : d.handler, { operation: 'flush', profile: 'demo', reason: 'suspected leak' });
       const body = JSON.parse(answer.body);
       assert.deepEqual([answer.statusCode, body.tokens.map((t: { revocation: string }) => t.revocation)], [503, ['failed']], JSON.stringify(fault));
       assert.match(body.detail, /nothing was dropped: invoke again/);
@@ -136,8 +138,19 @@ describe('Operator flush: a direct invoke drops the profile\'s token fleet-wide 
     assert.deepEqual([again.statusCode, JSON.parse(again.body).tokens.map((t: { revocation: string }) => t.revocation)], [200, ['revoked']]);
     assert.equal(d.identity.revoked.has(first.json.token), true);
     assert.ok((await d.vend(d.instance())).json.token !== first.json.token, 'a new instance gets a new token');
-    assert.deepEqual(d.audits().filter((a) => a.operation === 'flush').map((a) => a.status), [503, 503, 503, 200]);
+    assert.deepEqual(d.audits().filter((a) => a.operation === 'flush').map((a) => [a.status, a.level, a.requestId]), [[503, 'WARN', 'op-1'], [503, 'WARN', 'op-1'], [503, 'WARN', 'op-1'], [200, 'INFO', 'op-1']]);
+    assert.deepEqual(d.audits().filter((a) => a.operation === 'flush').map((a) => (a.tokens as unknown[]).length), [1, 1, 1, 1], 'each names the token by its fingerprint');
     assert.ok(!d.audits().some((a) => JSON.stringify(a).includes(first.json.token)), 'audit lines name the token by fingerprint only');
+  });
+
+  it('revokes at {identityUrl}/tokens with the token as X-Auth-Token, whatever trailing slashes the URL has, and counts a 200 as revoked too', async () => {
+    const d = await start();
+    const first = await d.vend();
+    const revoke = identityRevoker({ timeoutMs: 1000 });
+    assert.equal(await revoke(`${d.identity.url}//`, first.json.token), 'revoked');
+    assert.equal(d.identity.revoked.has(first.json.token), true);
+    d.identity.injectFaults({ on: 'revoke', status: 200 });
+    assert.equal(await revoke(d.identity.url, 'any'), 'revoked');
   });
 
   it('counts a token Identity already refuses (401 or 404) as gone: 200, dropped fleet-wide', async () => {
@@ -152,6 +165,13 @@ describe('Operator flush: a direct invoke drops the profile\'s token fleet-wide 
       assert.equal((await d.vend(d.instance())).statusCode, 200);
       assert.equal(d.identity.calls, 2, `HTTP ${status}`);
     }
+  });
+
+  it('revokes at the Identity URL the secret names, not the default one', async () => {
+    const d = await start({ env: { IDENTITY_URL: 'http://127.0.0.1:9/v2.0' } });
+    const first = await d.vend();
+    const answer = await flush(d.handler, { operation: 'flush', profile: 'demo' });
+    assert.deepEqual([answer.statusCode, d.identity.revoked.has(first.json.token)], [200, true]);
   });
 
   it('revokes and drops nothing when the secret (which names the Identity URL) cannot be read, and says why', async () => {
@@ -169,8 +189,11 @@ describe('Operator flush: a direct invoke drops the profile\'s token fleet-wide 
     const d = await start();
     const bad = await flush(d.handler, { operation: 'flush' });
     const unknown = await flush(d.handler, { operation: 'flush', profile: 'nobody' });
-    assert.deepEqual([bad.statusCode, unknown.statusCode, d.identity.requests.revoke], [400, 404, 0]);
-    assert.match(JSON.parse(bad.body).detail, /profile/);
-    assert.deepEqual(d.audits().map((a) => a.status), [400, 404]);
+    const extra = await flush(d.handler, { operation: 'flush', profile: 'demo', token: 'x' });
+    assert.deepEqual([bad.statusCode, unknown.statusCode, extra.statusCode, d.identity.requests.revoke], [400, 404, 400, 0]);
+    assert.match(JSON.parse(bad.body).detail, /^Expected \{"operation":"flush","profile":NAME,"reason"\?:TEXT\}: profile: \S/);
+    assert.match(JSON.parse(extra.body).detail, /: \(event\): unknown key\(s\) token$/);
+    assert.deepEqual([JSON.parse(unknown.body).detail, JSON.parse(unknown.body).tokens], ['No such profile is declared.', []]);
+    assert.deepEqual(d.audits().map((a) => [a.status, a.level]), [[400, 'WARN'], [404, 'WARN'], [400, 'WARN']]);
   });
 });
