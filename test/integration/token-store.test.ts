@@ -7,7 +7,8 @@ import { StoreUnavailableError, type TokenStore } from '../../functions/core/tok
 import type { Token } from '../../functions/core/token.ts';
 import { fakeClock, HOUR } from '../support/clock.ts';
 import { custody } from '../support/leak-guard.ts';
-import { startSharedTier } from '../support/shared-tier.ts';
+import { STAGE, startSharedTier } from '../support/shared-tier.ts';
+import { recordAad, recordContext } from '../../functions/core/token-record.ts';
 
 const clock = fakeClock();
 let tier: Awaited<ReturnType<typeof startSharedTier>>;
@@ -82,6 +83,18 @@ for (const [name, make] of [
       await store.fail(profile, { owner: 'a', backoff });
       const state = await store.read(profile);
       assert.deepEqual([state.backoff, state.lease], [backoff, null]);
+    });
+
+    it('replaces a refused-key backoff by a later outage backoff without keeping the old key fingerprint', async () => {
+      const store = make();
+      const { profile } = fixture();
+      const refused = { until: clock.now() + 30_000, reason: 'refused' as const, refusedKey: 'fp' };
+      await store.acquire(profile, { owner: 'a', until: clock.now() + 10_000, revision: 0 });
+      await store.fail(profile, { owner: 'a', backoff: refused });
+      const outage = { until: clock.now() + 60_000, reason: 'unavailable' as const, refusedKey: null };
+      await store.acquire(profile, { owner: 'b', until: clock.now() + 10_000, revision: (await store.read(profile)).revision });
+      await store.fail(profile, { owner: 'b', backoff: outage });
+      assert.deepEqual((await store.read(profile)).backoff, outage);
     });
 
     it('flushes: answers the stored token once, and the record holds none afterwards', async () => {
@@ -175,6 +188,83 @@ describe('DynamoDB store: encrypted and authenticated at rest', () => {
     await assert.rejects(store.read(profile), isUnavailable('kms'));
     tier.kms.denyAll(false);
     assert.ok((await store.read(profile)).token);
+  });
+
+  it('reads a record that holds only a lease as empty, not as unreadable', async () => {
+    const { store } = tier.instance(clock.now);
+    const { profile } = fixture();
+    await store.acquire(profile, { owner: 'a', until: clock.now() + 10_000, revision: 0 });
+    const state = await store.read(profile);
+    assert.deepEqual([state.token, state.unreadable, state.lease], [null, false, { owner: 'a', until: clock.now() + 10_000 }]);
+  });
+
+  // A record missing any clear attribute or any part of the sealed token cannot be opened: it is
+  // unreadable without asking KMS (a Decrypt per junk record would cost and could be throttled).
+  for (const missing of [['identity'], ['expiresAt'], ['confirmedAt'], ['ciphertext'], ['identity', 'dataKey', 'iv', 'ciphertext']]) {
+    it(`reads a record without ${missing.join(', ')} as unreadable, without a KMS call`, async () => {
+      const { profile } = await published();
+      const item = await rawItem(profile);
+      for (const name of missing) delete item[name];
+      await tier.dynamo.client.send(new PutItemCommand({ TableName: tier.dynamo.table, Item: item }));
+      tier.kms.resetCalls();
+      const state = await tier.instance(clock.now).store.read(profile);
+      assert.deepEqual([state.token, state.unreadable, tier.kms.calls.Decrypt ?? 0], [null, true, 0]);
+    });
+  }
+
+  it('reads a record whose sealed text opens but is not a token as unreadable', async () => {
+    const { profile } = await published();
+    const item = await rawItem(profile);
+    const { envelope } = tier.instance(clock.now);
+    const context = recordContext(STAGE, profile);
+    const fields = { identity: 'id-1', expiresAt: Number(item.expiresAt?.N), confirmedAt: Number(item.confirmedAt?.N) };
+    const sealed = await envelope.seal(context, recordAad(context, fields), '{"not":"a token"}');
+    await tier.dynamo.client.send(new PutItemCommand({ TableName: tier.dynamo.table, Item: { ...item, dataKey: { B: sealed.dataKey }, iv: { B: sealed.iv }, ciphertext: { B: sealed.ciphertext } } }));
+    const state = await tier.instance(clock.now).store.read(profile);
+    assert.deepEqual([state.token, state.unreadable], [null, true]);
+  });
+
+  it('turns a write the table refuses for another reason than its condition into StoreUnavailableError naming the operation and status', async () => {
+    const { store } = tier.instance(clock.now);
+    const { profile } = fixture();
+    tier.dynamo.injectFaults({ type: 'ThrottlingException', operation: 'UpdateItem' });
+    await assert.rejects(store.acquire(profile, { owner: 'a', until: clock.now() + 10_000, revision: 0 }), (error: unknown) => {
+      assert.ok(error instanceof StoreUnavailableError);
+      assert.deepEqual([error.dependency, error.message], ['dynamodb', 'DynamoDB UpdateItem ThrottlingException (HTTP 400)']);
+      return true;
+    });
+    assert.equal(await store.acquire(profile, { owner: 'a', until: clock.now() + 10_000, revision: 0 }), true, 'the table answers again');
+  });
+
+  it('turns a KMS refusal to make a data key into StoreUnavailableError naming KMS, the operation and status', async () => {
+    const { store } = tier.instance(clock.now);
+    const { profile, token } = fixture();
+    await store.acquire(profile, { owner: 'a', until: clock.now() + 10_000, revision: 0 });
+    tier.kms.denyAll(true);
+    try {
+      await assert.rejects(store.publish(profile, { owner: 'a', token, identity: 'id-1', confirmedAt: clock.now() }), (error: unknown) => {
+        assert.ok(error instanceof StoreUnavailableError);
+        assert.deepEqual([error.dependency, error.message], ['kms', 'KMS GenerateDataKey AccessDeniedException (HTTP 400)']);
+        return true;
+      });
+    } finally {
+      tier.kms.denyAll(false);
+    }
+    assert.equal((await store.read(profile)).token, null, 'nothing was published');
+  });
+
+  it('names an unreachable table without an HTTP status', async () => {
+    const { store } = tier.instance(clock.now);
+    tier.dynamo.partition(true);
+    try {
+      await assert.rejects(store.read(fixture().profile), (error: unknown) => {
+        assert.ok(error instanceof StoreUnavailableError);
+        assert.match(error.message, /^DynamoDB GetItem \w+$/);
+        return true;
+      });
+    } finally {
+      tier.dynamo.partition(false);
+    }
   });
 
   it('keeps every write conditional: an UpdateItem outside the adapter does not break the revision fence', async () => {
