@@ -33,6 +33,7 @@ describe('Function: parseQuery', () => {
     badParameter(() => parseQuery({ service: '' }), 'service', /catalog service name/);
     badParameter(() => parseQuery({ region: 'DFW' }), 'region', /only together with 'service'/);
     badParameter(() => parseQuery({ version: '2' }), 'version', /only together with 'service'/);
+    badParameter(() => parseQuery({ interface: 'internal' }), 'interface', /^Query parameter 'interface' applies only together with 'service'\.$/);
     badParameter(() => parseQuery({ service: 'cloudBigData', version: '2,1' }), 'version', /versionId/);
   });
 
