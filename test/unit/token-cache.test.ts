@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CredentialsRefusedError, UpstreamUnavailableError } from '../../functions/core/errors.ts';
+import { CredentialsRefusedError, DeadlineExceededError, UpstreamUnavailableError } from '../../functions/core/errors.ts';
+import { MemoryProfileStore } from '../../functions/core/profile-state.ts';
 import { TokenCache, type LeaseSource } from '../../functions/core/token-cache.ts';
 import { isFresh, secondsLeft, type Token } from '../../functions/core/token.ts';
 
@@ -250,6 +251,143 @@ describe('Class: TokenCache', () => {
       assert.deepEqual([later.token.id, later.cacheHit], ['t2', false]);
       assert.match(later.degradedBecause ?? '', /shorter-lived than minTtl/);
       assert.equal(s.cache.state('p')?.confirmedAt, s.now(), 'the renewal is a fresh confirmation');
+    });
+  });
+});
+
+describe('Class: TokenCache, what it tells callers and stores', () => {
+  const refusedBy = (credentials: string | null) => () => Object.assign(new CredentialsRefusedError(401, 'refused'), { credentials });
+
+  describe('Method: fresh', () => {
+    it('serves the cached token only for the identity it was issued to and only while fresh for minTtl', async () => {
+      const s = setup([(now) => token('t1', now + HOUR)]);
+      assert.equal(s.cache.fresh('p', 'user-a', 300), undefined, 'nothing cached yet');
+      await s.cache.lease('p', 300, s.authenticate);
+      assert.deepEqual(s.cache.fresh('p', 'user-a', 3600), { token: token('t1', s.now() + HOUR), cacheHit: true, degraded: false });
+      assert.equal(s.cache.fresh('p', 'user-b', 300), undefined, 'issued to someone else');
+      assert.equal(s.cache.fresh('p', 'user-a', 3601), undefined, 'short of minTtl');
+      assert.equal(s.cache.fresh('other', 'user-a', 300), undefined, 'another profile');
+    });
+
+    it('serves nothing while the state for the identity holds no token', async () => {
+      const s = setup([() => new UpstreamUnavailableError('down', 5, { upstream: 'identity' })]);
+      await assert.rejects(s.cache.lease('p', 300, s.authenticate));
+      assert.equal(s.cache.fresh('p', 'user-a', 0), undefined);
+    });
+  });
+
+  describe('Method: lease', () => {
+    it('keeps states in the store it is given', async () => {
+      const store = new MemoryProfileStore();
+      const s = setup([(now) => token('t1', now + HOUR)]);
+      const cache = new TokenCache({ now: s.now, store });
+      await cache.lease('p', 300, s.authenticate);
+      assert.deepEqual(store.get('p'), { identity: 'user-a', token: token('t1', s.now() + HOUR), confirmedAt: s.now(), backoff: null, refused: null });
+    });
+
+    it('writes the store only when the state changed', async () => {
+      const s = setup([(now) => token('t1', now + HOUR)]);
+      const writes: string[] = [];
+      const memory = new MemoryProfileStore();
+      const cache = new TokenCache({ now: s.now, store: { get: (key) => memory.get(key), set: (key, state) => (writes.push(key), memory.set(key, state)) } });
+      await cache.lease('p', 300, s.authenticate);
+      assert.equal(writes.length, 2, 'the blank state for the identity, then the token');
+      await cache.lease('p', 300, s.authenticate);
+      assert.equal(writes.length, 2, 'a fresh hit writes nothing');
+    });
+
+    it('drops the old identity’s state at once, even when authenticating the new one fails', async () => {
+      const s = setup([(now) => token('for-a', now + HOUR), () => new Error('secret unusable')]);
+      await s.cache.lease('p', 300, s.source('user-a'));
+      await assert.rejects(s.cache.lease('p', 300, s.source('user-b', 'key-b')), /secret unusable/);
+      assert.deepEqual(s.cache.state('p'), { identity: 'user-b', token: null, confirmedAt: 0, backoff: null, refused: null });
+    });
+
+    it('stores the identity the authentication reports, which a rotation may have changed', async () => {
+      const s = setup([]);
+      const source: LeaseSource = { ...s.source('user-a'), authenticate: async () => ({ token: token('t1', s.now() + HOUR), identity: 'user-a-rotated' }) };
+      await s.cache.lease('p', 300, source);
+      assert.equal(s.cache.state('p')?.identity, 'user-a-rotated');
+    });
+
+    it('adds the time spent on the authentication to the trace, and hands a zeroed trace to the source when given none', async () => {
+      const s = setup([]);
+      const seen: unknown[] = [];
+      const source: LeaseSource = {
+        ...s.source(),
+        authenticate: async (_probe, trace) => (seen.push({ ...trace }), s.advance(1_500), { token: token('t1', s.now() + HOUR), identity: 'user-a' }),
+      };
+      const trace = { identityCalls: 2, identityMs: 100 };
+      await s.cache.lease('p', 300, source, trace);
+      assert.deepEqual(trace, { identityCalls: 2, identityMs: 1_600 });
+      await s.cache.lease('q', 300, source);
+      assert.deepEqual(seen[1], { identityCalls: 0, identityMs: 0 });
+    });
+
+    it('answers a request whose own wait ran out with that error, or the still-valid cached token', async () => {
+      const s = setup([(now) => token('t1', now + HOUR)]);
+      const late = new DeadlineExceededError('identity');
+      const impatient: LeaseSource = { ...s.source(), wait: async (work) => (work.catch(() => {}), Promise.reject(late)) };
+      await assert.rejects(s.cache.lease('p', 300, impatient), (error) => error === late);
+      s.advance(HOUR - 120_000);
+      const lease = await s.cache.lease('p', 300, impatient);
+      assert.deepEqual([lease.token.id, lease.degraded, lease.degradedBecause, lease.upstream], ['t1', true, late.message, 'identity']);
+    });
+
+    it('flags a token served in the quiet period as confirmed by Identity, not as an Identity failure', async () => {
+      const fixed = Date.UTC(2026, 10, 22) + 50 * 60_000;
+      const s = setup([() => token('same', fixed)]);
+      await s.cache.lease('p', 3600, s.authenticate);
+      const quiet = await s.cache.lease('p', 3600, s.authenticate);
+      assert.deepEqual([quiet.degraded, quiet.degradedBecause, quiet.upstream], [true, 'identity confirmed this token moments ago', null]);
+    });
+
+    it('names Identity and why when it refuses to ask during a backoff or for a refused key', async () => {
+      const s = setup([() => new UpstreamUnavailableError('down', 5, { upstream: 'identity' })]);
+      await assert.rejects(s.cache.lease('p', 300, s.authenticate));
+      await assert.rejects(s.cache.lease('p', 300, s.authenticate), {
+        message: 'Rackspace Identity is unavailable; backing off before asking again.',
+        retryAfterSeconds: 5,
+        upstream: 'identity',
+      });
+      const r = setup([refusedBy('key-1')]);
+      await assert.rejects(r.cache.lease('p', 300, r.authenticate));
+      await assert.rejects(r.cache.lease('p', 300, r.authenticate), {
+        message: 'Rackspace Identity rejected the custodied credentials (HTTP 401); they are not sent again until the secret changes.',
+        identityStatus: 401,
+      });
+    });
+
+    it('remembers a refusal only when it names the credentials refused', async () => {
+      const s = setup([refusedBy(null)]);
+      await assert.rejects(s.cache.lease('p', 300, s.authenticate), CredentialsRefusedError);
+      await assert.rejects(s.cache.lease('p', 300, s.authenticate), CredentialsRefusedError);
+      assert.deepEqual([s.calls(), s.cache.state('p')?.refused], [2, null]);
+    });
+
+    it('backs off only when Identity itself failed: not for another upstream, nor for running out of time', async () => {
+      for (const error of [new UpstreamUnavailableError('secrets down', 3, { upstream: 'secrets-manager' }), new DeadlineExceededError('identity')]) {
+        const s = setup([() => error]);
+        await assert.rejects(s.cache.lease('p', 300, s.authenticate), (thrown) => thrown === error);
+        assert.equal(s.cache.state('p')?.backoff, null, error.message);
+      }
+    });
+
+    it("passes Identity's own error on untouched when its Retry-After is the backoff, even one of 0 s", async () => {
+      for (const seconds of [42, 0]) {
+        const down = new UpstreamUnavailableError('down', seconds, { upstream: 'identity', retryAfterGiven: true });
+        const s = setup([() => down]);
+        await assert.rejects(s.cache.lease('p', 300, s.authenticate), (error) => error === down);
+      }
+    });
+
+    it('restates the time left on the backoff with the cause and upstream of the failure', async () => {
+      const cause = new Error('HTTP 500');
+      const s = setup([() => new UpstreamUnavailableError('down', 5, { upstream: 'identity', cause }), () => new UpstreamUnavailableError('down again', 7, { upstream: 'identity', cause })]);
+      await assert.rejects(s.cache.lease('p', 300, s.authenticate));
+      s.advance(5_000);
+      await assert.rejects(s.cache.lease('p', 300, s.authenticate), (error) =>
+        error instanceof UpstreamUnavailableError && error.retryAfterSeconds === 10 && error.message === 'down again' && error.cause === cause && error.upstream === 'identity');
     });
   });
 });
