@@ -42,9 +42,10 @@ export interface TokenCacheOptions {
   /**
    * After Identity answered, how long a token still short of some caller's `minTtl` is served
    * (degraded) without asking again. Rackspace re-issues the same token until its last hour, so
-   * asking again at once would only repeat the same answer: this is what stops a loop.
+   * asking again at once would only repeat the same answer: this is what stops a loop. Absent or
+   * `undefined`: 60 s (so a caller can pass its own optional setting straight on).
    */
-  quietMs?: number;
+  quietMs?: number | undefined;
   store?: ProfileStore;
 }
 

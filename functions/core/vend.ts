@@ -83,7 +83,7 @@ export function identityOf(credentials: Credentials, defaultIdentityUrl: string)
  */
 export function createVendor(deps: VendorDeps): Vendor {
   const store = deps.store ?? new MemoryProfileStore();
-  const tokens = new TokenCache({ now: deps.now, store, ...(deps.quietMs !== undefined && { quietMs: deps.quietMs }) });
+  const tokens = new TokenCache({ now: deps.now, store, quietMs: deps.quietMs });
   const shared = deps.shared ?? aloneTier;
   // Concurrent cold requests share one read of the shared record.
   const peeks = new SingleFlight<Awaited<ReturnType<SharedTier['peek']>>>();
