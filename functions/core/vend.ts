@@ -155,7 +155,8 @@ export function createVendor(deps: VendorDeps): Vendor {
         try {
           answer = await shared.obtain(profile.name, request, (guard) => identityCall(probe, guard));
         } finally {
-          const fallback = shared === aloneTier ? null : answer ? answer.fallback : shared.fallback;
+          // aloneTier answers fallback: null and has none, so working alone never records one.
+          const fallback = answer ? answer.fallback : shared.fallback;
           if (fallback !== null) Object.assign(trace, { shared: 'fallback', sharedFallback: fallback });
           else if (shared !== aloneTier) trace.shared = answer ? answer.source : 'identity';
         }
