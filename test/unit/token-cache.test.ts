@@ -381,6 +381,22 @@ describe('Class: TokenCache, what it tells callers and stores', () => {
       }
     });
 
+    it("gives Identity's backoff time only to Identity's failures: another upstream's keeps its own Retry-After", async () => {
+      const s = setup([() => new UpstreamUnavailableError('identity down', 5, { upstream: 'identity' })]);
+      const secretsDown = new UpstreamUnavailableError('secrets down', 3, { upstream: 'secrets-manager' });
+      // The authentication fails (a 5 s backoff starts), then this request's own wait fails on Secrets Manager.
+      const source: LeaseSource = { ...s.source(), wait: async (work) => (await work, Promise.reject(secretsDown)) };
+      await assert.rejects(s.cache.lease('p', 300, source), (error) => error === secretsDown);
+      assert.equal(s.cache.state('p')?.backoff?.until, s.now() + 5_000);
+    });
+
+    it('answers with the failure itself when the store no longer holds the state', async () => {
+      const down = new UpstreamUnavailableError('down', 5, { upstream: 'identity' });
+      const s = setup([() => down]);
+      const forgetful = new TokenCache({ now: s.now, store: { get: () => undefined, set: () => {} } });
+      await assert.rejects(forgetful.lease('p', 300, s.authenticate), (error) => error === down);
+    });
+
     it('restates the time left on the backoff with the cause and upstream of the failure', async () => {
       const cause = new Error('HTTP 500');
       const s = setup([() => new UpstreamUnavailableError('down', 5, { upstream: 'identity', cause }), () => new UpstreamUnavailableError('down again', 7, { upstream: 'identity', cause })]);
