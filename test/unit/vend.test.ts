@@ -370,6 +370,8 @@ describe('Function: createVendor', () => {
       const r = rig({ shared });
       await Promise.all([r.lease(), r.lease()]);
       assert.equal(shared.seen.peeks.length, 1);
+      await r.lease();
+      assert.deepEqual(shared.seen.holds, [], 'within the secret TTL the fleet is not asked');
       r.clock.advance(SECRET_TTL_MS);
       await r.lease();
       assert.deepEqual([shared.seen.peeks.length, shared.seen.holds, r.sent.length], [1, ['t1'], 1]);
