@@ -34,7 +34,7 @@ type Answer = (used: Credentials, options: AuthenticateOptions) => Token | Error
  * would), and an Identity that records what it was sent and answers from `answers` (by default a
  * new 24-hour token `t<n>` for the n-th call).
  */
-function rig(options: Partial<Pick<VendorDeps, 'pending' | 'shared' | 'store' | 'quietMs'>> & { answers?: Answer[] } = {}) {
+function rig(options: Partial<Pick<VendorDeps, 'pending' | 'shared' | 'store' | 'quietMs' | 'isUnauthorized'>> & { answers?: Answer[] } = {}) {
   const { answers: given, ...deps } = options;
   const clock = fakeClock();
   const reads: string[] = [];
@@ -255,6 +255,13 @@ describe('Function: createVendor', () => {
       assert.equal(r.reads.length, 1);
       await r.lease();
       assert.equal(r.sent.length, 2, 'the key is sent again');
+    });
+
+    it('re-reads the secret for any error isUnauthorized accepts, but tags only a CredentialsRefusedError', async () => {
+      const unauthorized = Object.assign(new Error('HTTP 401 from a proxy'), { unauthorized: true });
+      const r = rig({ isUnauthorized: (error) => error === unauthorized, answers: [() => unauthorized] });
+      await assert.rejects(r.lease(), (error) => error === unauthorized && !('credentials' in unauthorized));
+      assert.equal(r.reads.length, 2);
     });
 
     it("tries the secret's pending version once when the refused key is unchanged", async () => {
