@@ -1,10 +1,13 @@
 /**
  * Last line of defence for logs: every custodied secret value and every token we hold is
  * registered here, and the logger's JSON replacer blanks any string that contains one, whatever
- * the key it sits under. Keys that name secrets are blanked too, before their value is looked at.
+ * the key it sits under. Keys whose name ends in a secret word are blanked too, before their value is
+ * looked at.
  */
 const REDACTED = '[REDACTED]';
-const SECRET_KEYS = /^(apikey|password|token|tokenid|secret|secretstring|x-auth-token|authorization|credentials)$/i;
+// Matched at the end of the key, so compound names are caught too (sessionToken, refresh_token,
+// X-Subject-Token, Proxy-Authorization, clientSecret, SecretAccessKey); the start is free.
+const SECRET_KEYS = /(apikey|accesskey|password|token|tokenid|secret|secretstring|authorization|credentials)$/i;
 const URL_USER_INFO = /\b([a-z][a-z\d+.-]*:\/\/)[^\s/?#]+@/gi;
 // One slot per custodied thing (a profile's key, a profile's token), holding its current and its
 // previous value: the previous one may still be in flight (an answer being written, an error raised

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../functions/core/logger.ts';
-import { markSensitive } from '../../functions/core/sensitive.ts';
+import { markSensitive, redactReplacer } from '../../functions/core/sensitive.ts';
 
 describe('Function: createLogger (redaction)', () => {
   it('blanks fields named like secrets and any registered value, wherever it appears', () => {
@@ -54,5 +54,47 @@ describe('Function: createLogger (redaction)', () => {
     const lines: string[] = [];
     createLogger({ sink: (line) => lines.push(line) }).info('vend', { audit: { tokenSha256: 'abcdef012345', profile: 'billing' } });
     assert.deepEqual(JSON.parse(lines[0] ?? '{}').audit, { tokenSha256: 'abcdef012345', profile: 'billing' });
+  });
+});
+
+describe('Function: redactReplacer', () => {
+  const redact = (value: unknown) => JSON.parse(JSON.stringify(value, redactReplacer));
+
+  it('blanks keys whose name ends in a secret word, and leaves keys that only start with or contain one', () => {
+    const secretKeys = ['sessionToken', 'refresh_token', 'X-Subject-Token', 'Proxy-Authorization', 'clientSecret', 'SecretAccessKey', 'myApiKey', 'oldPassword', 'awsCredentials', 'AuthTokenId', 'rawSecretString'];
+    const plainKeys = ['tokenSha256', 'tokenExpiresAt', 'secretId', 'passwordPolicy', 'credentialsVersion', 'authorizationScheme', 'apiKeyFingerprint', 'accessKeyId'];
+    const out = redact(Object.fromEntries([...secretKeys, ...plainKeys].map((k) => [k, `value of ${k}`])));
+    assert.deepEqual(out, Object.fromEntries([...secretKeys.map((k) => [k, '[REDACTED]']), ...plainKeys.map((k) => [k, `value of ${k}`])]));
+  });
+
+  it('blanks numbers and booleans under a secret key, keeps null, and looks inside objects and lists under one', () => {
+    const out = redact({ token: 12345678, secret: true, password: null, credentials: { username: 'svc-billing', apiKey: 'k' }, tokens: ['a', 'b'], apiKey: ['listed'] });
+    assert.deepEqual(out, { token: '[REDACTED]', secret: '[REDACTED]', password: null, credentials: { username: 'svc-billing', apiKey: '[REDACTED]' }, tokens: ['a', 'b'], apiKey: ['listed'] });
+  });
+
+  it('registers values of 8 characters or more, never shorter ones, which would blank innocent text', () => {
+    markSensitive('test slot seven', '7chars!');
+    markSensitive('test slot eight', '8chars!!');
+    assert.deepEqual(redact({ a: 'with 7chars! inside', b: 'with 8chars!! inside' }), { a: 'with 7chars! inside', b: 'with [REDACTED] inside' });
+  });
+
+  it('blanks every occurrence of a registered value and keeps the text between them', () => {
+    markSensitive('test slot repeat', 'repeated-secret-1');
+    assert.equal(redact('repeated-secret-1/x/repeated-secret-1'), '[REDACTED]/x/[REDACTED]');
+  });
+
+  it('blanks only the user info of a URL: the scheme, host and text around it stay, and an e-mail address is no URL', () => {
+    const text = 'GET https://svc:pa55word@identity.example/v2.0/tokens?x=y failed; write to ops@example.com; s3+tls://k@b';
+    assert.equal(redact(text), 'GET https://[REDACTED]@identity.example/v2.0/tokens?x=y failed; write to ops@example.com; s3+tls://[REDACTED]@b');
+  });
+
+  it('does not take a path, query or fragment containing @ for user info', () => {
+    const text = 'https://host.example/users/@me https://host.example?by=a@b https://host.example#a@b';
+    assert.equal(redact(text), text);
+  });
+
+  it('holds nothing for a slot that has had one value: text that merely says null is left alone', () => {
+    markSensitive('test slot single', 'single-value-9876');
+    assert.deepEqual(redact({ note: 'value was null, undefined or nullish' }), { note: 'value was null, undefined or nullish' });
   });
 });
