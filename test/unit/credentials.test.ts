@@ -56,6 +56,12 @@ describe('Function: parseCredentials', () => {
     assert.equal(parseCredentials(JSON.stringify({ username: 'u', apiKey: KEY, identityUrl: 'https://identity.example/v2.0/' })).identityUrl, 'https://identity.example/v2.0/');
   });
 
+  it('refuses an empty user and password (`//:@`), which the URL parser drops, by reading the text', () => {
+    for (const url of ['https://:@identity.example/v2.0', 'https://:@127.0.0.1/v2.0']) {
+      refuses({ username: 'u', apiKey: KEY, identityUrl: url }, /^field 'identityUrl' must not contain user info/);
+    }
+  });
+
   it('refuses user info written without the slashes, which the URL parser still reads as user and password', () => {
     // `https:user@host` and `https::pw@host` parse as https://user@host/ and https://:pw@host/.
     for (const url of ['https:svc-user@identity.example/v2.0', `https::${KEY}@identity.example/v2.0`, `https:\\\\svc-user@identity.example/v2.0`]) {
