@@ -74,6 +74,38 @@ describe('Function: retrying', () => {
   });
 });
 
+describe('Function: retrying (the budget, exactly)', () => {
+  it('doubles the backoff step per retry up to capMs and floors the jittered wait', async () => {
+    const { p, sleeps } = policy({ attempts: 7, budgetMs: 60_000, random: () => 0.999 });
+    await assert.rejects(retrying(async () => Promise.reject(failure({ retry: true })), p));
+    assert.deepEqual(sleeps, [199, 399, 799, 1_598, 1_998, 1_998]);
+  });
+
+  it('gives each attempt attemptTimeoutMs, cut to what is left of the budget, and at least 1 ms', async () => {
+    const { p, spend } = policy({ attempts: 10, random: () => 0 });
+    const timeouts: number[] = [];
+    await assert.rejects(retrying(async (timeoutMs) => (timeouts.push(timeoutMs), spend(timeoutMs), Promise.reject(failure({ retry: true }))), p));
+    assert.deepEqual(timeouts, [3_000, 3_000, 2_000]);
+    const spent = policy({ budgetMs: 0 });
+    const given: number[] = [];
+    await assert.rejects(retrying(async (timeoutMs) => (given.push(timeoutMs), Promise.reject(failure({ retry: true }))), spent.p));
+    assert.deepEqual([given, spent.sleeps], [[1], []]);
+  });
+
+  it('retries only while at least 250 ms (or a whole attempt timeout, if shorter) is left after the wait', async () => {
+    const run = async (overrides: Partial<RetryPolicy>, afterMs: number) => {
+      const { p, sleeps } = policy({ attempts: 2, ...overrides });
+      let n = 0;
+      const result = await retrying(async () => (++n === 1 ? Promise.reject(failure({ retry: true, afterMs })) : 'ok'), p).catch(() => 'gave up');
+      return [result, sleeps];
+    };
+    assert.deepEqual(await run({}, 7_750), ['ok', [7_750]]);
+    assert.deepEqual(await run({}, 7_751), ['gave up', []]);
+    assert.deepEqual(await run({ attemptTimeoutMs: 100 }, 7_900), ['ok', [7_900]]);
+    assert.deepEqual(await run({ attemptTimeoutMs: 100 }, 7_901), ['gave up', []]);
+  });
+});
+
 describe('Function: parseRetryAfter', () => {
   const now = Date.parse('2026-11-22T10:00:00Z');
   it('reads delay-seconds and IMF-fixdates, and ignores junk', () => {
@@ -84,6 +116,18 @@ describe('Function: parseRetryAfter', () => {
     assert.equal(parseRetryAfter('-5', now), undefined);
     assert.equal(parseRetryAfter('1.5', now), undefined);
     assert.equal(parseRetryAfter(null, now), undefined);
+    assert.equal(parseRetryAfter(undefined, now), undefined);
+  });
+
+  it('reads only a whole value: digits or a date with anything before or after are junk', () => {
+    for (const junk of ['7s', 'x7', '7 7', 'Sun, 22 Nov 2026 10:00:30 GMT;', 'x Sun, 22 Nov 2026 10:00:30 GMT', 'Sun, 2 Nov 2026 10:00:30 GMT', 'Sun, 22 Nov 26 10:00:30 GMT']) {
+      assert.equal(parseRetryAfter(junk, now), undefined, junk);
+    }
+  });
+
+  it('ignores a date shaped right that is no date (day 99, hour 25)', () => {
+    assert.equal(parseRetryAfter('Sun, 99 Nov 2026 10:00:30 GMT', now), undefined);
+    assert.equal(parseRetryAfter('Sun, 22 Nov 2026 25:00:30 GMT', now), undefined);
   });
 
   it('accepts no loose date format: only the IMF-fixdate RFC 9110 says senders generate', () => {
