@@ -145,6 +145,16 @@ describe('Class: Envelope (what each refusal says, and the memo of opened keys)'
     assert.equal(kms.calls.decrypt, 5, 'b was dropped');
   });
 
+  it('opens an empty text, whose ciphertext is only its 16-byte tag, and refuses an IV of any length but 12', async () => {
+    const clock = fakeClock();
+    const kms = keyService();
+    const envelope = new Envelope({ keys: kms.service, now: clock.now });
+    const empty = await envelope.seal(CONTEXT, 'aad', '');
+    assert.deepEqual([empty.ciphertext.length, await envelope.open(CONTEXT, 'aad', empty)], [16, '']);
+    const sealed = await envelope.seal(CONTEXT, 'aad', 'text');
+    await assert.rejects(envelope.open(CONTEXT, 'aad', { ...sealed, iv: Buffer.concat([sealed.iv, Buffer.alloc(1)]) }), tampered('the record is malformed'));
+  });
+
   it('reads a context the same whatever the order of its keys', () => {
     assert.equal(canonical({ profile: 'p', stage: 's' }), canonical({ stage: 's', profile: 'p' }));
     assert.notEqual(canonical({ profile: 'p', stage: 's' }), canonical({ profile: 's', stage: 'p' }));
