@@ -210,6 +210,14 @@ describe('Class: Fleet (leases)', () => {
       assert.equal(tookOverAt, T0 + 15_000);
     });
   }
+  it('stops counting itself the holder when its authentication ends, so a lease it could not release is taken over at once', async () => {
+    const s = setup(null);
+    s.store.fail = async () => Promise.reject(new TypeError('bug in the adapter'));
+    await assert.rejects(s.fleet.obtain('p', s.request(), async () => Promise.reject(new Error('outage'))), /outage/);
+    assert.equal((await s.memory.read('p')).lease?.owner, 'me');
+    const answer = await s.fleet.obtain('p', s.request(), s.authenticate);
+    assert.deepEqual([answer.source, s.sleeps], ['identity', []]);
+  });
 });
 
 describe('Class: Fleet (what the holder writes)', () => {
