@@ -83,9 +83,9 @@ describe('Function: redactReplacer', () => {
     assert.equal(redact('repeated-secret-1/x/repeated-secret-1'), '[REDACTED]/x/[REDACTED]');
   });
 
-  it('blanks only the user info of a URL: the scheme, host and text around it stay, and an e-mail address is no URL', () => {
-    const text = 'GET https://svc:pa55word@identity.example/v2.0/tokens?x=y failed; write to ops@example.com; s3+tls://k@b';
-    assert.equal(redact(text), 'GET https://[REDACTED]@identity.example/v2.0/tokens?x=y failed; write to ops@example.com; s3+tls://[REDACTED]@b');
+  it('blanks only the user info of a URL, whatever its scheme (digits too): the scheme, host and text around it stay, and an e-mail address is no URL', () => {
+    const text = 'GET https://svc:pa55word@identity.example/v2.0/tokens?x=y failed; write to ops@example.com; s3+tls://k@b; s3://AKIDEXAMPLE@bucket/x';
+    assert.equal(redact(text), 'GET https://[REDACTED]@identity.example/v2.0/tokens?x=y failed; write to ops@example.com; s3+tls://[REDACTED]@b; s3://[REDACTED]@bucket/x');
   });
 
   it('does not take a path, query or fragment containing @ for user info', () => {
