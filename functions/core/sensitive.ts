@@ -37,7 +37,11 @@ export function redactReplacer(key: string, value: unknown): unknown {
   if (typeof value !== 'string') return value;
   // User info in any URL (`scheme://user:password@`) is a credential, registered or not: fetch and
   // SDK errors quote the URL they failed on.
-  let out = value.includes('@') ? value.replace(URL_USER_INFO, `$1${REDACTED}@`) : value;
+  // Only a string with an @ can hold user info; the check spares the regex (~20x the cost) on all others.
+  // Stryker disable next-line StringLiteral: includes('') is always true, and running the regex on a string without @ changes nothing.
+  const mayHoldUserInfo = value.includes('@');
+  let out = mayHoldUserInfo ? value.replace(URL_USER_INFO, `$1${REDACTED}@`) : value;
+  // includes() first: splitting costs ~10x more, and most strings hold no registered value.
   for (const secret of values) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   return out;
 }
