@@ -27,12 +27,13 @@ function setup(record: Partial<StoredState> | null, options: Partial<FleetOption
     publish: (profile, input) => (asked.publish.push(input), memory.publish(profile, input)),
   };
   const sleeps: number[] = [];
+  let afterSleep = () => {};
   const guards: Array<string | null> = [];
   const fleet = new Fleet({
     store,
     owner: 'me',
     now: clock.now,
-    sleep: (ms) => (sleeps.push(ms), clock.sleep(ms)),
+    sleep: async (ms) => (sleeps.push(ms), await clock.sleep(ms), afterSleep()),
     random: () => 0.5,
     leaseMs: LEASE_MS,
     backoffFor: () => ({ reason: 'rate-limited', ms: 7_000 }),
@@ -45,7 +46,9 @@ function setup(record: Partial<StoredState> | null, options: Partial<FleetOption
     return { token: token('fresh', clock.now() + 24 * HOUR), identity: 'id-1' };
   };
   const request = (minTtl = 300, deadline = T0 + 8_000) => ({ minTtl, deadline, knownIdentity: null });
-  return { clock, memory, store, asked, sleeps, guards, fleet, authenticate, request };
+  /** Runs `fn` after each of the fleet's sleeps: another instance writing while this one waits. */
+  const onSleep = (fn: () => void) => void (afterSleep = fn);
+  return { clock, memory, store, asked, sleeps, guards, fleet, authenticate, request, onSleep };
 }
 const storeDown = () => new StoreUnavailableError('kms', 'KMS Decrypt AccessDenied');
 
@@ -109,8 +112,9 @@ describe('Class: Fleet (holds)', () => {
 describe('Class: Fleet (obtain from the record)', () => {
   it('answers a fresh record with its token and identity, and an empty identity when the record names none', async () => {
     const held = token('held', T0 + HOUR);
-    assert.deepEqual(await setup({ token: held, identity: 'id-1' }).fleet.obtain('p', setup(null).request(), async () => assert.fail('asked Identity')), { token: held, identity: 'id-1', source: 'table', fallback: null });
-    assert.deepEqual(await setup({ token: held }).fleet.obtain('p', setup(null).request(), async () => assert.fail('asked Identity')), { token: held, identity: '', source: 'table', fallback: null });
+    const answer = (record: Partial<StoredState>) => setup(record).fleet.obtain('p', { minTtl: 300, deadline: T0 + 8_000, knownIdentity: null }, async () => assert.fail('asked Identity'));
+    assert.deepEqual(await answer({ token: held, identity: 'id-1' }), { token: held, identity: 'id-1', source: 'table', fallback: null });
+    assert.deepEqual(await answer({ token: held }), { token: held, identity: '', source: 'table', fallback: null });
   });
 
   it('serves a short token Identity confirmed lately only while it still has 60 s, and never one it did not confirm', async () => {
@@ -198,14 +202,8 @@ describe('Class: Fleet (leases)', () => {
   for (const [what, renewed] of [['renewed', { owner: 'other', until: T0 + 20_000 }], ['handed to another owner', { owner: 'third', until: T0 + 1_000 }]] as const) {
     it(`counts a lease period of watching afresh when the lease is ${what}`, async () => {
       const s = setup(lease('other', T0 + 1_000), { pollMs: 1_000 });
+      s.onSleep(() => s.clock.now() === T0 + 5_000 && s.memory.records.set('p', { ...EMPTY, revision: 2, lease: renewed }));
       let tookOverAt = 0;
-      s.fleet = new Fleet({
-        store: s.store, owner: 'me', now: s.clock.now, random: () => 0.5, leaseMs: LEASE_MS, backoffFor: () => null, pollMs: 1_000,
-        sleep: async (ms) => {
-          await s.clock.sleep(ms);
-          if (s.clock.now() === T0 + 5_000) s.memory.records.set('p', { ...EMPTY, revision: 2, lease: renewed });
-        },
-      });
       await s.fleet.obtain('p', s.request(300, T0 + 60_000), async () => ((tookOverAt = s.clock.now()), { token: token('t', T0 + HOUR), identity: 'id-1' }));
       assert.equal(tookOverAt, T0 + 15_000);
     });
