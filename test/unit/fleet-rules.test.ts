@@ -208,6 +208,16 @@ describe('Class: Fleet (leases)', () => {
       assert.equal(tookOverAt, T0 + 15_000);
     });
   }
+  it('forgets a lease it watched once it holds the lease itself, so the same lease written again (a clock behind) is watched afresh', async () => {
+    const s = setup(lease('b', T0 + 1_000), { pollMs: 1_000 });
+    const tookOver: number[] = [];
+    const authenticate = async () => (tookOver.push(s.clock.now()), { token: token('t', T0 + HOUR), identity: 'id-1' });
+    await s.fleet.obtain('p', s.request(300, T0 + 60_000), authenticate);
+    s.memory.records.set('p', { ...EMPTY, revision: 9, lease: { owner: 'b', until: T0 + 1_000 } });
+    await s.fleet.obtain('p', s.request(300, T0 + 60_000), authenticate);
+    assert.deepEqual(tookOver, [T0 + 10_000, T0 + 20_000]);
+  });
+
   it('stops counting itself the holder when its authentication ends, so a lease it could not release is taken over at once', async () => {
     const s = setup(null);
     s.store.fail = async () => Promise.reject(new TypeError('bug in the adapter'));
