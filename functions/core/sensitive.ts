@@ -33,7 +33,8 @@ export function markSensitive(slot: string, value: string): void {
 
 /** A `JSON.stringify` replacer. */
 export function redactReplacer(key: string, value: unknown): unknown {
-  if (SECRET_KEYS.test(key) && value !== null && typeof value !== 'object') return REDACTED;
+  // Objects and lists are walked, so their own keys are judged; null (typeof 'object' too) stays null.
+  if (SECRET_KEYS.test(key) && typeof value !== 'object') return REDACTED;
   if (typeof value !== 'string') return value;
   // User info in any URL (`scheme://user:password@`) is a credential, registered or not: fetch and
   // SDK errors quote the URL they failed on.
