@@ -26,6 +26,19 @@ describe('Function: loadConfig', () => {
     });
   });
 
+  it('refuses a stage that is not a CloudWatch dimension value, wherever the stray character is', () => {
+    for (const STAGE of ['prod!', '!prod', 'pr od', '', 'x'.repeat(65)]) {
+      assert.throws(() => loadConfig({ STAGE }), { message: 'Invalid configuration: STAGE: must be 1-64 letters, digits, - or _' }, STAGE);
+    }
+    assert.equal(loadConfig({ STAGE: 'prod-eu_2' }).stage, 'prod-eu_2');
+  });
+
+  it('names every invalid variable in one message, separated by semicolons', () => {
+    assert.throws(() => loadConfig({ STAGE: 'prod!', FLEET_TABLE: 'no spaces' }), {
+      message: 'Invalid configuration: STAGE: must be 1-64 letters, digits, - or _; FLEET_TABLE: must be a DynamoDB table name',
+    });
+  });
+
   it('turns the shared tier on with FLEET_TABLE and FLEET_KEY_ID (the stage names its records), and refuses a table without a key', () => {
     assert.deepEqual(loadConfig({ FLEET_TABLE: 'rackspace-token-vendor-prod-tokens', FLEET_KEY_ID: 'alias/k', STAGE: 'prod' }).fleet, { table: 'rackspace-token-vendor-prod-tokens', keyId: 'alias/k', stage: 'prod' });
     assert.equal(loadConfig({ FLEET_TABLE: '' }).fleet, null);
