@@ -59,6 +59,7 @@ describe('Key rotation: the rotation function driven by RotateSecret through the
     await assertRotated(r);
     assert.equal(r.identity.requests.reset, 1);
     assert.equal(r.secrets.calls.PutSecretValue, 4, 'the session, then the new key three times');
+    assert.equal(r.waits.length, 2, 'one backoff wait before each retry, on the injected sleep');
   });
 
   it('does no harm when every step is invoked twice: one reset, the second run of each step finds its work done', async () => {

@@ -56,11 +56,13 @@ export async function startRotationRig(options: RotationRigOptions = {}) {
       options.sink?.(line);
     },
   });
+  // The rotation function's retry waits, in ms: recorded instead of slept unless realSleep.
+  const waits: number[] = [];
   const handler = makeRotationHandler({
     config: loadConfig({ IDENTITY_URL: identity.url }),
     secretsClient: client,
     logger,
-    ...(options.realSleep ? {} : { sleep: async () => {} }),
+    ...(options.realSleep ? {} : { sleep: async (ms: number) => void waits.push(ms) }),
     ...(options.fetch && { fetch: options.fetch(globalThis.fetch) }),
   });
   const invocations: Array<{ step: RotationEvent['Step']; ok: boolean }> = [];
@@ -92,6 +94,7 @@ export async function startRotationRig(options: RotationRigOptions = {}) {
     secrets,
     client,
     handler,
+    waits,
     vendingEnvironment,
     /** One vend from a new environment: its status. */
     coldVend: async () => (await call(vendingEnvironment())).statusCode,
