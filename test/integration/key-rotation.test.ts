@@ -44,6 +44,7 @@ describe('Key rotation: the rotation function driven by RotateSecret through the
     await assertRotated(r);
     assert.equal(r.identity.requests.reset, 1);
     const steps = r.audit().map((line) => [line.rotation.step, line.rotation.outcome]);
+    assert.deepEqual(r.audit().map((line) => [line.level, (line as { message?: string }).message]), Array(4).fill(['INFO', 'rotation']));
     assert.deepEqual(steps, [['createSecret', 'reset'], ['setSecret', 'nothing-to-do'], ['testSecret', 'tested'], ['finishSecret', 'finished']]);
     const [created, , tested] = r.audit();
     assert.match(String(created?.rotation.keySha256), /^[0-9a-f]{12}$/);
@@ -131,6 +132,9 @@ describe('Key rotation: the rotation function driven by RotateSecret through the
     // An event that is not an object at all has no field to name: the message says so.
     await assert.rejects(r.handler('createSecret'), /^Error: Not a Secrets Manager rotation event: \(event\): /);
     assert.deepEqual(r.secrets.calls, {});
+    const line = r.audit().at(-1) as { level: string; message: string; rotation: Record<string, unknown> };
+    assert.deepEqual([line.level, line.message, line.rotation.step, line.rotation.outcome], ['ERROR', 'rotation', null, 'failed']);
+    assert.match(String(line.rotation.reason), /^not a Secrets Manager rotation event: \(event\): /);
   });
 
   it('a step for a version that is no longer AWSPENDING stops without touching anything', async () => {

@@ -72,6 +72,7 @@ const current = JSON.stringify({ username: 'billing-bot', apiKey: KEY });
 async function refusal(run: Promise<unknown>): Promise<string> {
   const error: unknown = await run.then(() => null, (e: unknown) => e);
   assert.ok(error instanceof RotationError, `a RotationError, got ${String(error)}`);
+  assert.equal(error.name, 'RotationError', 'named for the audit line');
   return error.message;
 }
 
@@ -138,7 +139,7 @@ describe('Rotation steps: refusals before anything changes', () => {
 
   it("stops when the earlier attempt's saved session has expired, naming when, without reading the key", async () => {
     const refused = new Error('401');
-    const expiresAt = NOW - 1;
+    const expiresAt = NOW; // a session that ends this very millisecond is already of no use
     const saved = sessionText({ rotation: 'v2', identityUrl: 'https://identity.api.rackspacecloud.com/v2.0', userId: '10040001', tokenId: 'tok-rotation-0003', expiresAt });
     const { store, writes } = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] }, v3: { secretString: saved, stages: [SESSION_STAGE] } });
     const d = deps(store, {
@@ -149,9 +150,56 @@ describe('Rotation steps: refusals before anything changes', () => {
     });
     assert.equal(
       await refusal(runStep('createSecret', SECRET, 'v2', d)),
-      'The key was reset by an earlier attempt of this rotation, but its saved session expired at 2026-11-22T09:59:59.999Z: reset the key in the Rackspace portal and put it in the secret by hand.',
+      'The key was reset by an earlier attempt of this rotation, but its saved session expired at 2026-11-22T10:00:00.000Z: reset the key in the Rackspace portal and put it in the secret by hand.',
     );
     assert.deepEqual([writes, d.calls], [[], []]);
+  });
+
+  for (const [what, saved] of [
+    ['saved by another rotation', sessionText({ rotation: 'v-other', identityUrl: 'https://identity.example/v2.0', userId: '10040001', tokenId: 'tok-rotation-0004', expiresAt: NOW + 3_600_000 })],
+    ['that is not a session', '{"rotation":"v2"}'],
+  ] as const) {
+    it(`stops when Identity refuses the current key and the saved session is one ${what}`, async () => {
+      const refused = new Error('401');
+      const { store, writes } = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] }, v3: { secretString: saved, stages: [SESSION_STAGE] } });
+      const d = deps(store, { authenticate: async () => Promise.reject(refused), isUnauthorized: (error) => error === refused });
+      assert.match(await refusal(runStep('createSecret', SECRET, 'v2', d)), /^Rackspace Identity refuses the AWSCURRENT key and no earlier attempt of this rotation saved a session/);
+      assert.deepEqual([writes, d.calls], [[], []]);
+    });
+  }
+
+  it('passes an Identity failure other than a refusal through, without looking for a saved session', async () => {
+    const outage = new Error('Identity answered 503');
+    const { store, writes } = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] } });
+    const looked: string[] = [];
+    const value = store.value.bind(store);
+    store.value = async (id, select) => (looked.push(select.stage ?? select.versionId ?? ''), value(id, select));
+    await assert.rejects(runStep('createSecret', SECRET, 'v2', deps(store, { authenticate: async () => Promise.reject(outage) })), (error) => error === outage);
+    assert.deepEqual([writes, looked.includes(SESSION_STAGE)], [[], false]);
+  });
+
+  it("resets the key through the secret's own Identity URL, or the default when the secret names none", async () => {
+    for (const [secret, expected] of [
+      [JSON.stringify({ username: 'billing-bot', apiKey: KEY, identityUrl: 'https://lon.identity.api.rackspacecloud.com/v2.0' }), 'https://lon.identity.api.rackspacecloud.com/v2.0'],
+      [current, 'https://identity.api.rackspacecloud.com/v2.0'],
+    ] as const) {
+      const { store } = memoryVersions({ v1: { secretString: secret, stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] } });
+      const sessions: string[] = [];
+      const d = deps(store);
+      d.keys.reset = async (session) => (sessions.push(session.identityUrl), 'new-key-000000000000000000000000');
+      assert.equal((await runStep('createSecret', SECRET, 'v2', d)).outcome, 'reset');
+      assert.deepEqual(sessions, [expected]);
+    }
+  });
+
+  it('finishSecret moves AWSCURRENT, clears AWSPENDING and drops a saved session, and leaves the session label alone when there is none', async () => {
+    const saved = sessionText({ rotation: 'v2', identityUrl: 'https://identity.example/v2.0', userId: '10040001', tokenId: 'tok-rotation-0005', expiresAt: NOW + 3_600_000 });
+    const withSession = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: current, stages: ['AWSPENDING'] }, v3: { secretString: saved, stages: [SESSION_STAGE] } });
+    assert.deepEqual(await runStep('finishSecret', SECRET, 'v2', deps(withSession.store)), { outcome: 'finished' });
+    assert.deepEqual(withSession.writes, ['move AWSCURRENT to v2 from v1', 'move AWSPENDING from v2', `move ${SESSION_STAGE} from v3`]);
+    const without = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: current, stages: ['AWSPENDING'] } });
+    await runStep('finishSecret', SECRET, 'v2', deps(without.store));
+    assert.deepEqual(without.writes, ['move AWSCURRENT to v2 from v1', 'move AWSPENDING from v2']);
   });
 
   it('refuses testSecret before createSecret has stored the new key', async () => {
