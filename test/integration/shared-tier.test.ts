@@ -39,6 +39,23 @@ describe('Shared tier: instances share one token through the table', () => {
     assert.equal(d.identity.calls, 1);
   });
 
+  for (const [what, fault, reason, ms] of [
+    ['a 429 whose Retry-After outlasts the budget', { status: 429, headers: { 'retry-after': '30' } }, 'rate-limited', 30_000],
+    ['a 503 that names no Retry-After', { status: 503 }, 'unavailable', 5_000],
+  ] as const) {
+    it(`writes ${what} to the table as the fleet's backoff (${reason}, ${ms / 1000} s), so a new instance does not ask Identity`, async () => {
+      const d = await start();
+      d.identity.injectFaults(...Array.from({ length: 5 }, () => ({ ...fault })));
+      const failed = await d.vend();
+      assert.equal(failed.statusCode, 503);
+      const { Item } = await d.shared!.dynamo.client.send(new GetItemCommand({ TableName: d.shared!.dynamo.table, Key: { profile: { S: 'demo' } } }));
+      assert.deepEqual([Number(Item?.backoffUntil?.N) - d.clock.now(), Item?.backoffReason?.S, Item?.leaseOwner], [ms, reason, undefined]);
+      const calls = d.identity.calls;
+      assert.equal((await d.vend(d.instance())).statusCode, 503);
+      assert.equal(d.identity.calls, calls, 'the new instance honoured the backoff');
+    });
+  }
+
   it('keeps the token encrypted in the table: the item holds neither the token nor its endpoints', async () => {
     const d = await start();
     const answer = await d.vend();
