@@ -190,6 +190,27 @@ describe('DynamoDB store: encrypted and authenticated at rest', () => {
     assert.ok((await store.read(profile)).token);
   });
 
+  it("lets DynamoDB's TTL delete a record a day after its token expired, in epoch seconds", async () => {
+    const { profile, token } = await published();
+    assert.equal(Number((await rawItem(profile)).expiresTtl?.N), Math.ceil(token.expiresAt / 1000) + 86_400);
+  });
+
+  it('ignores a half-written lease or a backoff with a reason it does not know, rather than trusting it', async () => {
+    const { profile } = await published();
+    const item = await rawItem(profile);
+    for (const [extra, expected] of [
+      [{ leaseOwner: { S: 'a' } }, { lease: null, backoff: null }],
+      [{ leaseUntil: { N: String(clock.now() + 10_000) } }, { lease: null, backoff: null }],
+      [{ backoffUntil: { N: String(clock.now() + 10_000) }, backoffReason: { S: 'maintenance' } }, { lease: null, backoff: null }],
+      [{ backoffReason: { S: 'rate-limited' } }, { lease: null, backoff: null }],
+      [{ backoffUntil: { N: String(clock.now() + 10_000) }, backoffReason: { S: 'rate-limited' } }, { lease: null, backoff: { until: clock.now() + 10_000, reason: 'rate-limited', refusedKey: null } }],
+    ] as const) {
+      await tier.dynamo.client.send(new PutItemCommand({ TableName: tier.dynamo.table, Item: { ...item, ...extra } }));
+      const { lease, backoff } = await tier.instance(clock.now).store.read(profile);
+      assert.deepEqual({ lease, backoff }, expected, JSON.stringify(extra));
+    }
+  });
+
   it('reads a record that holds only a lease as empty, not as unreadable', async () => {
     const { store } = tier.instance(clock.now);
     const { profile } = fixture();
