@@ -39,7 +39,8 @@ function memoryVersions(versions: Record<string, Version>, rotationEnabled = tru
     },
     async moveStage(_secretId, stage, { moveTo, removeFrom }) {
       writes.push(`move ${stage}${moveTo ? ` to ${moveTo}` : ''}${removeFrom ? ` from ${removeFrom}` : ''}`);
-      if (removeFrom) versions[removeFrom]?.stages.splice(versions[removeFrom].stages.indexOf(stage) >>> 0, 1);
+      const from = removeFrom === undefined ? undefined : versions[removeFrom];
+      if (from) from.stages = from.stages.filter((label) => label !== stage);
       if (moveTo) versions[moveTo]?.stages.push(stage);
     },
   };

@@ -10,8 +10,4 @@ describe('Class: StoreUnavailableError', () => {
     assert.deepEqual([error.name, error.dependency, error.message, error.cause], ['StoreUnavailableError', 'kms', 'the key service is throttling', cause]);
     assert.match(String(error), /^StoreUnavailableError: the key service is throttling$/);
   });
-
-  it('tells the table from the key service', () => {
-    assert.equal(new StoreUnavailableError('dynamodb', 'unreachable').dependency, 'dynamodb');
-  });
 });
