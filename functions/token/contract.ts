@@ -35,13 +35,5 @@ export const ProblemExtensions = {
   candidates: z.array(z.unknown()),
 };
 
-export const ProblemSchema = z.object({
-  ...ProblemBase,
-  parameter: z.optional(ProblemExtensions.parameter),
-  missing: z.optional(ProblemExtensions.missing),
-  available: z.optional(ProblemExtensions.available),
-  candidates: z.optional(ProblemExtensions.candidates),
-});
-
 /** API Gateway's own refusal (before the function runs): plain JSON, no problem type. */
 export const GatewayMessageSchema = z.object({ message: z.string() });

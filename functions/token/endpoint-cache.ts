@@ -20,7 +20,8 @@ const memos = new WeakMap<Token, Memo>();
 function memoOf(token: Token): Memo {
   let memo = memos.get(token);
   if (!memo) {
-    const regions = new Set(token.catalog.flatMap((s) => s.endpoints.flatMap((e) => (e.region === null ? [] : [e.region.toUpperCase()]))));
+    const regions = new Set<string>();
+    for (const service of token.catalog) for (const { region } of service.endpoints) if (region !== null) regions.add(region.toUpperCase());
     memos.set(token, (memo = { regions, byRequest: new Map() }));
   }
   return memo;
@@ -30,7 +31,9 @@ function memoOf(token: Token): Memo {
 export function endpointFor(token: Token, request: EndpointRequest): ResolvedEndpoint {
   const memo = memoOf(token);
   const region = request.region === undefined ? '' : request.region.toUpperCase();
-  const key = `${request.service}\n${region === '' || memo.regions.has(region) ? region : OTHER_REGION}\n${request.interface}\n${request.version ?? ''}`;
+  // Stryker disable next-line StringLiteral: a version holds only letters, digits and ._- (request.ts), so any text with others keys "no version" alike.
+  const version = request.version ?? '';
+  const key = `${request.service}\n${region === '' || memo.regions.has(region) ? region : OTHER_REGION}\n${request.interface}\n${version}`;
   let endpoint = memo.byRequest.get(key);
   if (!endpoint) {
     endpoint = resolveEndpoint(token.catalog, request, token.defaultRegion);

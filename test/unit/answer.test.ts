@@ -40,14 +40,36 @@ describe('Function: endpointFor (memoised resolution)', () => {
     assert.equal(memoisedEndpoints(token), 1);
   });
 
-  it('stays bounded when a catalog offers more distinct requests than the cap', () => {
-    const regions = Array.from({ length: 700 }, (_, i) => `R${i}`);
+  it('holds 512 entries at most: the 513th distinct request starts the memo afresh', () => {
+    const regions = Array.from({ length: 513 }, (_, i) => `R${i}`);
     const token: Token = {
       ...fresh(),
       catalog: [{ name: 'wide', type: 'x', endpoints: regions.map((region) => ({ publicURL: `https://${region}.example/`, internalURL: null, region, tenantId: null, versionId: null })) }],
     };
-    for (const region of regions) assert.equal(endpointFor(token, { service: 'wide', region, interface: 'public' }).region, region);
-    assert.ok(memoisedEndpoints(token) <= 512, `memo holds ${memoisedEndpoints(token)} entries`);
+    const resolve = (region: string) => endpointFor(token, { service: 'wide', region, interface: 'public' }).region;
+    for (const region of regions.slice(0, 512)) assert.equal(resolve(region), region);
+    assert.equal(memoisedEndpoints(token), 512);
+    assert.equal(resolve('R512'), 'R512');
+    assert.equal(memoisedEndpoints(token), 1);
+  });
+
+  it('counts no entries for a token never resolved on, and one per distinct request', () => {
+    const token = fresh();
+    assert.equal(memoisedEndpoints(token), 0);
+    endpointFor(token, { service: 'cloudFiles', region: 'dfw', interface: 'public' });
+    endpointFor(token, { service: 'cloudFiles', region: 'ord', interface: 'public' });
+    assert.equal(memoisedEndpoints(token), 2);
+  });
+
+  it('does not let a region-less answer stand in for a region the catalog does not list', () => {
+    // Without a default region, a service with one endpoint needs no region; a region it lacks is still a 404.
+    const token: Token = {
+      ...fresh(),
+      defaultRegion: null,
+      catalog: [{ name: 'solo', type: 'x', endpoints: [{ publicURL: 'https://ord.solo.example/', internalURL: null, region: 'ORD', tenantId: null, versionId: null }] }],
+    };
+    assert.equal(endpointFor(token, { service: 'solo', region: undefined, interface: 'public' }).url, 'https://ord.solo.example/');
+    assert.throws(() => endpointFor(token, { service: 'solo', region: 'LON', interface: 'public' }), (error) => error instanceof EndpointNotFoundError && /LON/.test(error.message));
   });
 
   it('keys the memo on the region: a warm token answers ORD after DFW, and dfw like DFW', () => {
