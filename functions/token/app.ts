@@ -76,7 +76,7 @@ export function makeHandler(deps: AppDeps) {
     ttlMs: config.secretTtlSeconds * 1000,
     read: async (secretId, signal) => {
       const credentials = await readSecret(secretId, signal);
-      markSensitive(`key of secret ${secretId}`, credentials.secret.kind === 'apiKey' ? credentials.secret.apiKey : credentials.secret.password);
+      markSensitive(`key of secret ${secretId}`, secretValue(credentials));
       return credentials;
     },
   });
@@ -93,7 +93,7 @@ export function makeHandler(deps: AppDeps) {
     isUnauthorized,
     pending: async (secretId, signal) => {
       const credentials = await readPending(secretId, signal);
-      if (credentials?.secret.kind === 'apiKey') markSensitive(`pending key of secret ${secretId}`, credentials.secret.apiKey);
+      if (credentials) markSensitive(`pending key of secret ${secretId}`, secretValue(credentials));
       return credentials;
     },
     authenticate: async (credentials, { attempts, deadline, onCall, profile }) => {
@@ -174,6 +174,9 @@ export function makeHandler(deps: AppDeps) {
   // No async frame of its own: a vend returns middy's promise as it is.
   return (event: unknown, context: VendContext): Promise<HttpResponse> => (isOperatorEvent(event) ? flushed(event, context) : vending(event, context));
 }
+
+/** The API key or password a secret holds: what the log must never show. */
+const secretValue = ({ secret }: Credentials) => (secret.kind === 'apiKey' ? secret.apiKey : secret.password);
 
 /**
  * The tier under the memory cache: the fleet's table when configured (FLEET_TABLE), else every

@@ -50,6 +50,17 @@ describe('Audit: one structured line per decision', () => {
     assert.deepEqual([lines[0]?.audit.identityCalls, lines[0]?.audit.identityMs], [1, 0]);
   });
 
+  it("records the time a request waited on another request's Identity call, with no call of its own", async () => {
+    const lines: string[] = [];
+    const demo = await startDemo({ clock: fakeClock(), sink: (line) => lines.push(line) });
+    demo.identity.injectFaults({ thenAnswer: true, delayMs: 250 });
+    const [first, second] = await Promise.all([call(demo.handler), call(demo.handler)]);
+    assert.equal(second.json.token, first.json.token);
+    const audits = lines.map((line) => JSON.parse(line).audit).map((audit) => [audit.identityCalls, audit.identityMs]);
+    assert.deepEqual(audits.sort(), [[0, 250], [1, 250]]);
+    assert.equal(demo.identity.calls, 1);
+  });
+
   it('records a denial with the caller and the reason, and no token', async () => {
     const { vend } = await start();
     for (const [options, reason] of [

@@ -215,6 +215,19 @@ describe('Availability: time limits, backoff and what the cached token belongs t
       }
     });
 
+    it('does not call Identity when the request has no time left for it', async () => {
+      // Tokens of 20 min: a request for 1 h must authenticate again, with the secret still cached.
+      const d = await start({ shared: false, identity: { lifetimeMs: 20 * 60_000 } });
+      await d.vend();
+      d.clock.advance(61_000); // past the quiet period after an authentication; the secret is still cached
+      d.identity.resetCalls();
+      // 500 ms is the margin kept for the answer, so the deadline is now: exactly nothing left.
+      const { answer, audit } = await d.vend({ remainingMs: 500, query: { minTtl: '3600' } });
+      // The token held still has 19 min: answered, flagged, with no call made.
+      assert.deepEqual([answer.statusCode, answer.json.degraded, d.identity.calls, audit[0]?.identityCalls, audit[0]?.upstream], [200, true, 0, 0, 'identity']);
+      assert.match(audit[0]?.reason, /within this request's time/);
+    });
+
     it('a slow 401 and the rotated key: answered in time with 200 when it fits, 503 + audit line when it does not', async () => {
       for (const [remainingMs, status] of [[1_500, 200], [900, 503]] as const) {
         const d = await start();

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { secretsManagerClient } from '../../functions/adapters/secrets.ts';
+import { loadProfiles } from '../../functions/core/profiles.ts';
+import { redactReplacer } from '../../functions/core/sensitive.ts';
 import { DEMO_USER } from '../emulators/identity.ts';
 import { fakeClock, HOUR, MINUTE } from '../support/clock.ts';
 import { call } from '../support/events.ts';
@@ -152,6 +156,33 @@ describe('Integration: the vending path against the emulators (real SDK client, 
     assert.match(answer.json.detail, /rejected the custodied credentials \(HTTP 401\)/);
     // The read, the re-read, and one look for an AWSPENDING version (a rotation in progress): none here.
     assert.deepEqual([d.identity.calls, d.secrets.calls.GetSecretValue], [1, 3]);
+  });
+
+  it("keeps every key and token it handled registered for redaction, however many profiles it serves: current keys, AWSPENDING keys and tokens", async () => {
+    // Three profiles mid-rotation: Identity refuses each AWSCURRENT key and accepts its AWSPENDING one.
+    const names = ['p0', 'p1', 'p2'];
+    const old = (n: string) => `current-key-of-${n}-0123456789abcdef`;
+    const next = (n: string) => `pending-key-of-${n}-0123456789abcdef`;
+    const allow = ['arn:aws:iam::000000000000:role/local-caller'];
+    const d = await start({
+      identity: { users: names.map((n) => ({ username: n, apiKey: next(n), tenantId: '110011', tenantName: '110011' })) },
+      deps: { profiles: loadProfiles({ profiles: names.map((n) => ({ name: n, description: n, secretId: `secret-${n}`, allow })) }) },
+    });
+    const client = secretsManagerClient({ endpoint: d.secrets.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' }, maxAttempts: 1 });
+    const secret = (n: string, apiKey: string) => JSON.stringify({ username: n, apiKey, identityUrl: d.identity.url });
+    for (const n of names) {
+      d.secrets.putSecret(`secret-${n}`, secret(n, old(n)));
+      await client.send(new PutSecretValueCommand({ SecretId: `secret-${n}`, SecretString: secret(n, next(n)), VersionStages: ['AWSPENDING'] }));
+    }
+    client.destroy();
+    const tokens: string[] = [];
+    for (const profile of names) {
+      const answer = await d.vend({ profile });
+      assert.equal(answer.statusCode, 200, answer.body);
+      tokens.push(answer.json.token);
+    }
+    const values = [...names.map(old), ...names.map(next), ...tokens];
+    assert.deepEqual(JSON.parse(JSON.stringify({ values }, redactReplacer)).values, values.map(() => '[REDACTED]'));
   });
 
   describe('each Identity failure class maps to PRODUCT.md (one attempt, no retries)', () => {
