@@ -64,7 +64,9 @@ export function identityClient(options: IdentityClientOptions): (credentials: Cr
       text = await response.text();
     } catch (error) {
       // The request ran out of time, not Identity: answer 503 without counting it against Identity.
-      if (deadline?.aborted && !attempt.aborted) throw new DeadlineExceededError('identity', { cause: error });
+      // Also when the attempt's timeout fired with it: an attempt near the deadline is given exactly
+      // what is left of it, so both end at the same instant.
+      if (deadline?.aborted) throw new DeadlineExceededError('identity', { cause: error });
       const timedOut = attempt.aborted || (error instanceof Error && error.name === 'TimeoutError');
       throw new IdentityUnavailableError(timedOut ? 'timeout' : 'network', timedOut ? `no answer within ${timeoutMs} ms` : 'network error', undefined, { cause: error });
     }

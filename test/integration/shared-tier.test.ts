@@ -14,7 +14,7 @@ const startDemo = demosClosedAfterEach();
 async function start(options: DemoOptions = {}) {
   const clock = fakeClock();
   const lines: string[] = [];
-  const d = await startDemo({ ...options, identity: { now: clock.now }, deps: { now: clock.now, sleep: clock.sleep, random: () => 0.5 }, sink: (line) => lines.push(line) });
+  const d = await startDemo({ ...options, identity: { now: clock.now }, deps: { now: clock.now, sleep: clock.sleep, random: () => 0.5, ...options.deps }, sink: (line) => lines.push(line) });
   const audits = () => lines.filter((l) => l.includes('"audit"')).map((l) => ({ ...JSON.parse(l).audit, level: JSON.parse(l).level }) as Record<string, unknown>);
   return { ...d, clock, audits, vend: (handler: unknown = d.handler) => call(handler, { query: { service: 'cloudFiles', region: 'dfw' } }) };
 }
@@ -96,6 +96,47 @@ describe('Shared tier: instances share one token through the table', () => {
     });
   }
 
+  it("learns no backoff from a request that ran out of its own time while Identity was slow: the next instance asks Identity at once", async () => {
+    const clock = fakeClock();
+    const d = await startDemo({ clock, sink: () => {} });
+    d.identity.injectFaults({ thenAnswer: true, delayMs: 10_000 });
+    const late = await call(d.handler, { remainingMs: 1_500 });
+    // Its 1,000 ms ran out first: the attempt was given exactly that, so both timers fire together.
+    assert.deepEqual([late.statusCode, late.json.detail], [503, "No answer from Rackspace Identity within this request's time; try again shortly."]);
+    const next = await call(d.instance(), { remainingMs: 60_000 });
+    assert.deepEqual([next.statusCode, d.identity.calls], [200, 2]);
+  });
+
+  for (const [what, inject, first, next] of [
+    // The key is refused (401); the re-read that would pick up a rotated key is throttled. The next instance is refused in turn.
+    ['Secrets Manager failing mid-authentication', (d: Awaited<ReturnType<typeof start>>) => {
+      d.identity.setUser('demo', { apiKey: 'a-key-nobody-custodies-000000' });
+      d.identity.injectFaults({ status: 401, onReceive: () => d.secrets.injectFaults({ type: 'ThrottlingException' }) });
+    }, 503, 502],
+    // A redirect is a wrong Identity URL, which an operator fixes: not Identity being down.
+    ['an Identity redirect', (d: Awaited<ReturnType<typeof start>>) => d.identity.injectFaults({ status: 302, headers: { location: `${d.identity.url}/v2.0/tokens` } }), 502, 200],
+  ] as const) {
+    it(`learns no fleet backoff from ${what}: the next instance asks Identity again`, async () => {
+      const d = await start();
+      inject(d);
+      assert.equal((await d.vend()).statusCode, first);
+      assert.deepEqual([(await d.vend(d.instance())).statusCode, d.identity.calls], [next, 2]);
+    });
+  }
+
+  it("takes over a lease nobody renews after watching it unchanged for the Identity budget plus 2 s, polling every 100 ms", async () => {
+    const d = await start({ env: { IDENTITY_BUDGET_MS: '4000' } });
+    // A holder that died mid-authentication, its clock an hour ahead: only our own watch can free the lease.
+    const item = { profile: { S: 'demo' }, revision: { N: '1' }, leaseOwner: { S: 'a-dead-instance' }, leaseUntil: { N: String(d.clock.now() + HOUR) } };
+    await d.shared!.dynamo.client.send(new PutItemCommand({ TableName: d.shared!.dynamo.table, Item: item }));
+    const waits: number[] = [];
+    const watcher = d.instance({ sleep: (ms) => (waits.push(ms), d.clock.sleep(ms)) });
+    const answer = await call(watcher, { remainingMs: 60_000 });
+    assert.deepEqual([answer.statusCode, d.identity.calls], [200, 1]);
+    // Random 0.5 puts each poll at the middle of its jitter, 100 × (0.5 + 0.5) ms; 6,000 ms of them.
+    assert.deepEqual(waits, Array.from({ length: 60 }, () => 100));
+  });
+
   it('with the shared tier off (FLEET_TABLE empty), every instance authenticates on its own, as before', async () => {
     const d = await start({ env: { FLEET_TABLE: '' } });
     await d.vend();
@@ -158,6 +199,25 @@ describe('Operator flush: a direct invoke drops the profile\'s token fleet-wide 
     assert.deepEqual(d.audits().filter((a) => a.operation === 'flush').map((a) => [a.status, a.level, a.requestId]), [[503, 'WARN', 'op-1'], [503, 'WARN', 'op-1'], [503, 'WARN', 'op-1'], [200, 'INFO', 'op-1']]);
     assert.deepEqual(d.audits().filter((a) => a.operation === 'flush').map((a) => (a.tokens as unknown[]).length), [1, 1, 1, 1], 'each names the token by its fingerprint');
     assert.ok(!d.audits().some((a) => JSON.stringify(a).includes(first.json.token)), 'audit lines name the token by fingerprint only');
+  });
+
+  it("with the shared tier off, revokes the instance's own token before dropping it: an unconfirmed revocation keeps it, to be revoked on the next invoke", async () => {
+    const d = await start({ env: { FLEET_TABLE: '' } });
+    const first = await d.vend();
+    d.identity.injectFaults({ on: 'revoke', status: 503 });
+    const failed = await flush(d.handler, { operation: 'flush', profile: 'demo' });
+    assert.deepEqual([failed.statusCode, JSON.parse(failed.body).detail], [503, 'Identity did not confirm the revocation, so nothing was dropped: invoke again.']);
+    assert.equal((await d.vend()).json.token, first.json.token, 'still held');
+    const again = await flush(d.handler, { operation: 'flush', profile: 'demo' });
+    assert.deepEqual([again.statusCode, d.identity.revoked.has(first.json.token)], [200, true]);
+  });
+
+  it('sends the revocation through the fetch it was given, as it does the authentication', async () => {
+    const seen: string[] = [];
+    const d = await start({ deps: { fetch: (input, init) => (seen.push(`${init?.method} ${String(input)}`), fetch(input, init)) } });
+    await d.vend();
+    assert.equal((await flush(d.handler, { operation: 'flush', profile: 'demo' })).statusCode, 200);
+    assert.deepEqual(seen, [`POST ${d.identity.url}/tokens`, `DELETE ${d.identity.url}/tokens`]);
   });
 
   it('revokes at {identityUrl}/tokens with the token as X-Auth-Token, whatever trailing slashes the URL has, and counts a 200 as revoked too', async () => {
