@@ -53,7 +53,7 @@ export function makeRotationHandler(deps: RotationDeps): (event: unknown) => Pro
   return async (event) => {
     const parsed = RotationEvent.safeParse(event);
     if (!parsed.success) {
-      const what = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
+      const what = parsed.error.issues.map((i) => `${fieldOf(i.path) || '(event)'}: ${i.message}`).join('; ');
       logger.error('rotation', { rotation: { step: null, outcome: 'failed', reason: `not a Secrets Manager rotation event: ${what}` } });
       throw new Error(`Not a Secrets Manager rotation event: ${what}`);
     }
@@ -68,6 +68,9 @@ export function makeRotationHandler(deps: RotationDeps): (event: unknown) => Pro
     }
   };
 }
+
+// Stryker disable next-line StringLiteral: the event is flat, so a path has at most one segment and the separator never shows.
+const fieldOf = (path: readonly PropertyKey[]) => path.join('.');
 
 /** The error's name and message, and its cause's: ours and the SDK's never hold a secret value. */
 function reasonOf(error: unknown): string {
