@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { DEMO_USER } from '../emulators/identity.ts';
+import { fakeClock } from '../support/clock.ts';
 import { DEMO_SECRET_ID } from '../local/demo.ts';
 import { call } from '../support/events.ts';
 import { startRotationRig, type RotationRig, type RotationRigOptions } from '../support/rotation-rig.ts';
@@ -22,6 +23,18 @@ async function rotateAndSettle(r: RotationRig): Promise<string | null> {
   await r.rotate().catch((error: Error) => void (refusal = `${error.name}: ${error.message}`));
   await r.secrets.rotationsSettled();
   return refusal;
+}
+
+/** A rig on a clock that only Identity moves: each of its answers takes 250 ms, Secrets Manager's none. */
+async function timedRig() {
+  const clock = fakeClock();
+  return rig({
+    now: clock.now,
+    fetch: (inner) => async (input, init) => {
+      clock.advance(250);
+      return inner(input, init);
+    },
+  });
 }
 
 /** The end state every successful rotation must reach. */
@@ -50,6 +63,26 @@ describe('Key rotation: the rotation function driven by RotateSecret through the
     assert.match(String(created?.rotation.keySha256), /^[0-9a-f]{12}$/);
     assert.equal(created?.rotation.keySha256, tested?.rotation.keySha256, 'the key tested is the key stored');
     assert.equal(created?.rotation.version, r.secrets.rotations[0]?.token);
+  });
+
+  it('audits how long each step took on the injected clock: two Identity calls for createSecret, one for testSecret, none for the others', async () => {
+    const r = await timedRig();
+    await rotateAndSettle(r);
+    await assertRotated(r);
+    assert.deepEqual(r.audit().map((line) => [line.rotation.step, line.rotation.ms]), [['createSecret', 500], ['setSecret', 0], ['testSecret', 250], ['finishSecret', 0]]);
+  });
+
+  it("audits a failed step as an ERROR line with the step, secret, version, the error's name and message, and how long it took", async () => {
+    const r = await timedRig();
+    r.identity.setUser('demo', { apiKey: 'changed-by-hand-0123456789abcdef' });
+    await rotateAndSettle(r);
+    const failed = r.audit().filter((line) => line.rotation.outcome === 'failed');
+    const reason =
+      'RotationError: Rackspace Identity refuses the AWSCURRENT key and no earlier attempt of this rotation saved a session: the key was changed outside this rotation. Put the working key in the secret by hand (README, "Rotating keys").';
+    assert.deepEqual(
+      failed.map((line) => [line.level, (line as { message?: string }).message, line.rotation]),
+      [['ERROR', 'rotation', { step: 'createSecret', secretId: r.secrets.arnOf(DEMO_SECRET_ID), version: r.secrets.rotations[0]?.token, outcome: 'failed', reason, ms: 250 }]],
+    );
   });
 
   it('retries the put of the new key when it fails twice after the reset: one reset, nothing lost', async () => {

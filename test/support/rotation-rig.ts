@@ -23,6 +23,8 @@ export interface RotationRigOptions {
   invocationTimeoutMs?: number;
   /** Runs after every invocation of the rotation function, before Secrets Manager goes on. */
   afterInvocation?: (event: RotationEvent, failed: boolean) => Promise<void>;
+  /** The clock of the rotation function and of Identity (its tokens' lifetimes); the real one by default. */
+  now?: () => number;
   /** Real waits between retries (the driver), or none (the tests). */
   realSleep?: boolean;
   sink?: Sink;
@@ -39,7 +41,7 @@ export interface RotationRigOptions {
  * await rig.secrets.rotationsSettled();
  */
 export async function startRotationRig(options: RotationRigOptions = {}) {
-  const identity = await startIdentityEmulator({ users: [{ ...DEMO_USER }] });
+  const identity = await startIdentityEmulator({ users: [{ ...DEMO_USER }], ...(options.now && { now: options.now }) });
   const initial = options.secret?.(identity.url) ?? { username: DEMO_USER.username, apiKey: DEMO_USER.apiKey as string, identityUrl: identity.url };
   const secrets = await startSecretsManagerEmulator({ secrets: { [DEMO_SECRET_ID]: JSON.stringify(initial) } });
   const client = new SecretsManagerClient({
@@ -62,6 +64,7 @@ export async function startRotationRig(options: RotationRigOptions = {}) {
     config: loadConfig({ IDENTITY_URL: identity.url }),
     secretsClient: client,
     logger,
+    ...(options.now && { now: options.now }),
     ...(options.realSleep ? {} : { sleep: async (ms: number) => void waits.push(ms) }),
     ...(options.fetch && { fetch: options.fetch(globalThis.fetch) }),
   });
