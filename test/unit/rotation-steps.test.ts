@@ -203,6 +203,26 @@ describe('Rotation steps: refusals before anything changes', () => {
     assert.deepEqual(without.writes, ['move AWSCURRENT to v2 from v1', 'move AWSPENDING from v2']);
   });
 
+  it('finishSecret does not look for a saved session when no version carries its label', async () => {
+    const { store } = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: current, stages: ['AWSPENDING'] } });
+    const looked: string[] = [];
+    const value = store.value.bind(store);
+    store.value = async (id, select) => (looked.push(select.stage ?? select.versionId ?? ''), value(id, select));
+    assert.deepEqual(await runStep('finishSecret', SECRET, 'v2', deps(store)), { outcome: 'finished' });
+    assert.deepEqual(looked, []);
+  });
+
+  it('createSecret still succeeds when its saved session cannot be read back to drop it: the label stays for finishSecret', async () => {
+    const versions: Record<string, Version> = { v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] } };
+    const { store, writes } = memoryVersions(versions);
+    const value = store.value.bind(store);
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    store.value = async (id, select) => (select.stage === SESSION_STAGE ? Promise.reject(throttled) : value(id, select));
+    assert.equal((await runStep('createSecret', SECRET, 'v2', deps(store))).outcome, 'reset');
+    assert.deepEqual(writes, [`put ${SESSION_STAGE}`, 'put AWSPENDING']);
+    assert.equal(Object.values(versions).filter((v) => v.stages.includes(SESSION_STAGE)).length, 1);
+  });
+
   it('refuses testSecret before createSecret has stored the new key', async () => {
     const { store } = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] } });
     const d = deps(store);
