@@ -37,7 +37,7 @@ export function parseSession(text: string): SavedSession | null {
   try {
     json = JSON.parse(text);
   } catch {
-    return null;
+    // Not JSON: json stays undefined, which the schema below refuses.
   }
   const parsed = Saved.safeParse(json);
   if (!parsed.success) return null;

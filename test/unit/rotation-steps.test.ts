@@ -104,6 +104,7 @@ describe('Rotation steps: refusals before anything changes', () => {
   for (const [what, saved] of [
     ['saved by another rotation', sessionText({ rotation: 'v-other', identityUrl: 'https://identity.example/v2.0', userId: '10040001', tokenId: 'tok-rotation-0004', expiresAt: NOW + 3_600_000 })],
     ['that is not a session', '{"rotation":"v2"}'],
+    ['that is not JSON', '{"rotation":"v2",'],
   ] as const) {
     it(`stops when Identity refuses the current key and the saved session is one ${what}`, async () => {
       const refused = new Error('401');
