@@ -59,6 +59,16 @@ describe('Function: parseQuery', () => {
   it('quotes odd input short and without control characters', () => {
     badParameter(() => parseQuery({ service: `x\u0000${'a'.repeat(500)}` }), 'service', /got 'x\?a{38}…'/);
   });
+
+  it('quotes a name of exactly 40 characters whole, and names a longer unknown parameter by its first 40', () => {
+    badParameter(() => parseQuery({ ['a'.repeat(40)]: 'x' }), 'a'.repeat(40), new RegExp(`^Unknown query parameter '${'a'.repeat(40)}'; allowed`));
+    badParameter(() => parseQuery({ [`${'b'.repeat(40)}${'c'.repeat(10)}`]: 'x' }), 'b'.repeat(40), new RegExp(`^Unknown query parameter '${'b'.repeat(40)}…'; allowed`));
+  });
+
+  it('refuses a value that is not a string, even one that reads as a valid value once turned into text', () => {
+    badParameter(() => parseQuery({ service: 'cloudFiles', region: ['dfw'] }), 'region', /^Query parameter 'region' must be a region code such as DFW \(any case\); got 'dfw'\.$/);
+    badParameter(() => parseQuery({ minTtl: 300 }), 'minTtl', /^Query parameter 'minTtl' must be whole seconds from 60 to 3600; got '300'\.$/);
+  });
 });
 
 describe('Function: parseEvent', () => {
@@ -70,6 +80,18 @@ describe('Function: parseEvent', () => {
   it('reads the caller, the profile and the request id', () => {
     const parsed = parseEvent(event('billing', { userArn: 'arn:aws:sts::123456789012:assumed-role/r/s' }));
     assert.deepEqual([parsed.requestId, parsed.callerArn, parsed.profile], ['req-1', 'arn:aws:sts::123456789012:assumed-role/r/s', 'billing']);
+  });
+
+  it("gives the request id 'unknown' when the event carries none", () => {
+    assert.equal(parseEvent({ pathParameters: { profile: 'billing' } }).requestId, 'unknown');
+    assert.equal(parseEvent({ requestContext: {}, pathParameters: { profile: 'billing' } }).requestId, 'unknown');
+  });
+
+  it('refuses a query that is not an object (text, a list, a number) as not an API Gateway event, with a 400', () => {
+    for (const query of ['service=cloudFiles', [], ['cloudFiles'], 7]) {
+      badParameter(() => parseEvent({ pathParameters: { profile: 'billing' }, queryStringParameters: query }), 'event', /REST API \(payload 1.0\) or HTTP API/);
+      badParameter(() => parseEvent({ pathParameters: { profile: 'billing' }, multiValueQueryStringParameters: query }), 'event', /REST API \(payload 1.0\) or HTTP API/);
+    }
   });
 
   it('gives a null caller when the IAM context is missing', () => {
@@ -119,6 +141,12 @@ describe('Function: parseEvent with a REST API (payload 1.0) event', () => {
     const parsed = parseEvent(restEvent({ queryStringParameters: { service: 'cloudFiles', region: 'ord' }, multiValueQueryStringParameters: { service: ['cloudFiles'], region: ['dfw', 'ord'] } }));
     assert.deepEqual(parsed.query, { service: 'cloudFiles', region: 'dfw,ord' });
     badParameter(() => parseQuery(parsed.query), 'region', /got 'dfw,ord'/);
+  });
+
+  it('takes a key given once, or a multi-value entry API Gateway would not write (not a list of strings), from queryStringParameters as it is', () => {
+    const query = { service: 'cloudFiles', region: 'ord', interface: 'public' };
+    const parsed = parseEvent(restEvent({ queryStringParameters: query, multiValueQueryStringParameters: { region: ['dfw'], service: 'cloudFiles', interface: ['public', 5] } }));
+    assert.deepEqual(parsed.query, query);
   });
 
   it('keeps a repeated key named __proto__ a plain key, for parseQuery to refuse', () => {
