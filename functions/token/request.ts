@@ -111,8 +111,9 @@ function joinRepeated(query: Record<string, unknown>, multi: Record<string, unkn
   const repeated = Object.entries(multi).flatMap(([key, values]) =>
     Array.isArray(values) && values.length > 1 && values.every((v) => typeof v === 'string') ? [[key, values.join(',')] as const] : [],
   );
-  // fromEntries defines own properties: a key named __proto__ stays a key, never a prototype.
-  return repeated.length === 0 ? query : Object.fromEntries([...Object.entries(query), ...repeated]);
+  // fromEntries defines own properties: a key named __proto__ stays a key, never a prototype. A copy
+  // with nothing added reads the same as the query itself, so there is no shortcut for that case.
+  return Object.fromEntries([...Object.entries(query), ...repeated]);
 }
 
 /**
@@ -144,5 +145,6 @@ export function parseQuery(raw: Record<string, unknown>): Query {
     if (stray) throw new BadRequestError(`Query parameter '${stray}' applies only together with 'service'.`, stray);
     return { minTtl, endpoint: null };
   }
-  return { minTtl, endpoint: { service, region, interface: iface === 'internal' ? 'internal' : 'public', ...(version !== undefined && { version }) } };
+  // `region` and `version` may be undefined: EndpointRequest takes that as "not asked for".
+  return { minTtl, endpoint: { service, region, interface: iface === 'internal' ? 'internal' : 'public', version } };
 }
