@@ -60,17 +60,21 @@ export function metricValues(facts: AuditFacts, status: number): Values {
 const directives = new Map<number, string>();
 
 function directive(values: Values, declared: boolean): string {
+  // Stryker disable next-line EqualityOperator: the key only tells the shapes apart, and with a bit's meaning flipped it still does.
   const key = (values.IdentityLatency === undefined ? 0 : 1) | (values.TokenSecondsLeft === undefined ? 0 : 2) | (declared ? 4 : 0);
-  let text = directives.get(key);
-  if (text === undefined) {
-    const names = Object.keys(values) as MetricName[];
-    const found: Directive = {
-      Namespace: spec.namespace,
-      Dimensions: declared ? [['Stage'], ['Stage', 'Profile']] : [['Stage']],
-      Metrics: names.map((Name) => ({ Name, Unit: spec.metrics[Name].unit })),
-    };
-    text = JSON.stringify(found);
-    directives.set(key, text);
-  }
+  return directives.get(key) ?? serialise(key, values, declared);
+}
+
+/** The directive of one shape, kept for the next line of that shape. */
+function serialise(key: number, values: Values, declared: boolean): string {
+  const names = Object.keys(values) as MetricName[];
+  const found: Directive = {
+    Namespace: spec.namespace,
+    Dimensions: declared ? [['Stage'], ['Stage', 'Profile']] : [['Stage']],
+    Metrics: names.map((Name) => ({ Name, Unit: spec.metrics[Name].unit })),
+  };
+  const text = JSON.stringify(found);
+  // Stryker disable next-line CallExpression: a memo; serialising again gives the same text.
+  directives.set(key, text);
   return text;
 }
