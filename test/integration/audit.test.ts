@@ -75,6 +75,15 @@ describe('Audit: one structured line per decision', () => {
     }
   });
 
+  it("audits an event it cannot read (400) under Lambda's request id, or 'unknown' when the invoke has none", async () => {
+    const lines: string[] = [];
+    const demo = await startDemo({ sink: (line) => lines.push(line) });
+    const invoke = demo.handler as (event: unknown, context: unknown) => Promise<{ statusCode: number }>;
+    const answers = [await invoke('not an event', { awsRequestId: 'lambda-request-7' }), await invoke({ pathParameters: null }, {})];
+    assert.deepEqual(answers.map((a) => a.statusCode), [400, 400]);
+    assert.deepEqual(lines.map((l) => JSON.parse(l).audit).map((a) => [a.requestId, a.status]), [['lambda-request-7', 400], ['unknown', 400]]);
+  });
+
   it('names the failing dependency, which the Identity-failure alarm counts', async () => {
     const identityDown = await start();
     identityDown.demo.identity.injectFaults({ status: 503 });
@@ -172,6 +181,7 @@ describe('Audit: one structured line per decision', () => {
     const audit = lines.find((l) => l.audit);
     const error = lines.find((l) => l.level === 'ERROR');
     assert.deepEqual([lines.length, audit?.level, audit?.audit.status, audit?.audit.reason], [2, 'WARN', 500, 'unexpected error']);
+    assert.equal(error?.message, 'unexpected error');
     assert.match(JSON.stringify(error), /a bug nobody classified/);
   });
 

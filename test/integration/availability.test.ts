@@ -76,7 +76,7 @@ describe('Availability: time limits, backoff and what the cached token belongs t
       }
     });
 
-    it('logs the name and kind of a client-side failure (no region), not just "Secrets Manager Error", and answers 500: a deployment fault, not an outage', async () => {
+    it('logs the name and kind of a client-side failure (no region), not just "Secrets Manager Error", and answers 500 with an ERROR audit line: a deployment fault, not an outage', async () => {
       const d = await start({ deps: { random: () => 0.5, secretsClient: secretsManagerClient({ credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } }) } });
       const saved = { AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION };
       delete process.env.AWS_REGION;
@@ -90,6 +90,7 @@ describe('Availability: time limits, backoff and what the cached token belongs t
       const { answer, audit } = result;
       assert.equal(answer.statusCode, 500);
       assert.match(audit[0]?.reason, /Secrets Manager Error \(client-side\): Region is missing/);
+      assert.deepEqual(d.lines.map((l) => JSON.parse(l) as { level: string; message: string }).map((l) => [l.level, l.message]), [['ERROR', 'vend']]);
     });
   });
 
