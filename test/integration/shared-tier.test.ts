@@ -16,7 +16,7 @@ async function start(options: DemoOptions = {}) {
   const lines: string[] = [];
   const d = await startDemo({ ...options, identity: { now: clock.now }, deps: { now: clock.now, sleep: clock.sleep, random: () => 0.5, ...options.deps }, sink: (line) => lines.push(line) });
   const audits = () => lines.filter((l) => l.includes('"audit"')).map((l) => ({ ...JSON.parse(l).audit, level: JSON.parse(l).level }) as Record<string, unknown>);
-  return { ...d, clock, audits, vend: (handler: unknown = d.handler) => call(handler, { query: { service: 'cloudFiles', region: 'dfw' } }) };
+  return { ...d, clock, lines, audits, vend: (handler: unknown = d.handler) => call(handler, { query: { service: 'cloudFiles', region: 'dfw' } }) };
 }
 
 describe('Shared tier: instances share one token through the table', () => {
@@ -257,7 +257,7 @@ describe('Operator flush: a direct invoke drops the profile\'s token fleet-wide 
     d.secrets.injectFaults({ type: 'InternalServiceError', status: 500 }, { type: 'InternalServiceError', status: 500 }, { type: 'InternalServiceError', status: 500 });
     // A new instance has no secret in memory: it must read it, and cannot.
     const answer = await flush(d.instance(), { operation: 'flush', profile: 'demo' });
-    assert.deepEqual([answer.statusCode, d.identity.requests.revoke], [503, 0]);
+    assert.deepEqual([answer.statusCode, d.identity.requests.revoke, JSON.parse(answer.body).tokens], [503, 0, []]);
     assert.match(JSON.parse(answer.body).detail, /Secrets Manager/);
     assert.ok((await d.vend(d.instance())).json.token === first.json.token, 'the fleet still holds the token');
   });
@@ -271,6 +271,19 @@ describe('Operator flush: a direct invoke drops the profile\'s token fleet-wide 
     assert.match(JSON.parse(bad.body).detail, /^Expected \{"operation":"flush","profile":NAME,"reason"\?:TEXT\}: profile: \S/);
     assert.match(JSON.parse(extra.body).detail, /: \(event\): unknown key\(s\) token$/);
     assert.deepEqual([JSON.parse(unknown.body).detail, JSON.parse(unknown.body).tokens], ['No such profile is declared.', []]);
+    assert.deepEqual([JSON.parse(bad.body).tokens, JSON.parse(extra.body).tokens], [[], []]);
     assert.deepEqual(d.audits().map((a) => [a.status, a.level]), [[400, 'WARN'], [404, 'WARN'], [400, 'WARN']]);
+  });
+
+  it("lists every problem of a malformed operator event in its 400, and audits a flush invoked without a request id under 'unknown'", async () => {
+    const d = await start();
+    const invoke = d.handler as (e: unknown, c: unknown) => Promise<{ statusCode: number; body: string }>;
+    const answer = await invoke({ operation: 'flush', profile: '', token: 'x', note: 'y' }, {});
+    assert.deepEqual([answer.statusCode, JSON.parse(answer.body)], [400, {
+      status: 400, profile: null, tokens: [],
+      detail: 'Expected {"operation":"flush","profile":NAME,"reason"?:TEXT}: profile: Invalid input; (event): unknown key(s) token, note',
+    }]);
+    const lines = d.lines.map((l) => JSON.parse(l) as { level: string; message: string; audit: Record<string, unknown> });
+    assert.deepEqual(lines.map((l) => [l.level, l.message, l.audit.requestId, l.audit.operation, l.audit.status]), [['WARN', 'flush', 'unknown', 'flush', 400]]);
   });
 });
