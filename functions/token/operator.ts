@@ -57,7 +57,7 @@ export function operatorFlush(deps: OperatorDeps): (event: unknown, context: { a
   return async (event, context) => {
     const parsed = OperatorEvent.safeParse(event);
     const result = await (async (): Promise<FlushResult> => {
-      if (!parsed.success) return { status: 400, profile: null, tokens: [], detail: `Expected {"operation":"flush","profile":NAME,"reason"?:TEXT}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}` : i.message}`).join('; ')}` };
+      if (!parsed.success) return { status: 400, profile: null, tokens: [], detail: refusal(parsed.error.issues) };
       const profile = deps.profiles.get(parsed.data.profile);
       if (!profile) return { status: 404, profile: parsed.data.profile, tokens: [], detail: 'No such profile is declared.' };
       const credentials = await deps.secrets.get(profile.secretId);
@@ -86,4 +86,14 @@ export function operatorFlush(deps: OperatorDeps): (event: unknown, context: { a
     deps.logger.always(result.status === 200 ? 'INFO' : 'WARN', 'flush', { audit: facts });
     return result;
   };
+}
+
+/** The 400's detail: what an operator event looks like, then each problem with the field it is about. */
+function refusal(issues: readonly z.core.$ZodIssue[]): string {
+  const problems = issues.map((issue) => {
+    // Stryker disable next-line StringLiteral: every field is a top-level scalar, so a path has at most one key and the separator never shows.
+    const path = issue.path.join('.');
+    return `${path || '(event)'}: ${issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.join(', ')}` : issue.message}`;
+  });
+  return `Expected {"operation":"flush","profile":NAME,"reason"?:TEXT}: ${problems.join('; ')}`;
 }
