@@ -1,3 +1,4 @@
+import { describeIssue } from './core/issues.ts';
 import * as z from 'zod/mini';
 import limits from '../infra/limits.json' with { type: 'json' };
 import { identityUrlProblem } from './core/credentials.ts';
@@ -46,9 +47,6 @@ const Env = z.object({
   FLEET_KEY_ID: z._default(z.string(), ''),
 });
 
-// Stryker disable next-line StringLiteral: every variable is top-level, so a path has one segment and the separator never shows.
-const variableOf = (path: readonly PropertyKey[]) => path.join('.');
-
 /**
  * Reads the environment once, at cold start. An invalid value stops the function with a message
  * naming the variable (values here are not secret, but we name only the variable anyway).
@@ -59,7 +57,7 @@ const variableOf = (path: readonly PropertyKey[]) => path.join('.');
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = Env.safeParse(env);
   if (!parsed.success) {
-    const what = parsed.error.issues.map((i) => `${variableOf(i.path)}: ${i.message}`).join('; ');
+    const what = parsed.error.issues.map((i) => describeIssue(i, '(environment)')).join('; ');
     throw new Error(`Invalid configuration: ${what}`);
   }
   const e = parsed.data;

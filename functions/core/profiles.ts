@@ -1,3 +1,4 @@
+import { describeIssue } from './issues.ts';
 import * as z from 'zod/mini';
 
 /** One custodied credential set and who may use it. */
@@ -53,7 +54,7 @@ const Declaration = z.strictObject({
 export function loadProfiles(json: unknown): Map<string, Profile> {
   const parsed = Declaration.safeParse(json);
   if (!parsed.success) {
-    const what = parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}` : i.message}`);
+    const what = parsed.error.issues.map((i) => describeIssue(i, '(top level)'));
     throw new DeclarationError(`infra/profiles.json is invalid: ${what.join('; ')}`);
   }
   const profiles = new Map<string, Profile>();

@@ -1,3 +1,4 @@
+import { describeIssue } from '../core/issues.ts';
 import * as z from 'zod/mini';
 import { identityKeys } from '../adapters/identity-keys.ts';
 import { identityClient, identityRetryPolicy, isUnauthorized } from '../adapters/identity.ts';
@@ -54,7 +55,7 @@ export function makeRotationHandler(deps: RotationDeps): (event: unknown) => Pro
   return async (event) => {
     const parsed = RotationEvent.safeParse(event);
     if (!parsed.success) {
-      const what = parsed.error.issues.map((i) => `${fieldOf(i.path) || '(event)'}: ${i.message}`).join('; ');
+      const what = parsed.error.issues.map((i) => describeIssue(i, '(event)')).join('; ');
       logger.error('rotation', { rotation: { step: null, outcome: 'failed', reason: `not a Secrets Manager rotation event: ${what}` } });
       throw new Error(`Not a Secrets Manager rotation event: ${what}`);
     }
@@ -69,9 +70,6 @@ export function makeRotationHandler(deps: RotationDeps): (event: unknown) => Pro
     }
   };
 }
-
-// Stryker disable next-line StringLiteral: the event is flat, so a path has at most one segment and the separator never shows.
-const fieldOf = (path: readonly PropertyKey[]) => path.join('.');
 
 /** The error's name and message, and its cause's: ours and the SDK's never hold a secret value. */
 function reasonOf(error: unknown): string {

@@ -1,3 +1,4 @@
+import { describeIssue } from '../core/issues.ts';
 import * as z from 'zod/mini';
 import type { Credentials } from '../core/credentials.ts';
 import type { RedactingLogger } from '../core/logger.ts';
@@ -57,7 +58,7 @@ export function operatorFlush(deps: OperatorDeps): (event: unknown, context: { a
   return async (event, context) => {
     const parsed = OperatorEvent.safeParse(event);
     const result = await (async (): Promise<FlushResult> => {
-      if (!parsed.success) return { status: 400, profile: null, tokens: [], detail: refusal(parsed.error.issues) };
+      if (!parsed.success) return { status: 400, profile: null, tokens: [], detail: `Expected {"operation":"flush","profile":NAME,"reason"?:TEXT}: ${parsed.error.issues.map((i) => describeIssue(i, '(event)')).join('; ')}` };
       const profile = deps.profiles.get(parsed.data.profile);
       if (!profile) return { status: 404, profile: parsed.data.profile, tokens: [], detail: 'No such profile is declared.' };
       const credentials = await deps.secrets.get(profile.secretId);
@@ -86,14 +87,4 @@ export function operatorFlush(deps: OperatorDeps): (event: unknown, context: { a
     deps.logger.always(result.status === 200 ? 'INFO' : 'WARN', 'flush', { audit: facts });
     return result;
   };
-}
-
-/** The 400's detail: what an operator event looks like, then each problem with the field it is about. */
-function refusal(issues: readonly z.core.$ZodIssue[]): string {
-  const problems = issues.map((issue) => {
-    // Stryker disable next-line StringLiteral: every field is a top-level scalar, so a path has at most one key and the separator never shows.
-    const path = issue.path.join('.');
-    return `${path || '(event)'}: ${issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.join(', ')}` : issue.message}`;
-  });
-  return `Expected {"operation":"flush","profile":NAME,"reason"?:TEXT}: ${problems.join('; ')}`;
 }

@@ -111,9 +111,9 @@ function joinRepeated(query: Record<string, unknown>, multi: Record<string, unkn
   const repeated = Object.entries(multi).flatMap(([key, values]) =>
     Array.isArray(values) && values.length > 1 && values.every((v) => typeof v === 'string') ? [[key, values.join(',')] as const] : [],
   );
-  // fromEntries defines own properties: a key named __proto__ stays a key, never a prototype. A copy
-  // with nothing added reads the same as the query itself, so there is no shortcut for that case.
-  return Object.fromEntries([...Object.entries(query), ...repeated]);
+  // No copy on the hot path when nothing is repeated (the usual case). fromEntries defines own
+  // properties: a key named __proto__ stays a key, never a prototype.
+  return repeated.length === 0 ? query : Object.fromEntries([...Object.entries(query), ...repeated]);
 }
 
 /**
