@@ -1,4 +1,5 @@
 import { GetItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { callFailed } from './aws-errors.ts';
 import { TamperedError, type Envelope, type Sealed } from '../core/envelope.ts';
 import { recordAad, recordContext, tokenFromText, tokenText } from '../core/token-record.ts';
 import { StoreUnavailableError, type Backoff, type StoredState, type TokenStore } from '../core/token-store.ts';
@@ -181,7 +182,5 @@ function num(value: AttributeValue | undefined): number | null {
 }
 
 function unavailable(operation: string, error: unknown): StoreUnavailableError {
-  const name = error instanceof Error ? error.name : 'UnknownError';
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return new StoreUnavailableError('dynamodb', `DynamoDB ${operation} ${name}${status ? ` (HTTP ${status})` : ''}`);
+  return new StoreUnavailableError('dynamodb', callFailed('DynamoDB', operation, error));
 }

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { parseRetryAfter } from '../core/retry-after.ts';
-import { faultName } from './identity-schema.ts';
+import { faultName, safeJson } from './identity-schema.ts';
 import { IdentityRejectedError, IdentityUnavailableError } from './identity.ts';
 
 /** A user's own token, enough to manage that user's API key. */
@@ -68,12 +68,4 @@ export function identityKeys(options: { now: () => number; fetch?: typeof global
     reset: (session, timeoutMs) => call(session, true, timeoutMs),
     current: (session, timeoutMs) => call(session, false, timeoutMs),
   };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -153,3 +153,13 @@ export function faultName(json: unknown): string | undefined {
   const [key] = Object.keys(json);
   return key && /^[A-Za-z]{1,40}$/.test(key) ? key : undefined;
 }
+
+/** A body as JSON, or undefined when it is not JSON (an HTML error page, an empty body). */
+export function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+    // Stryker disable next-line BlockStatement: an empty catch returns undefined as well.
+  } catch {
+    return undefined;
+  }
+}

@@ -5,7 +5,7 @@ import { parseRetryAfter } from '../core/retry-after.ts';
 import type { RetryPolicy, RetryVerdict } from '../core/retry.ts';
 import type { Config } from '../config.ts';
 import type { Token } from '../core/token.ts';
-import { faultName, parseAccess } from './identity-schema.ts';
+import { faultName, parseAccess, safeJson } from './identity-schema.ts';
 
 export type IdentityFault = 'rate-limited' | 'server-error' | 'network' | 'timeout' | 'malformed';
 
@@ -114,14 +114,6 @@ function locationHost(location: string | null, base: string): string {
     return `host ${new URL(location, base).host}`;
   } catch {
     return 'an unreadable Location';
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }
 

@@ -5,7 +5,6 @@ import {
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import type { RetryVerdict } from '../core/retry.ts';
 
 /** The version and staging-label calls a rotation makes, and nothing more (see the rotation function's IAM policy). */
 export interface SecretVersionStore {
@@ -21,7 +20,7 @@ export interface SecretVersionStore {
 
 /**
  * {@link SecretVersionStore} over the real Secrets Manager client. Errors pass through as the SDK
- * throws them (their names are Secrets Manager's error codes); {@link secretsRetryVerdict} says which
+ * throws them (their names are Secrets Manager's error codes); secrets.ts's `secretsRetryVerdict` says which
  * are worth another attempt.
  *
  * @example
@@ -51,14 +50,4 @@ export function secretVersionStore(client: SecretsManagerClient): SecretVersionS
       await client.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: stage, MoveToVersionId: moveTo, RemoveFromVersionId: removeFrom }));
     },
   };
-}
-
-// "Try again later"; every other Secrets Manager error is a refusal that would only repeat.
-const TRANSIENT = new Set(['ThrottlingException', 'InternalServiceError', 'TimeoutError', 'RequestTimeout']);
-
-/** Retry throttling, 5xx and network faults (no HTTP status at all); never a refusal. */
-export function secretsRetryVerdict(error: unknown): RetryVerdict {
-  const name = error instanceof Error ? error.name : '';
-  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
-  return { retry: TRANSIENT.has(name) || status === undefined || status >= 500 };
 }

@@ -1,10 +1,14 @@
 import { GetSecretValueCommand, SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { parseCredentials, SecretFormatError, type Credentials } from '../core/credentials.ts';
 import { CredentialsUnusableError, ServiceMisconfiguredError, UpstreamUnavailableError } from '../core/errors.ts';
+import { errorName, httpStatus } from './aws-errors.ts';
+import type { RetryVerdict } from '../core/retry.ts';
 
 // The caller learns only that custody failed; the reason (field names, error type) goes to the log via `cause`.
 const UNUSABLE = 'The credentials custodied for this profile cannot be used; the service log has the reason.';
-// These mean "try again later"; every other Secrets Manager error is a custody misconfiguration.
+
+// "Try again later" (the rotation retries them; a vend answers 503); every other Secrets Manager error
+// is a refusal that would only repeat.
 const TRANSIENT = new Set(['ThrottlingException', 'InternalServiceError', 'TimeoutError', 'RequestTimeout']);
 
 /** Per Secrets Manager call: a stuck connect or a silent endpoint ends here, well inside the request's deadline. */
@@ -79,20 +83,20 @@ function parse(secretString: string | undefined): Credentials {
  * Where a failed call got to: `client-side` never left the process (no region, no credentials),
  * `timeout` and `network` got no answer, `service` is Secrets Manager's own answer.
  */
-export function failureKind(error: unknown): 'client-side' | 'timeout' | 'network' | 'service' {
-  const name = error instanceof Error ? error.name : '';
-  const metadata = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata;
+function failureKind(error: unknown): 'client-side' | 'timeout' | 'network' | 'service' {
+  const name = errorName(error);
   if (name === 'TimeoutError' || name === 'AbortError' || name === 'RequestTimeout') return 'timeout';
-  if (metadata?.httpStatusCode !== undefined) return 'service';
-  return metadata ? 'network' : 'client-side';
+  if (httpStatus(error) !== undefined) return 'service';
+  // The SDK attaches $metadata to anything that went out on the wire; a client-side error has none.
+  return (error as { $metadata?: object } | null)?.$metadata ? 'network' : 'client-side';
 }
 
 function classify(error: unknown): Error {
-  const name = error instanceof Error ? error.name : 'UnknownError';
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const name = errorName(error);
+  const status = httpStatus(error);
   const kind = failureKind(error);
-  // No HTTP status at all means the request never got an answer: a network fault.
-  const transient = TRANSIENT.has(name) || status === undefined || status >= 500;
+  // What the rotation would retry is an outage here; every other error is a custody misconfiguration.
+  const transient = secretsRetryVerdict(error).retry;
   // Name and kind, never the message: an operator sees what went wrong without any value quoted.
   // A client-side error never reached AWS and says what is missing ("Region is missing"); the logger's
   // redaction pass still applies to it.
@@ -105,4 +109,10 @@ function classify(error: unknown): Error {
   return transient
     ? new UpstreamUnavailableError('Secrets Manager is unavailable; try again shortly.', 1, options)
     : new CredentialsUnusableError(UNUSABLE, options);
+}
+
+/** Retry throttling, 5xx and network faults (no HTTP status at all); never a refusal. */
+export function secretsRetryVerdict(error: unknown): RetryVerdict {
+  const status = httpStatus(error);
+  return { retry: TRANSIENT.has(errorName(error)) || status === undefined || status >= 500 };
 }

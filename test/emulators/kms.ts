@@ -9,6 +9,8 @@ export interface KmsFault {
   status?: number;
   message?: string;
   delayMs?: number;
+  /** Answer 200 with this body instead of an error (a malformed success, e.g. no key in it). */
+  answer?: Record<string, unknown>;
 }
 
 export interface KmsEmulatorOptions {
@@ -100,7 +102,7 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
     if (fault) {
       if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
       if (req.socket.destroyed) return;
-      return error(res, fault);
+      return fault.answer ? send(res, 200, fault.answer) : error(res, fault);
     }
     const input = parseInput(body);
     if (!input) return error(res, { type: 'SerializationException', message: 'Malformed JSON' });

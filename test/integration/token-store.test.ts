@@ -221,7 +221,18 @@ describe('DynamoDB store: encrypted and authenticated at rest', () => {
 
   // A record missing any clear attribute or any part of the sealed token cannot be opened: it is
   // unreadable without asking KMS (a Decrypt per junk record would cost and could be throttled).
-  for (const missing of [['identity'], ['expiresAt'], ['confirmedAt'], ['ciphertext'], ['identity', 'dataKey', 'iv', 'ciphertext']]) {
+  // A record lacking only some of them is junk too, never an empty record (which a lease alone makes).
+  for (const missing of [
+    ['identity'],
+    ['expiresAt'],
+    ['confirmedAt'],
+    ['dataKey'],
+    ['iv'],
+    ['ciphertext'],
+    ['identity', 'expiresAt'],
+    ['identity', 'dataKey', 'iv', 'ciphertext'],
+    ['expiresAt', 'dataKey', 'iv', 'ciphertext'],
+  ]) {
     it(`reads a record without ${missing.join(', ')} as unreadable, without a KMS call`, async () => {
       const { profile } = await published();
       const item = await rawItem(profile);
@@ -272,6 +283,34 @@ describe('DynamoDB store: encrypted and authenticated at rest', () => {
       tier.kms.denyAll(false);
     }
     assert.equal((await store.read(profile)).token, null, 'nothing was published');
+  });
+
+  for (const [what, answer] of [
+    ['without the plaintext key', { CiphertextBlob: Buffer.from('blob').toString('base64') }],
+    ['without the encrypted key', { Plaintext: Buffer.alloc(32).toString('base64') }],
+  ] as const) {
+    it(`turns a GenerateDataKey answer ${what} into StoreUnavailableError naming KMS, and publishes nothing`, async () => {
+      const { store } = tier.instance(clock.now);
+      const { profile, token } = fixture();
+      await store.acquire(profile, { owner: 'a', until: clock.now() + 10_000, revision: 0 });
+      tier.kms.injectFaults({ type: 'MalformedAnswer', answer });
+      await assert.rejects(store.publish(profile, { owner: 'a', token, identity: 'id-1', confirmedAt: clock.now() }), (error: unknown) => {
+        assert.ok(error instanceof StoreUnavailableError);
+        assert.deepEqual([error.dependency, error.message], ['kms', 'KMS GenerateDataKey answered without a key']);
+        return true;
+      });
+      assert.equal((await store.read(profile)).token, null);
+    });
+  }
+
+  it('turns a Decrypt answer without a key into StoreUnavailableError naming KMS, not an unreadable record', async () => {
+    const { profile } = await published();
+    tier.kms.injectFaults({ type: 'MalformedAnswer', answer: { KeyId: tier.kms.keyArn } });
+    await assert.rejects(tier.instance(clock.now).store.read(profile), (error: unknown) => {
+      assert.ok(error instanceof StoreUnavailableError);
+      assert.deepEqual([error.dependency, error.message], ['kms', 'KMS Decrypt answered without a key']);
+      return true;
+    });
   });
 
   it('names an unreachable table without an HTTP status', async () => {

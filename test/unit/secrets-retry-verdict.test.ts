@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { secretsRetryVerdict } from '../../functions/adapters/secret-versions.ts';
+import { secretsRetryVerdict } from '../../functions/adapters/secrets.ts';
 
 /** An error as the SDK raises it: a name, and `$metadata` with the HTTP status when an answer came. */
 function sdkError(name: string, status?: number): Error {
