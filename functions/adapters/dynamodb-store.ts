@@ -10,7 +10,6 @@ export interface DynamoStoreOptions {
   table: string;
   stage: string;
   envelope: Envelope;
-  now: () => number;
 }
 
 type Item = Record<string, AttributeValue>;
@@ -29,10 +28,10 @@ const TTL_AFTER_EXPIRY_S = 86_400;
  * core/token-store.ts's rules into conditions; core/fleet.ts decides when to call what.
  *
  * @example
- * const store = dynamoStore({ client: new DynamoDBClient({}), table, stage, envelope, now: Date.now });
+ * const store = dynamoStore({ client: new DynamoDBClient({}), table, stage, envelope });
  */
 export function dynamoStore(options: DynamoStoreOptions): TokenStore {
-  const { client, table, stage, envelope, now } = options;
+  const { client, table, stage, envelope } = options;
 
   async function update(input: { profile: string; set?: Record<string, AttributeValue>; add?: boolean; remove?: readonly string[]; condition: string; values?: Item; returnOld?: boolean }): Promise<Item | undefined | false> {
     const names: Record<string, string> = { '#revision': 'revision' };
@@ -65,20 +64,23 @@ export function dynamoStore(options: DynamoStoreOptions): TokenStore {
     }
   }
 
-  async function open(profile: string, item: Item): Promise<{ token: Token | null; unreadable: boolean }> {
+  type Opened = { token: Token; identity: string; confirmedAt: number; unreadable: false } | { token: null; identity: null; confirmedAt: null; unreadable: boolean };
+  const nothing = (unreadable: boolean): Opened => ({ token: null, identity: null, confirmedAt: null, unreadable });
+
+  async function open(profile: string, item: Item): Promise<Opened> {
     const identity = item.identity?.S;
     const expiresAt = num(item.expiresAt);
     const confirmedAt = num(item.confirmedAt);
     const sealed = sealedOf(item);
-    if (identity === undefined && expiresAt === null && !sealed) return { token: null, unreadable: false };
-    if (identity === undefined || expiresAt === null || confirmedAt === null || !sealed) return { token: null, unreadable: true };
+    if (identity === undefined && expiresAt === null && !sealed) return nothing(false);
+    if (identity === undefined || expiresAt === null || confirmedAt === null || !sealed) return nothing(true);
     const context = recordContext(stage, profile);
     try {
       const plaintext = await envelope.open(context, recordAad(context, { identity, expiresAt, confirmedAt }), sealed);
       const token = tokenFromText(plaintext, expiresAt);
-      return token ? { token, unreadable: false } : { token: null, unreadable: true };
+      return token ? { token, identity, confirmedAt, unreadable: false } : nothing(true);
     } catch (error) {
-      if (error instanceof TamperedError) return { token: null, unreadable: true };
+      if (error instanceof TamperedError) return nothing(true);
       throw error;
     }
   }
@@ -92,17 +94,14 @@ export function dynamoStore(options: DynamoStoreOptions): TokenStore {
         throw unavailable('GetItem', error);
       }
       if (!item) return { revision: 0, token: null, identity: null, confirmedAt: null, unreadable: false, lease: null, backoff: null };
-      const { token, unreadable } = await open(profile, item);
+      const opened = await open(profile, item);
       const leaseOwner = item.leaseOwner?.S;
       const leaseUntil = num(item.leaseUntil);
       const backoffUntil = num(item.backoffUntil);
       const reason = item.backoffReason?.S;
       const state: StoredState = {
         revision: num(item.revision) ?? 0,
-        token,
-        identity: token ? (item.identity?.S ?? null) : null,
-        confirmedAt: token ? num(item.confirmedAt) : null,
-        unreadable,
+        ...opened,
         lease: leaseOwner !== undefined && leaseUntil !== null ? { owner: leaseOwner, until: leaseUntil } : null,
         backoff:
           backoffUntil !== null && (reason === 'rate-limited' || reason === 'unavailable' || reason === 'refused')
@@ -155,9 +154,9 @@ export function dynamoStore(options: DynamoStoreOptions): TokenStore {
     },
 
     async flush(profile) {
-      const old = await update({ profile, set: { flushedAt: { N: String(now()) } }, remove: [...TOKEN_FIELDS, ...LEASE_FIELDS], condition: 'attribute_exists(#profile)', returnOld: true });
-      if (!old) return null;
-      return (await open(profile, old)).token;
+      const old = await update({ profile, remove: [...TOKEN_FIELDS, ...LEASE_FIELDS], condition: 'attribute_exists(#profile)', returnOld: true });
+      // No record (the condition failed): nothing to open, as an empty item opens to no token.
+      return (await open(profile, old || {})).token;
     },
   };
 }

@@ -188,7 +188,7 @@ function sharedTier(deps: AppDeps, now: () => number, sleep: (ms: number) => Pro
   if (!fleet) return aloneTier;
   const envelope = new Envelope({ keys: kmsDataKeys(deps.kmsClient ?? kmsClient(), fleet.keyId), now });
   return new Fleet({
-    store: dynamoStore({ client: deps.dynamoClient ?? dynamoClient(), table: fleet.table, stage: fleet.stage, envelope, now }),
+    store: dynamoStore({ client: deps.dynamoClient ?? dynamoClient(), table: fleet.table, stage: fleet.stage, envelope }),
     owner: deps.instanceId ?? randomUUID(),
     now,
     sleep,

@@ -21,6 +21,8 @@ export interface DynamoEmulator {
   table: string;
   /** Requests by operation name, e.g. `calls.GetItem`. */
   readonly calls: Record<string, number>;
+  /** Every request's operation and JSON input, in order (what DynamoDB itself would receive). */
+  readonly requests: Array<{ operation: string; input: Record<string, unknown> }>;
   injectFaults(...faults: DynamoFault[]): void;
   clearFaults(): void;
   /** While on, every request's connection is dropped unanswered: the table is unreachable. */
@@ -49,11 +51,22 @@ export async function startDynamoEmulator(options: { table?: string; port?: numb
   server.removeAllListeners('request');
   const faults: DynamoFault[] = [];
   const calls: Record<string, number> = {};
+  const requests: DynamoEmulator['requests'] = [];
   let partitioned = false;
 
   server.on('request', async (req: IncomingMessage, res: ServerResponse) => {
     const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
     calls[operation] = (calls[operation] ?? 0) + 1;
+    // A second 'data' listener beside dynalite's: both see every chunk of the body.
+    const body: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => body.push(chunk));
+    req.on('end', () => {
+      try {
+        requests.push({ operation, input: JSON.parse(Buffer.concat(body).toString('utf8')) as Record<string, unknown> });
+      } catch {
+        // Not JSON: dynalite answers it SerializationException; nothing to record.
+      }
+    });
     if (partitioned) return void req.socket.destroy();
     const index = faults.findIndex((f) => f.operation === undefined || f.operation === operation);
     const fault = index >= 0 ? faults.splice(index, 1)[0] : undefined;
@@ -85,12 +98,14 @@ export async function startDynamoEmulator(options: { table?: string; port?: numb
     endpoint,
     table,
     calls,
+    requests,
     client,
     injectFaults: (...more) => void faults.push(...more),
     clearFaults: () => void faults.splice(0),
     partition: (on) => void (partitioned = on),
     resetCalls: () => {
       for (const key of Object.keys(calls)) delete calls[key];
+      requests.splice(0);
     },
     close: () =>
       new Promise<void>((resolve) => {

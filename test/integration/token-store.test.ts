@@ -313,6 +313,25 @@ describe('DynamoDB store: encrypted and authenticated at rest', () => {
     });
   });
 
+  it('reads with ConsistentRead, so a token just flushed or replaced is never read back from a lagging replica', async () => {
+    const { profile } = await published();
+    tier.dynamo.resetCalls();
+    await tier.instance(clock.now).store.read(profile);
+    assert.deepEqual(
+      tier.dynamo.requests.map(({ operation, input }) => [operation, input.ConsistentRead]),
+      [['GetItem', true]],
+    );
+  });
+
+  it('flushes with a conditional write that bumps the revision, so a lease taken on what was read before fails', async () => {
+    const { store } = tier.instance(clock.now);
+    const { profile, token } = await published();
+    const before = await store.read(profile);
+    assert.deepEqual(await store.flush(profile), token);
+    assert.equal(await store.acquire(profile, { owner: 'b', until: clock.now() + 10_000, revision: before.revision }), false);
+    assert.deepEqual(Object.keys(await rawItem(profile)).sort(), ['profile', 'revision']);
+  });
+
   it('names an unreachable table without an HTTP status', async () => {
     const { store } = tier.instance(clock.now);
     tier.dynamo.partition(true);

@@ -27,7 +27,7 @@ export async function startSharedTier(options: { kms?: KmsEmulatorOptions } = {}
   };
   const instance = (now: () => number) => {
     const envelope = new Envelope({ keys: kmsDataKeys(kmsClient(), kms.keyArn), now });
-    return { store: dynamoStore({ client: dynamoClient(), table: dynamo.table, stage: STAGE, envelope, now }), envelope };
+    return { store: dynamoStore({ client: dynamoClient(), table: dynamo.table, stage: STAGE, envelope }), envelope };
   };
   return {
     dynamo,
