@@ -67,19 +67,20 @@ export function identityClient(options: IdentityClientOptions): (credentials: Cr
       // Also when the attempt's timeout fired with it: an attempt near the deadline is given exactly
       // what is left of it, so both end at the same instant.
       if (deadline?.aborted) throw new DeadlineExceededError('identity', { cause: error });
-      const timedOut = attempt.aborted || (error instanceof Error && error.name === 'TimeoutError');
+      // The attempt's signal is the only other timer: a timeout is exactly its having fired.
+      const timedOut = attempt.aborted;
       throw new IdentityUnavailableError(timedOut ? 'timeout' : 'network', timedOut ? `no answer within ${timeoutMs} ms` : 'network error', undefined, { cause: error });
     }
     const json = safeJson(text);
     const { status } = response;
     if (status === 200) return accept(json, options.now());
-    if (status === 400 || status === 401 || status === 403) throw new IdentityRejectedError(status, faultName(json));
     if (status >= 300 && status < 400) {
       throw new UpstreamMisconfiguredError(`Rackspace Identity redirected the authentication (HTTP ${status}); the configured Identity URL is wrong.`, {
         cause: new Error(`Identity answered ${status} to ${locationHost(response.headers.get('location'), base)}`),
         upstream: 'identity',
       });
     }
+    if (status === 400 || status === 401 || status === 403) throw new IdentityRejectedError(status, faultName(json));
     if (status === 404 || status === 405) {
       throw new UpstreamMisconfiguredError(`Rackspace Identity has no token endpoint at the configured URL (HTTP ${status}).`, {
         cause: new Error(`Identity answered ${status}${faultName(json) ? ` ${faultName(json)}` : ''}`),

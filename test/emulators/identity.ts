@@ -83,15 +83,17 @@ const FAULT_BODIES = {
   403: { userDisabled: { code: 403, message: 'User is disabled' } },
   forbidden: { forbidden: { code: 403, message: 'Not Authorized' } },
   404: { itemNotFound: { code: 404, message: 'Resource not found' } },
+  415: { badMediaType: { code: 415, message: 'Unsupported Media Type' } },
 };
 
 const KEY_PATH = /^\/v2\.0\/users\/([^/]+)\/OS-KSADM\/credentials\/RAX-KSKEY:apiKeyCredentials(\/RAX-AUTH\/reset)?$/;
 
 /**
  * Rackspace Identity v2.0 on 127.0.0.1: `POST /v2.0/tokens` (both credential forms, tenant
- * selection, Rackspace's error bodies, the same token until its last hour) and a user's own API
- * key: `GET …/RAX-KSKEY:apiKeyCredentials` and `POST …/RAX-AUTH/reset` with `X-Auth-Token`. A reset
- * refuses the old key at once; tokens already issued stay valid. Injectable faults per call.
+ * selection, Rackspace's error bodies, 415 for a body not declared JSON, the same token until its
+ * last hour) and a user's own API key: `GET …/RAX-KSKEY:apiKeyCredentials` and
+ * `POST …/RAX-AUTH/reset` with `X-Auth-Token`, in XML unless JSON is accepted. A reset refuses the
+ * old key at once; tokens already issued stay valid. Injectable faults per call.
  *
  * @example
  * const identity = await startIdentityEmulator({ users: [DEMO_USER] });
@@ -166,6 +168,11 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
       custody(user.apiKey);
     }
     if (user.apiKey === undefined) return send(res, 404, FAULT_BODIES[404]);
+    // As for the token call: without `Accept: application/json` the answer is XML.
+    if (!(req.headers.accept ?? '').includes('application/json')) {
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      return res.end(`<?xml version="1.0" encoding="UTF-8"?><apiKeyCredentials xmlns="http://docs.rackspace.com/identity/api/ext/RAX-KSKEY/v1.0" username="${user.username}" apiKey="${user.apiKey}"/>`);
+    }
     send(res, 200, { 'RAX-KSKEY:apiKeyCredentials': { username: user.username, apiKey: user.apiKey } });
   };
 
@@ -202,6 +209,8 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
     const answer = () => {
       if (call === 'revoke') return revoke(req, res);
       if (keyPath) return apiKeyCall(decodeURIComponent(keyPath[1] as string), call === 'reset', req, res);
+      // The body is read as what its Content-Type declares; this stand-in reads JSON only (XML is out of scope).
+      if (!(req.headers['content-type'] ?? '').includes('application/json')) return send(res, 415, FAULT_BODIES[415]);
       let body: unknown;
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));

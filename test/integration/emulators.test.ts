@@ -70,6 +70,11 @@ describe('Identity emulator: POST /v2.0/tokens as Rackspace answers it', () => {
     assert.equal((await post({ auth: {} })).status, 400);
   });
 
+  it('answers 415 to a body not declared JSON, whatever it holds', async () => {
+    const response = await fetch(`${identity.url}/tokens`, { method: 'POST', headers: { accept: 'application/json' }, body: JSON.stringify(apiKey()) });
+    assert.deepEqual([response.status, Object.keys((await response.json()) as object)], [415, ['badMediaType']]);
+  });
+
   it('answers XML when JSON is not accepted, counts calls, and plays injected faults in order', async () => {
     assert.equal((await post(apiKey(), 'application/xml')).type, 'application/xml');
     identity.resetCalls();
@@ -207,6 +212,15 @@ describe("Identity emulator: a user's own API key (GET, reset)", () => {
     assert.equal((await keyCall('100001', access.token.id, true)).status, 403);
     assert.equal((await keyCall('999', access.token.id, false)).status, 404);
     assert.deepEqual(identity.requests, { tokens: 3, reset: 2, getKey: 4, revoke: 0 });
+  });
+
+  it('answers the key in XML when JSON is not accepted', async () => {
+    // The test above reset the key: set a known one.
+    identity.setUser('demo', { apiKey: 'demo-api-key-for-the-xml-answer' });
+    const { access } = await authenticate('demo-api-key-for-the-xml-answer');
+    const response = await fetch(`${identity.url}/users/${access.user.id}/OS-KSADM/credentials/RAX-KSKEY:apiKeyCredentials`, { headers: { 'x-auth-token': access.token.id } });
+    assert.deepEqual([response.status, response.headers.get('content-type')], [200, 'application/xml']);
+    assert.match(await response.text(), /^<\?xml .*<apiKeyCredentials /);
   });
 });
 
