@@ -18,8 +18,8 @@ describe('Function: identityKeys', () => {
       body: JSON.stringify({ auth: { 'RAX-KSKEY:apiKeyCredentials': { username: DEMO_USER.username, apiKey: DEMO_USER.apiKey } } }),
     });
     const { access } = (await answer.json()) as { access: { token: { id: string }; user: { id: string } } };
-    // A trailing slash on the URL, as an operator may write it.
-    session = { identityUrl: `${identity.url}/`, userId: access.user.id, tokenId: access.token.id };
+    // Trailing slashes on the URL, as an operator may write it.
+    session = { identityUrl: `${identity.url}//`, userId: access.user.id, tokenId: access.token.id };
   });
   after(() => identity.close());
 
@@ -29,6 +29,13 @@ describe('Function: identityKeys', () => {
     assert.notEqual(fresh, DEMO_USER.apiKey);
     assert.equal(await keys.current(session, 1_000), fresh);
     assert.deepEqual([identity.requests.getKey, identity.requests.reset], [2, 1]);
+  });
+
+  it('keeps why no answer came as the cause, for the log', async () => {
+    identity.injectFaults({ reset: true, on: 'reset' });
+    const error: unknown = await keys.reset(session, 1_000).catch((e: unknown) => e);
+    assert.ok(error instanceof IdentityUnavailableError && error.fault === 'network');
+    assert.ok(error.cause instanceof TypeError, 'the fetch failure');
   });
 
   it('is refused without a valid token of its own (the token goes in X-Auth-Token)', async () => {
