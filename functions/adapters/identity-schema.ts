@@ -17,8 +17,11 @@ const Version = z.union([Text, z.pipe(z.number().check(z.nonnegative()), z.trans
 const Entry = z.record(z.string(), z.unknown());
 
 // Rackspace writes `-05:00`; some Identity deployments and proxies write `-0500` or `+0000`.
+// Neither anchored nor with `{2}`: in an instant a sign and four digits can only be that offset, at
+// the end, and anywhere else the text fails ISO_INSTANT whether or not a colon went in; so an anchor
+// or a quantifier would be a variation no answer could tell apart.
 const ISO_INSTANT = z.iso.datetime({ offset: true });
-const BARE_OFFSET = /([+-]\d{2})(\d{2})$/;
+const BARE_OFFSET = /([+-]\d\d)(\d\d)/;
 
 /** `undefined`, `null` and `""` mean "none"; a usable value is trimmed; anything else is unusable. */
 function optional<T>(schema: z.ZodMiniType<T>, value: unknown): { value: T | null } | undefined {
@@ -112,13 +115,15 @@ function readCatalog(value: unknown, notes: Notes): CatalogService[] {
     return [];
   }
   return value.flatMap((item: unknown, index): CatalogService[] => {
+    // An entry that is no object at all has no usable field either.
     const service = Entry.safeParse(item);
-    const name = service.success ? Text.safeParse(service.data.name) : undefined;
-    const type = service.success ? Text.safeParse(service.data.type) : undefined;
-    const endpoints = service.success && Array.isArray(service.data.endpoints) ? service.data.endpoints : undefined;
-    if (!name?.success || !type?.success || !endpoints) {
-      const missing = [!name?.success && 'name', !type?.success && 'type', !endpoints && 'endpoints'].filter(Boolean).join(', ');
-      notes.add(`serviceCatalog[${index}]${name?.success ? ` '${name.data}'` : ''} (no usable ${missing})`);
+    const fields: Record<string, unknown> = service.success ? service.data : {};
+    const name = Text.safeParse(fields.name);
+    const type = Text.safeParse(fields.type);
+    const endpoints = Array.isArray(fields.endpoints) ? fields.endpoints : undefined;
+    if (!name.success || !type.success || !endpoints) {
+      const missing = [!name.success && 'name', !type.success && 'type', !endpoints && 'endpoints'].filter(Boolean).join(', ');
+      notes.add(`serviceCatalog[${index}]${name.success ? ` '${name.data}'` : ''} (no usable ${missing})`);
       return [];
     }
     const usable = endpoints.flatMap((endpoint: unknown) => readEndpoint(endpoint));

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { parseAccess } from '../../functions/adapters/identity-schema.ts';
+import { faultName, parseAccess } from '../../functions/adapters/identity-schema.ts';
 import { resolveEndpoint } from '../../functions/core/catalog.ts';
 import type { Token } from '../../functions/core/token.ts';
 
@@ -63,6 +63,53 @@ describe('Function: parseAccess', () => {
     assert.deepEqual(token.skipped, ['token.tenant (no usable id)']);
   });
 
+  it('gives no tenant, user or catalog (absent or null) null and an empty catalog, without a note', () => {
+    const json = sample('gophercloud-identity-v2.json');
+    for (const none of [undefined, null]) {
+      const token = parsed({ access: { token: { ...json.access.token, tenant: none }, user: none, serviceCatalog: none } });
+      assert.deepEqual([token.tenant, token.defaultRegion, token.userId, token.catalog, token.skipped], [null, null, null, [], undefined], String(none));
+    }
+  });
+
+  it('drops a tenant whose id is unusable, and a name that is not a string, noting each', () => {
+    const json = sample('gophercloud-identity-v2.json');
+    const tenant = (value: unknown) => parsed({ access: { ...json.access, token: { ...json.access.token, tenant: value } } });
+    const noId = tenant({ id: true, name: 'My Project' });
+    assert.deepEqual([noId.tenant, noId.skipped], [null, ['token.tenant (no usable id)']]);
+    const oddName = tenant({ id: 't1000', name: ['My Project'] });
+    assert.deepEqual([oddName.tenant, oddName.skipped], [{ id: 't1000', name: null }, ['token.tenant.name (not a string)']]);
+  });
+
+  it('reads a null or blank tenant name, region or internalURL as none, without a note', () => {
+    const json = sample('gophercloud-identity-v2.json');
+    const endpoint = { publicURL: 'https://dns.example/v1.0/t1000', region: '  ', internalURL: null, tenantId: ' ', versionId: null };
+    for (const name of [null, '', '   ']) {
+      const token = parsed({ access: { ...json.access, token: { ...json.access.token, tenant: { id: 't1000', name } }, serviceCatalog: [{ name: 'cloudDNS', type: 'rax:dns', endpoints: [endpoint] }] } });
+      assert.deepEqual(token.tenant, { id: 't1000', name: null }, JSON.stringify(name));
+      assert.deepEqual(token.catalog[0]?.endpoints, [{ publicURL: 'https://dns.example/v1.0/t1000', internalURL: null, region: null, tenantId: null, versionId: null }]);
+      assert.equal(token.skipped, undefined);
+    }
+  });
+
+  it("keeps an endpoint whose internalURL, tenantId or versionId is unusable, with that field null", () => {
+    const json = sample('gophercloud-identity-v2.json');
+    const endpoint = { publicURL: 'https://dns.example/v1.0/t1000', region: 'ORD', internalURL: 7, tenantId: -1, versionId: { major: 1 } };
+    const token = parsed({ access: { ...json.access, serviceCatalog: [{ name: 'cloudDNS', type: 'rax:dns', endpoints: [endpoint] }] } });
+    assert.deepEqual(token.catalog[0]?.endpoints, [{ publicURL: 'https://dns.example/v1.0/t1000', internalURL: null, region: 'ORD', tenantId: null, versionId: null }]);
+  });
+
+  it("reads the user's id, and gives an unusable one null without failing the token", () => {
+    const json = sample('gophercloud-identity-v2.json');
+    assert.equal(parsed(json).userId, 'u123');
+    assert.equal(parsed({ access: { ...json.access, user: { ...json.access.user, id: false } } }).userId, null);
+  });
+
+  it('reads expires with spaces around it (real answers carry trailing spaces)', () => {
+    const json = sample('gophercloud-identity-v2.json');
+    const token = parsed({ access: { ...json.access, token: { ...json.access.token, expires: ' 2010-11-01T03:32:15-05:00 \n' } } });
+    assert.equal(token.expiresAt, Date.UTC(2010, 10, 1, 8, 32, 15));
+  });
+
   it('reads expires with a +0000 or -0500 offset like +00:00 and -05:00', () => {
     const json = sample('gophercloud-identity-v2.json');
     const at = (expires: string) => parsed({ access: { ...json.access, token: { ...json.access.token, expires } } }).expiresAt;
@@ -97,5 +144,18 @@ describe('Function: parseAccess', () => {
     const token = parsed(json);
     assert.equal(token.skipped?.length, 21);
     assert.equal(token.skipped?.at(-1), '… and 980 more');
+  });
+});
+
+describe('Function: faultName', () => {
+  it("names the fault by the error body's single key", () => {
+    assert.equal(faultName({ unauthorized: { code: 401, message: 'Unable to authenticate user with credentials provided.' } }), 'unauthorized');
+  });
+
+  it('names nothing for a body that is not a JSON object, or whose key is not a plain word of at most 40 letters (it goes to the log)', () => {
+    for (const body of [null, undefined, 'unauthorized', 401, {}, { '': {} }, { 'bad request': {} }, { '<b>unauthorized': {} }, { 'unauthorized</b>': {} }, { '9lives': {} }, { ['a'.repeat(41)]: {} }]) {
+      assert.equal(faultName(body), undefined, JSON.stringify(body));
+    }
+    assert.equal(faultName({ ['a'.repeat(40)]: {} }), 'a'.repeat(40));
   });
 });
