@@ -25,6 +25,7 @@ export function identityRevoker(options: { timeoutMs: number; fetch?: typeof glo
       });
       await response.arrayBuffer();
       status = response.status;
+      // Stryker disable next-line BlockStatement: with the catch emptied, status stays undefined and the answer below is 'failed' all the same.
     } catch {
       return 'failed';
     }
