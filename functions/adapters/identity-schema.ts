@@ -17,9 +17,9 @@ const Version = z.union([Text, z.pipe(z.number().check(z.nonnegative()), z.trans
 const Entry = z.record(z.string(), z.unknown());
 
 // Rackspace writes `-05:00`; some Identity deployments and proxies write `-0500` or `+0000`.
-// Neither anchored nor with `{2}`: in an instant a sign and four digits can only be that offset, at
-// the end, and anywhere else the text fails ISO_INSTANT whether or not a colon went in; so an anchor
-// or a quantifier would be a variation no answer could tell apart.
+// No anchor: in an instant, a sign and four digits can only be that offset, at its end; anywhere
+// else the text fails ISO_INSTANT with or without the colon. `\d\d`, not `\d{2}`: unanchored, the
+// quantifier decides nothing (a last group of one digit rewrites `-0500` the same).
 const ISO_INSTANT = z.iso.datetime({ offset: true });
 const BARE_OFFSET = /([+-]\d\d)(\d\d)/;
 
