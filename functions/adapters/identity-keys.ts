@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import type { Timeout } from '../core/deadline.ts';
 import { parseRetryAfter } from '../core/retry-after.ts';
 import { faultName, safeJson } from './identity-schema.ts';
 import { IdentityRejectedError, IdentityUnavailableError } from './identity.ts';
@@ -32,11 +33,14 @@ export interface IdentityKeys {
  * const keys = identityKeys({ now: Date.now });
  * const newKey = await keys.reset({ identityUrl, userId, tokenId }, 3000);
  */
-export function identityKeys(options: { now: () => number; fetch?: typeof globalThis.fetch }): IdentityKeys {
+export function identityKeys(options: { now: () => number; fetch?: typeof globalThis.fetch; timeout?: Timeout }): IdentityKeys {
   const fetchFn = options.fetch ?? globalThis.fetch;
+  // `AbortSignal.timeout` unless a test drives time.
+  const timeout = options.timeout ?? AbortSignal.timeout;
   const call = async (session: KeySession, reset: boolean, timeoutMs: number): Promise<string> => {
     const base = session.identityUrl.replace(/\/+$/, '');
     const url = `${base}/users/${encodeURIComponent(session.userId)}/OS-KSADM/credentials/RAX-KSKEY:apiKeyCredentials${reset ? '/RAX-AUTH/reset' : ''}`;
+    const signal = timeout(timeoutMs);
     let response: Response;
     let text: string;
     try {
@@ -44,11 +48,12 @@ export function identityKeys(options: { now: () => number; fetch?: typeof global
         method: reset ? 'POST' : 'GET',
         headers: { accept: 'application/json', 'x-auth-token': session.tokenId },
         redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
+        signal,
       });
       text = await response.text();
     } catch (error) {
-      const timedOut = error instanceof Error && error.name === 'TimeoutError';
+      // The call's own timer is the only one: a timeout is exactly its having fired.
+      const timedOut = signal.aborted;
       throw new IdentityUnavailableError(timedOut ? 'timeout' : 'network', timedOut ? `no answer within ${timeoutMs} ms` : 'network error', undefined, { cause: error });
     }
     const json = safeJson(text);
