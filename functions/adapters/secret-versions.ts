@@ -5,6 +5,7 @@ import {
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { errorName } from './aws-errors.ts';
 
 /** The version and staging-label calls a rotation makes, and nothing more (see the rotation function's IAM policy). */
 export interface SecretVersionStore {
@@ -13,7 +14,7 @@ export interface SecretVersionStore {
   /** The value of a version chosen by id and/or label; `null` when there is none (or it has no value yet). */
   value(secretId: string, select: { versionId?: string; stage?: string }): Promise<{ versionId: string; secretString: string } | null>;
   /** A version with this value and these labels; the same `versionId` and value again is a no-op, so a put may be retried. */
-  put(secretId: string, version: { versionId?: string; secretString: string; stages: string[] }): Promise<string>;
+  put(secretId: string, version: { versionId?: string; secretString: string; stages: string[] }): Promise<void>;
   /** Moves a label onto `moveTo` (naming the version it leaves), or removes it from `removeFrom`. */
   moveStage(secretId: string, stage: string, versions: { moveTo?: string; removeFrom?: string }): Promise<void>;
 }
@@ -38,13 +39,12 @@ export function secretVersionStore(client: SecretsManagerClient): SecretVersionS
         const answer = await client.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId, VersionStage: stage }));
         return answer.SecretString === undefined || answer.VersionId === undefined ? null : { versionId: answer.VersionId, secretString: answer.SecretString };
       } catch (error) {
-        if (error instanceof Error && error.name === 'ResourceNotFoundException') return null;
+        if (errorName(error) === 'ResourceNotFoundException') return null;
         throw error;
       }
     },
     async put(secretId, { versionId, secretString, stages }) {
-      const answer = await client.send(new PutSecretValueCommand({ SecretId: secretId, ClientRequestToken: versionId, SecretString: secretString, VersionStages: stages }));
-      return answer.VersionId ?? versionId ?? '';
+      await client.send(new PutSecretValueCommand({ SecretId: secretId, ClientRequestToken: versionId, SecretString: secretString, VersionStages: stages }));
     },
     async moveStage(secretId, stage, { moveTo, removeFrom }) {
       await client.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: stage, MoveToVersionId: moveTo, RemoveFromVersionId: removeFrom }));

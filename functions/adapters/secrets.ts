@@ -65,7 +65,7 @@ async function readValue(client: SecretsManagerClient, secretId: string, stage: 
     return answer.SecretString;
   } catch (error) {
     // No such label, or its version has no value yet (RotateSecret made it; createSecret has not put it).
-    if (stage !== undefined && error instanceof Error && error.name === 'ResourceNotFoundException') return null;
+    if (stage !== undefined && errorName(error) === 'ResourceNotFoundException') return null;
     throw classify(error);
   }
 }
@@ -88,6 +88,7 @@ function failureKind(error: unknown): 'client-side' | 'timeout' | 'network' | 's
   if (name === 'TimeoutError' || name === 'AbortError' || name === 'RequestTimeout') return 'timeout';
   if (httpStatus(error) !== undefined) return 'service';
   // The SDK attaches $metadata to anything that went out on the wire; a client-side error has none.
+  // Stryker disable next-line OptionalChaining: client.send never rejects with null or undefined (the SDK's own middleware reads $metadata of what it throws, so a thrown undefined comes out as a TypeError); the ?. is for `unknown`.
   return (error as { $metadata?: object } | null)?.$metadata ? 'network' : 'client-side';
 }
 
@@ -100,6 +101,7 @@ function classify(error: unknown): Error {
   // Name and kind, never the message: an operator sees what went wrong without any value quoted.
   // A client-side error never reached AWS and says what is missing ("Region is missing"); the logger's
   // redaction pass still applies to it.
+  // Stryker disable next-line OptionalChaining: split always answers at least one element; the ?. is for noUncheckedIndexedAccess.
   const what = kind === 'client-side' && error instanceof Error ? `: ${error.message.split('\n')[0]?.slice(0, 120)}` : '';
   const cause = new Error(`Secrets Manager ${name} (${kind}${status ? `, HTTP ${status}` : ''})${what}`);
   const options = { cause, upstream: 'secrets-manager' } as const;

@@ -13,6 +13,8 @@ export interface Version {
   id: string;
   /** Absent while a rotation's new version has no value yet (RotateSecret creates it empty). */
   secretString?: string;
+  /** A binary secret's value instead (`--secret-binary`), base64 as the wire carries it. */
+  secretBinary?: string;
   stages: Set<string>;
   createdDate: number;
 }
@@ -70,17 +72,19 @@ export class SecretVersions {
     this.#byName.delete(name);
   }
 
-  /** A new version holding `secretString`, with `stages` moved onto it. */
-  put(secret: Secret, secretString: string | undefined, stages: string[], versionId: string = randomUUID()): Version {
+  /** A new version holding `value` (bytes: a binary secret), with `stages` moved onto it. */
+  put(secret: Secret, value: string | Uint8Array | undefined, stages: string[], versionId: string = randomUUID()): Version {
+    const secretString = typeof value === 'string' ? value : undefined;
     if (secretString !== undefined) this.#onValue(secretString);
     const existing = secret.versions.get(versionId);
-    if (existing?.secretString !== undefined) {
+    if (existing && hasValue(existing)) {
       // Same token and same value: the retry of a put that worked. Anything else would change a version.
       if (existing.secretString === secretString) return existing;
       throw new ApiError('ResourceExistsException', `You can't modify an existing version, you can only create a new version. VersionId: ${versionId}`);
     }
     const version = existing ?? { id: versionId, stages: new Set<string>(), createdDate: Date.now() / 1000 };
     if (secretString !== undefined) version.secretString = secretString;
+    if (value instanceof Uint8Array) version.secretBinary = Buffer.from(value).toString('base64');
     secret.versions.set(versionId, version);
     for (const stage of stages) this.attach(secret, stage, version);
     return version;
@@ -103,7 +107,7 @@ export class SecretVersions {
   select(secret: Secret, versionId: unknown, stage: unknown): Version {
     const label = typeof stage === 'string' ? stage : versionId === undefined ? 'AWSCURRENT' : undefined;
     const version = typeof versionId === 'string' ? secret.versions.get(versionId) : label ? this.holderOf(secret, label) : undefined;
-    if (!version || (label && !version.stages.has(label)) || version.secretString === undefined) {
+    if (!version || (label && !version.stages.has(label)) || !hasValue(version)) {
       const what = version && label && !version.stages.has(label) ? `staging label: ${label}` : typeof versionId === 'string' ? `VersionId: ${versionId}` : `staging label: ${label}`;
       throw new ApiError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for ${what}`);
     }
@@ -135,3 +139,5 @@ export class SecretVersions {
     return Object.fromEntries([...secret.versions.values()].filter((v) => v.stages.size > 0).map((v) => [v.id, [...v.stages]]));
   }
 }
+
+const hasValue = (version: Version) => version.secretString !== undefined || version.secretBinary !== undefined;

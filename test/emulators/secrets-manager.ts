@@ -17,6 +17,8 @@ export interface SecretsManagerFault {
   operation?: string;
   /** Only a request whose input passes consumes the fault (e.g. a put with `VersionStages: ['AWSPENDING']`). */
   when?: (input: Record<string, unknown>) => boolean;
+  /** Answer 200 with this body instead of an error (a malformed success, e.g. no VersionId in it). */
+  answer?: Record<string, unknown>;
 }
 
 /** What Secrets Manager sends a rotation function (Lambda invoke payload). */
@@ -41,7 +43,8 @@ export interface SecretsManagerEmulator {
   readonly signers: Array<{ accessKeyId: string; sessionToken: string | null }>;
   /** Every rotation RotateSecret started or re-attempted, in order. */
   readonly rotations: RotationRun[];
-  putSecret(name: string, secretString: string): void;
+  /** A new AWSCURRENT version; bytes make it a binary secret (SecretBinary, no SecretString). */
+  putSecret(name: string, value: string | Uint8Array): void;
   deleteSecret(name: string): void;
   arnOf(name: string): string;
   /** Version id → labels, as DescribeSecret reports them. */
@@ -81,7 +84,7 @@ export async function startSecretsManagerEmulator(options: { secrets?: Record<st
   const rotations: RotationRun[] = [];
   const running = new Set<Promise<void>>();
   const rotationFunctions = new Map<string, (event: RotationEvent) => Promise<unknown>>();
-  const putCurrent = (name: string, secretString: string) => store.put(store.has(name) ? store.find(name) : store.create(name), secretString, ['AWSCURRENT']);
+  const putCurrent = (name: string, value: string | Uint8Array) => store.put(store.has(name) ? store.find(name) : store.create(name), value, ['AWSCURRENT']);
   for (const [name, value] of Object.entries(options.secrets ?? {})) putCurrent(name, value);
 
   const rotate = (secret: Secret, token: string) => {
@@ -112,7 +115,7 @@ export async function startSecretsManagerEmulator(options: { secrets?: Record<st
     GetSecretValue(input) {
       const secret = store.find(input.SecretId);
       const version = store.select(secret, input.VersionId, input.VersionStage);
-      return { ARN: secret.arn, Name: secret.name, VersionId: version.id, SecretString: version.secretString, VersionStages: [...version.stages], CreatedDate: version.createdDate };
+      return { ARN: secret.arn, Name: secret.name, VersionId: version.id, SecretString: version.secretString, SecretBinary: version.secretBinary, VersionStages: [...version.stages], CreatedDate: version.createdDate };
     },
     PutSecretValue(input) {
       const secret = store.find(input.SecretId);
@@ -184,7 +187,7 @@ export async function startSecretsManagerEmulator(options: { secrets?: Record<st
     const fault = takeFault(operation, input);
     if (fault) {
       if (fault.delayMs && !(await holdRequest(req, fault.delayMs, options.time))) return;
-      return error(res, fault);
+      return fault.answer ? send(res, 200, fault.answer) : error(res, fault);
     }
     const handler = req.method === 'POST' && req.url === '/' ? operations[operation] : undefined;
     if (!handler) return error(res, { type: 'UnknownOperationException', message: `Unknown operation ${operation}` });
@@ -203,7 +206,7 @@ export async function startSecretsManagerEmulator(options: { secrets?: Record<st
     calls,
     signers,
     rotations,
-    putSecret: (name, secretString) => void putCurrent(name, secretString),
+    putSecret: (name, value) => void putCurrent(name, value),
     deleteSecret: (name) => store.delete(name),
     arnOf: (name) => store.arnOf(name),
     stagesOf: (name) => store.stagesOf(store.find(name)),

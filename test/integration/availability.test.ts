@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { secretsManagerClient } from '../../functions/adapters/secrets.ts';
+import type { HttpHandler } from '@smithy/core/protocols';
+import type { NodeHttpHandlerOptions } from '@smithy/types';
+import { pendingReader, secretsManagerClient, secretsManagerReader } from '../../functions/adapters/secrets.ts';
+import { UpstreamUnavailableError } from '../../functions/core/errors.ts';
 import { holdRequest } from '../emulators/delay.ts';
 import { DEMO_USER } from '../emulators/identity.ts';
 import { DEMO_SECRET_ID, type DemoOptions } from '../local/demo.ts';
@@ -49,9 +52,13 @@ describe('Availability: time limits, backoff and what the cached token belongs t
       try {
         // Real timers here: this checks the deployed client's own request timeout, with no deadline near
         // (a generous connect timeout: on a loaded machine the accept alone can take 100 ms).
-        const demo = await startDemo({ secretsEndpoint: silent.url, secretsTimeouts: { connectMs: 5_000, requestMs: 100 }, sink: () => {} });
+        const lines: string[] = [];
+        const demo = await startDemo({ secretsEndpoint: silent.url, secretsTimeouts: { connectMs: 5_000, requestMs: 100 }, sink: (line) => lines.push(line) });
         const answer = await call(demo.handler);
         assert.deepEqual([answer.statusCode, answer.headers['content-type'], answer.headers['retry-after'], answer.json.status], [503, 'application/problem+json', '1', 503]);
+        // The client's own timeout ended it (throwOnRequestTimeout), not the request's deadline.
+        const reasons = lines.map((l) => JSON.parse(l) as { audit?: { reason: string } }).flatMap((l) => (l.audit ? [l.audit.reason] : []));
+        assert.deepEqual(reasons, ['Secrets Manager is unavailable; try again shortly. (Secrets Manager TimeoutError (timeout))']);
         // Accepted (the request itself may not have been read yet when the client gave up), never answered.
         assert.deepEqual([silent.connections.count, demo.identity.calls], [1, 0]);
       } finally {
@@ -76,6 +83,32 @@ describe('Availability: time limits, backoff and what the cached token belongs t
       }
     });
 
+    it('has the limits README "Secrets Manager failures" gives each call: 1 s connect, 2 s request (then it throws), two attempts', async () => {
+      const d = await start();
+      const client = secretsManagerClient({ endpoint: d.secrets.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } });
+      try {
+        // The handler settles its options on its first request.
+        await secretsManagerReader(client)(DEMO_SECRET_ID);
+        // The handler's own account of its options: a timeout itself would cost real seconds to watch.
+        const { connectionTimeout, requestTimeout, throwOnRequestTimeout } = (client.config.requestHandler as HttpHandler<NodeHttpHandlerOptions>).httpHandlerConfigs();
+        assert.deepEqual({ connectionTimeout, requestTimeout, throwOnRequestTimeout, maxAttempts: await client.config.maxAttempts() }, { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true, maxAttempts: 2 });
+      } finally {
+        client.destroy();
+      }
+    });
+
+    it("is an outage when the request's signal aborts the read, logged as a timeout", async () => {
+      const d = await start();
+      const client = secretsManagerClient({ endpoint: d.secrets.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } });
+      try {
+        const error: unknown = await secretsManagerReader(client)(DEMO_SECRET_ID, AbortSignal.abort()).then(() => null, (e: unknown) => e);
+        assert.ok(error instanceof UpstreamUnavailableError, String(error));
+        assert.deepEqual([error.upstream, (error.cause as Error).message], ['secrets-manager', 'Secrets Manager AbortError (timeout)']);
+      } finally {
+        client.destroy();
+      }
+    });
+
     it('logs the name and kind of a client-side failure (no region), not just "Secrets Manager Error", and answers 500 with an ERROR audit line: a deployment fault, not an outage', async () => {
       const d = await start({ deps: { random: () => 0.5, secretsClient: secretsManagerClient({ credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } }) } });
       const saved = { AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION };
@@ -91,6 +124,52 @@ describe('Availability: time limits, backoff and what the cached token belongs t
       assert.equal(answer.statusCode, 500);
       assert.match(audit[0]?.reason, /Secrets Manager Error \(client-side\): Region is missing/);
       assert.deepEqual(d.lines.map((l) => JSON.parse(l) as { level: string; message: string }).map((l) => [l.level, l.message]), [['ERROR', 'vend']]);
+    });
+  });
+
+  describe('a Secrets Manager call that never left the function (client-side)', () => {
+    /** A vend whose Secrets Manager client gets its AWS credentials from `provider`, which fails. */
+    const vendWith = async (provider: () => Promise<never>) => {
+      const d = await start({ deps: { random: () => 0.5, secretsClient: secretsManagerClient({ region: 'us-east-1', credentials: provider }) } });
+      const result = await d.vend();
+      return { ...result, levels: d.lines.map((l) => (JSON.parse(l) as { level: string }).level) };
+    };
+
+    it("quotes only the first line of the SDK's message, cut at 120 characters", async () => {
+      const long = `Could not load credentials: ${'the container endpoint refused the request '.repeat(3)}`;
+      for (const [first, quoted] of [['Could not load credentials from any providers', 'Could not load credentials from any providers'], [long, long.slice(0, 120)]]) {
+        const { answer, audit, levels } = await vendWith(async () => {
+          throw new Error(`${first}\n    at provider (/var/task/index.mjs:1:1)`);
+        });
+        assert.deepEqual([answer.statusCode, levels], [500, ['ERROR']]);
+        assert.equal(audit[0]?.reason, `The service is misconfigured; its operators must fix it. The service log has the reason. (Secrets Manager Error (client-side): ${quoted})`);
+      }
+    });
+
+    it('names a failure thrown as a bare value, not an Error, UnknownError: still a 500 misconfiguration, not an unexpected error', async () => {
+      const { answer, audit, levels } = await vendWith(async () => {
+        // What a hand-written credentials provider may do; the SDK passes it on as it is.
+        throw 'no credentials';
+      });
+      assert.deepEqual([answer.statusCode, answer.json.type, levels], [500, 'urn:rackspace-token-vendor:problem:service-misconfigured', ['ERROR']]);
+      assert.equal(audit[0]?.reason, 'The service is misconfigured; its operators must fix it. The service log has the reason. (Secrets Manager UnknownError (client-side))');
+    });
+  });
+
+  describe("a rotation's AWSPENDING version", () => {
+    it('is null when no version carries the label, and a failed read is an error, not "none"', async () => {
+      const d = await start();
+      const client = secretsManagerClient({ endpoint: d.secrets.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' }, maxAttempts: 1 });
+      try {
+        const read = pendingReader(client);
+        assert.equal(await read(DEMO_SECRET_ID), null);
+        d.secrets.injectFaults({ type: 'ThrottlingException' });
+        const error: unknown = await read(DEMO_SECRET_ID).then(() => null, (e: unknown) => e);
+        assert.ok(error instanceof UpstreamUnavailableError, String(error));
+        assert.equal((error.cause as Error).message, 'Secrets Manager ThrottlingException (service, HTTP 400)');
+      } finally {
+        client.destroy();
+      }
     });
   });
 

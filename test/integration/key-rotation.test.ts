@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import { secretVersionStore } from '../../functions/adapters/secret-versions.ts';
 import { DEMO_USER } from '../emulators/identity.ts';
 import { fakeClock } from '../support/clock.ts';
 import { DEMO_SECRET_ID } from '../local/demo.ts';
@@ -170,6 +171,14 @@ describe('Key rotation: the rotation function driven by RotateSecret through the
     assert.match(String(line.rotation.reason), /^not a Secrets Manager rotation event: \(event\): /);
   });
 
+  it('refuses a step for a secret whose rotation is off (DescribeSecret: RotationEnabled false), before reading any value', async () => {
+    const r = await rig();
+    const token = '00000000-0000-4000-8000-000000000001';
+    await assert.rejects(r.handler({ Step: 'createSecret', SecretId: DEMO_SECRET_ID, ClientRequestToken: token }), /^RotationError: Rotation is not enabled for this secret\.$/);
+    assert.deepEqual(r.secrets.calls, { DescribeSecret: 1 });
+    assert.equal(r.audit().at(-1)?.rotation.reason, 'RotationError: Rotation is not enabled for this secret.');
+  });
+
   it('a step for a version that is no longer AWSPENDING stops without touching anything', async () => {
     const r = await rig();
     await rotateAndSettle(r);
@@ -179,6 +188,24 @@ describe('Key rotation: the rotation function driven by RotateSecret through the
     await r.handler({ Step: 'finishSecret', SecretId: DEMO_SECRET_ID, ClientRequestToken: token });
     assert.equal(r.audit().at(-1)?.rotation.outcome, 'already-done');
     assert.equal(r.identity.requests.reset, 1);
+  });
+});
+
+describe("The rotation's version store over the real SDK client", () => {
+  it('answers null for a value it cannot hand out: no such label, a binary secret, an answer naming no version', async () => {
+    const r = await rig();
+    const store = secretVersionStore(r.client);
+    assert.equal(await store.value(DEMO_SECRET_ID, { stage: 'AWSPENDING' }), null);
+    r.secrets.injectFaults({ type: 'MalformedAnswer', operation: 'GetSecretValue', answer: { Name: DEMO_SECRET_ID, SecretString: '{}' } });
+    assert.equal(await store.value(DEMO_SECRET_ID, { stage: 'AWSCURRENT' }), null);
+    r.secrets.putSecret(DEMO_SECRET_ID, new Uint8Array([0x7b, 0x7d]));
+    assert.equal(await store.value(DEMO_SECRET_ID, { stage: 'AWSCURRENT' }), null);
+  });
+
+  it("passes any other failure through as the SDK's error, for secretsRetryVerdict to judge", async () => {
+    const r = await rig();
+    r.secrets.injectFaults({ operation: 'GetSecretValue', type: 'ThrottlingException' });
+    await assert.rejects(secretVersionStore(r.client).value(DEMO_SECRET_ID, { stage: 'AWSCURRENT' }), { name: 'ThrottlingException' });
   });
 });
 

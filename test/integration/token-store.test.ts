@@ -2,12 +2,19 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { HttpHandler } from '@smithy/core/protocols';
+import type { NodeHttpHandlerOptions } from '@smithy/types';
+import { kmsDataKeys } from '../../functions/adapters/kms-data-keys.ts';
 import { memoryStore } from '../../functions/adapters/memory-store.ts';
+import { dynamoClient, kmsClient } from '../../functions/adapters/shared-clients.ts';
+import { dynamoStore } from '../../functions/adapters/dynamodb-store.ts';
+import { DataKeyRejectedError, Envelope } from '../../functions/core/envelope.ts';
 import { StoreUnavailableError, type TokenStore } from '../../functions/core/token-store.ts';
 import type { Token } from '../../functions/core/token.ts';
 import { fakeClock, HOUR } from '../support/clock.ts';
 import { custody } from '../support/leak-guard.ts';
 import { STAGE, startSharedTier } from '../support/shared-tier.ts';
+import { LOCAL_CREDENTIALS } from '../emulators/dynamodb.ts';
 import { recordAad, recordContext } from '../../functions/core/token-record.ts';
 
 const clock = fakeClock();
@@ -68,6 +75,7 @@ for (const [name, make] of [
       const earlier = { ...token, expiresAt: token.expiresAt - 1 };
       const later = { ...token, expiresAt: token.expiresAt + 1 };
       assert.equal(await store.publish(profile, { owner: 'b', token: earlier, identity: 'id-1', confirmedAt: clock.now() }), false);
+      assert.equal(await store.publish(profile, { owner: 'b', token: { ...token }, identity: 'id-1', confirmedAt: clock.now() }), false, 'no later: the same expiry');
       assert.equal(await store.publish(profile, { owner: 'b', token: later, identity: 'id-2', confirmedAt: clock.now() }), false);
       assert.equal(await store.publish(profile, { owner: 'b', token: later, identity: 'id-1', confirmedAt: clock.now() }), true);
       assert.equal((await store.read(profile)).token?.expiresAt, later.expiresAt);
@@ -78,6 +86,9 @@ for (const [name, make] of [
       const { profile } = fixture();
       await store.acquire(profile, { owner: 'a', until: clock.now() + 10_000, revision: 0 });
       const backoff = { until: clock.now() + 30_000, reason: 'refused' as const, refusedKey: 'fp' };
+      const untouched = fixture().profile;
+      await store.fail(untouched, { owner: 'a', backoff });
+      assert.deepEqual(await store.read(untouched), { revision: 0, token: null, identity: null, confirmedAt: null, unreadable: false, lease: null, backoff: null }, 'no lease at all: nothing to release');
       await store.fail(profile, { owner: 'b', backoff });
       assert.equal((await store.read(profile)).backoff, null);
       await store.fail(profile, { owner: 'a', backoff });
@@ -313,6 +324,39 @@ describe('DynamoDB store: encrypted and authenticated at rest', () => {
     });
   });
 
+  it("reads a record sealed under another KMS key as unreadable (KMS: IncorrectKeyException, the stack's key was replaced), not as KMS unavailable", async () => {
+    const { profile } = await published();
+    const local = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
+    const kms = kmsClient({ ...local, endpoint: tier.kms.endpoint });
+    const dynamo = dynamoClient({ ...local, endpoint: tier.dynamo.endpoint });
+    try {
+      const keys = kmsDataKeys(kms, 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-4000-8000-000000000000');
+      const store = dynamoStore({ client: dynamo, table: tier.dynamo.table, stage: STAGE, envelope: new Envelope({ keys, now: clock.now }) });
+      const state = await store.read(profile);
+      assert.deepEqual([state.token, state.unreadable], [null, true]);
+      // What the envelope was told, named after KMS's answer.
+      const dataKey = (await rawItem(profile)).dataKey?.B as Uint8Array;
+      await assert.rejects(keys.decrypt(dataKey, recordContext(STAGE, profile)), (error: unknown) => {
+        assert.ok(error instanceof DataKeyRejectedError);
+        assert.equal(error.message, 'KMS IncorrectKeyException');
+        return true;
+      });
+    } finally {
+      kms.destroy();
+      dynamo.destroy();
+    }
+  });
+
+  it('turns a failed Decrypt into StoreUnavailableError naming KMS, the operation and status', async () => {
+    const { profile } = await published();
+    tier.kms.injectFaults({ type: 'ThrottlingException' });
+    await assert.rejects(tier.instance(clock.now).store.read(profile), (error: unknown) => {
+      assert.ok(error instanceof StoreUnavailableError);
+      assert.deepEqual([error.dependency, error.message], ['kms', 'KMS Decrypt ThrottlingException (HTTP 400)']);
+      return true;
+    });
+  });
+
   it('reads with ConsistentRead, so a token just flushed or replaced is never read back from a lagging replica', async () => {
     const { profile } = await published();
     tier.dynamo.resetCalls();
@@ -354,5 +398,26 @@ describe('DynamoDB store: encrypted and authenticated at rest', () => {
       new UpdateItemCommand({ TableName: tier.dynamo.table, Key: { profile: { S: profile } }, UpdateExpression: 'SET revision = :r', ExpressionAttributeValues: { ':r': { N: '7' } } }),
     );
     assert.equal(await store.acquire(profile, { owner: 'a', until: clock.now() + 10_000, revision: seen.revision }), false);
+  });
+});
+
+describe('Shared-tier clients as deployed', () => {
+  it('give each call what README "Fallback" says: one attempt, 500 ms connect, 1 s request (then they throw)', async () => {
+    const local = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
+    const dynamo = dynamoClient({ ...local, endpoint: tier.dynamo.endpoint });
+    const kms = kmsClient({ ...local, endpoint: tier.kms.endpoint });
+    try {
+      // A handler settles its options on its first request.
+      await dynamo.send(new GetItemCommand({ TableName: tier.dynamo.table, Key: { profile: { S: fixture().profile } } }));
+      await kmsDataKeys(kms, tier.kms.keyArn).generate({ profile: 'p' });
+      for (const client of [dynamo, kms]) {
+        // The handler's own account of its options: a timeout itself would cost real time to watch.
+        const { connectionTimeout, requestTimeout, throwOnRequestTimeout } = (client.config.requestHandler as HttpHandler<NodeHttpHandlerOptions>).httpHandlerConfigs();
+        assert.deepEqual({ connectionTimeout, requestTimeout, throwOnRequestTimeout, maxAttempts: await client.config.maxAttempts() }, { connectionTimeout: 500, requestTimeout: 1_000, throwOnRequestTimeout: true, maxAttempts: 1 });
+      }
+    } finally {
+      dynamo.destroy();
+      kms.destroy();
+    }
   });
 });

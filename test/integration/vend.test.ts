@@ -26,7 +26,7 @@ async function start(options: DemoOptions & { identityBehindMs?: number } = {}) 
     ...options,
     identity: { now: () => clock.now() - behind, ...options.identity },
     deps: { now: clock.now, sleep: clock.sleep, random: () => 0.5, ...options.deps },
-    sink: () => {},
+    sink: options.sink ?? (() => {}),
   });
   return { ...d, clock, vend: (options: Parameters<typeof call>[1] = {}) => call(d.handler, options) };
 }
@@ -209,27 +209,37 @@ describe('Integration: the vending path against the emulators (real SDK client, 
     }
   });
 
-  describe('each Secrets Manager failure class maps to README "Secrets Manager failures"', () => {
-    const cases: Array<[string, (d: Demo) => void | Promise<void>, number]> = [
-      ['ResourceNotFoundException (secret deleted)', (d) => d.secrets.deleteSecret(DEMO_SECRET_ID), 502],
-      ['AccessDeniedException', (d) => d.secrets.injectFaults({ type: 'AccessDeniedException' }), 502],
-      ['DecryptionFailure', (d) => d.secrets.injectFaults({ type: 'DecryptionFailure' }), 502],
-      ['an unknown 4xx error', (d) => d.secrets.injectFaults({ type: 'SomethingNewException', status: 400 }), 502],
-      ['a secret that is not JSON', (d) => d.secrets.putSecret(DEMO_SECRET_ID, 'not json at all'), 502],
-      ['ThrottlingException', (d) => d.secrets.injectFaults({ type: 'ThrottlingException' }), 503],
-      ['InternalServiceError', (d) => d.secrets.injectFaults({ type: 'InternalServiceError' }), 503],
-      ['an unknown 5xx error', (d) => d.secrets.injectFaults({ type: 'ServiceUnavailable', status: 503 }), 503],
-      ['a network fault (nothing listening)', (d) => d.secrets.close(), 503],
+  describe('each Secrets Manager failure class maps to README "Secrets Manager failures", and the log says which', () => {
+    const UNUSABLE = 'The credentials custodied for this profile cannot be used; the service log has the reason.';
+    const UNAVAILABLE = 'Secrets Manager is unavailable; try again shortly.';
+    // The caller's detail is generic; the audit line's reason adds the cause: name, kind and status, never a value.
+    const cases: Array<[string, (d: Demo) => void | Promise<void>, number, string]> = [
+      ['ResourceNotFoundException (secret deleted)', (d) => d.secrets.deleteSecret(DEMO_SECRET_ID), 502, 'Secrets Manager ResourceNotFoundException (service, HTTP 400)'],
+      ['AccessDeniedException', (d) => d.secrets.injectFaults({ type: 'AccessDeniedException' }), 502, 'Secrets Manager AccessDeniedException (service, HTTP 400)'],
+      ['DecryptionFailure', (d) => d.secrets.injectFaults({ type: 'DecryptionFailure' }), 502, 'Secrets Manager DecryptionFailure (service, HTTP 400)'],
+      ['an unknown 4xx error', (d) => d.secrets.injectFaults({ type: 'SomethingNewException', status: 400 }), 502, 'Secrets Manager SomethingNewException (service, HTTP 400)'],
+      ['a secret that is not JSON', (d) => d.secrets.putSecret(DEMO_SECRET_ID, 'not json at all'), 502, 'the secret is not JSON'],
+      ['a binary secret (SecretBinary, no SecretString)', (d) => d.secrets.putSecret(DEMO_SECRET_ID, new Uint8Array([0x7b, 0x7d])), 502, 'the secret has no SecretString (binary secrets are not supported)'],
+      ['ThrottlingException', (d) => d.secrets.injectFaults({ type: 'ThrottlingException' }), 503, 'Secrets Manager ThrottlingException (service, HTTP 400)'],
+      ['InternalServiceError', (d) => d.secrets.injectFaults({ type: 'InternalServiceError' }), 503, 'Secrets Manager InternalServiceError (service, HTTP 500)'],
+      ['an unknown 5xx error', (d) => d.secrets.injectFaults({ type: 'ServiceUnavailable', status: 503 }), 503, 'Secrets Manager ServiceUnavailable (service, HTTP 503)'],
+      ['RequestTimeout (HTTP 408)', (d) => d.secrets.injectFaults({ type: 'RequestTimeout', status: 408 }), 503, 'Secrets Manager RequestTimeout (timeout, HTTP 408)'],
+      ['a network fault (nothing listening)', (d) => d.secrets.close(), 503, 'Secrets Manager Error (network)'],
     ];
-    for (const [name, fault, status] of cases) {
+    for (const [name, fault, status, cause] of cases) {
       it(`${name} → ${status}`, async () => {
-        const d = await start();
+        const lines: string[] = [];
+        const d = await start({ sink: (line) => lines.push(line) });
         await fault(d);
         const answer = await d.vend();
         assert.deepEqual([answer.statusCode, answer.json.status], [status, status]);
         assert.deepEqual([answer.headers['content-type'], answer.headers['cache-control']], ['application/problem+json', 'no-store']);
         assert.equal(answer.headers['retry-after'], status === 503 ? '1' : undefined);
         assert.equal(answer.json.type, `urn:rackspace-token-vendor:problem:${status === 503 ? 'upstream-unavailable' : 'credentials-unusable'}`);
+        const detail = status === 503 ? UNAVAILABLE : UNUSABLE;
+        assert.equal(answer.json.detail, detail);
+        const audit = lines.map((line) => JSON.parse(line) as { audit?: { reason: string; upstream: string } }).flatMap((line) => (line.audit ? [line.audit] : []));
+        assert.deepEqual(audit.map((a) => [a.reason, a.upstream]), [[`${detail} (${cause})`, 'secrets-manager']]);
         assert.equal(d.identity.calls, 0, 'Identity is never asked without usable credentials');
       });
     }

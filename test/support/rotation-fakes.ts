@@ -27,7 +27,6 @@ export function memoryVersions(versions: Record<string, Version>, rotationEnable
       writes.push(`put ${stages.join(',')}`);
       const id = versionId ?? `v${Object.keys(versions).length}`;
       versions[id] = { secretString, stages };
-      return id;
     },
     async moveStage(_secretId, stage, { moveTo, removeFrom }) {
       writes.push(`move ${stage}${moveTo ? ` to ${moveTo}` : ''}${removeFrom ? ` from ${removeFrom}` : ''}`);

@@ -22,6 +22,13 @@ describe('secretsRetryVerdict: which Secrets Manager failures the rotation tries
     });
   }
 
+  // The names are retried by name alone: the status rule (5xx, none) need not hold for them too.
+  for (const name of ['ThrottlingException', 'InternalServiceError', 'TimeoutError', 'RequestTimeout']) {
+    it(`retries ${name} by its name, whatever its HTTP status (here 400)`, () => {
+      assert.deepEqual(secretsRetryVerdict(sdkError(name, 400)), { retry: true });
+    });
+  }
+
   for (const [name, status] of [
     ['ResourceNotFoundException', 400],
     ['AccessDeniedException', 400],
