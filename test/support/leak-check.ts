@@ -13,6 +13,8 @@ for (const stream of [process.stdout, process.stderr]) {
   }) as typeof stream.write;
 }
 
+// A failing hook stops the top-level `after` hooks registered after it, the ones that close a file's
+// servers: npm test and Stryker run with --test-force-exit so such a file fails instead of hanging.
 after(() => {
   const leaks = findLeaks();
   assert.deepEqual(leaks, [], `custodied values leaked:\n${leaks.join('\n')}`);
