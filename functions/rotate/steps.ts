@@ -80,7 +80,7 @@ async function createSecret(secretId: string, token: string, deps: StepDeps): Pr
   if (pending) return { outcome: 'already-done' };
   // Stryker disable next-line ObjectLiteral: GetSecretValue naming no version and no stage reads AWSCURRENT anyway; named for the reader.
   const current = await deps.store.value(secretId, { stage: CURRENT });
-  if (!current) throw new RotationError('The secret has no AWSCURRENT value to rotate.');
+  if (!current) throw new RotationError('The secret has no AWSCURRENT SecretString to rotate (no such version, or a binary one).');
   const credentials = apiKeyCredentials(secretId, current.secretString);
   const identityUrl = credentials.identityUrl ?? deps.defaultIdentityUrl;
   // The new value keeps every field of the current one; only the key changes.

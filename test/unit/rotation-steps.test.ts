@@ -54,7 +54,7 @@ describe('Rotation steps: refusals before anything changes', () => {
   it('refuses createSecret when the secret has no AWSCURRENT value', async () => {
     const { store, writes } = memoryVersions({ v1: { secretString: null, stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] } });
     const d = deps(store);
-    assert.equal(await refusal(runStep('createSecret', SECRET, 'v2', d)), 'The secret has no AWSCURRENT value to rotate.');
+    assert.equal(await refusal(runStep('createSecret', SECRET, 'v2', d)), 'The secret has no AWSCURRENT SecretString to rotate (no such version, or a binary one).');
     assert.deepEqual([writes, d.calls], [[], []]);
   });
 
