@@ -13,8 +13,7 @@ const URL_USER_INFO = /\b([a-z][a-z\d+.-]*:\/\/)[^\s/?#]+@/gi;
 // previous value: the previous one may still be in flight (an answer being written, an error raised
 // just before a rotation). Slots are named after declared profiles and secrets, so the list is
 // bounded by the declaration, and a value still in use is never pushed out by another profile's.
-const slots = new Map<string, { current: string; previous: string | null }>();
-let values: readonly string[] = [];
+const slots = new Map<string, readonly [current: string] | readonly [current: string, previous: string]>();
 
 /**
  * Registers `value` as the current value of `slot`; the slot's previous value stays registered,
@@ -26,9 +25,8 @@ let values: readonly string[] = [];
 export function markSensitive(slot: string, value: string): void {
   // Very short values would blank innocent text; real keys and tokens are far longer.
   const held = slots.get(slot);
-  if (value.length < 8 || held?.current === value) return;
-  slots.set(slot, { current: value, previous: held?.current ?? null });
-  values = [...new Set([...slots.values()].flatMap(({ current, previous }) => (previous === null ? [current] : [current, previous])))];
+  if (value.length < 8 || held?.[0] === value) return;
+  slots.set(slot, held ? [value, held[0]] : [value]);
 }
 
 /** A `JSON.stringify` replacer. */
@@ -42,7 +40,8 @@ export function redactReplacer(key: string, value: unknown): unknown {
   // Stryker disable next-line StringLiteral: includes('') is always true, and running the regex on a string without @ changes nothing.
   const mayHoldUserInfo = value.includes('@');
   let out = mayHoldUserInfo ? value.replace(URL_USER_INFO, `$1${REDACTED}@`) : value;
-  // includes() first: splitting costs ~10x more, and most strings hold no registered value.
-  for (const secret of values) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  // includes() first: most strings hold no registered value, and replaceAll costs ~4x more than
+  // includes() even when nothing matches (Node 24).
+  for (const held of slots.values()) for (const secret of held) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   return out;
 }
