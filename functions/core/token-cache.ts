@@ -73,13 +73,6 @@ export class TokenCache {
     return this.#store.get(key);
   }
 
-  /** The warm path: the cached token when it was issued to `identity` and is good for `minTtlSeconds`, else `undefined`. */
-  fresh(key: string, identity: string, minTtlSeconds: number): Lease | undefined {
-    const state = this.#store.get(key);
-    if (!state || state.identity !== identity || !state.token || !isFresh(state.token, this.#now(), minTtlSeconds)) return undefined;
-    return { token: state.token, cacheHit: true, degraded: false };
-  }
-
   /** A token for `key` valid for `minTtlSeconds`, from the cache or from `source.authenticate`. */
   async lease(key: string, minTtlSeconds: number, source: LeaseSource, trace: Trace = { identityCalls: 0, identityMs: 0 }): Promise<Lease> {
     const held = this.#store.get(key);

@@ -258,24 +258,6 @@ describe('Class: TokenCache', () => {
 describe('Class: TokenCache, what it tells callers and stores', () => {
   const refusedBy = (credentials: string | null) => () => Object.assign(new CredentialsRefusedError(401, 'refused'), { credentials });
 
-  describe('Method: fresh', () => {
-    it('serves the cached token only for the identity it was issued to and only while fresh for minTtl', async () => {
-      const s = setup([(now) => token('t1', now + HOUR)]);
-      assert.equal(s.cache.fresh('p', 'user-a', 300), undefined, 'nothing cached yet');
-      await s.cache.lease('p', 300, s.authenticate);
-      assert.deepEqual(s.cache.fresh('p', 'user-a', 3600), { token: token('t1', s.now() + HOUR), cacheHit: true, degraded: false });
-      assert.equal(s.cache.fresh('p', 'user-b', 300), undefined, 'issued to someone else');
-      assert.equal(s.cache.fresh('p', 'user-a', 3601), undefined, 'short of minTtl');
-      assert.equal(s.cache.fresh('other', 'user-a', 300), undefined, 'another profile');
-    });
-
-    it('serves nothing while the state for the identity holds no token', async () => {
-      const s = setup([() => new UpstreamUnavailableError('down', 5, { upstream: 'identity' })]);
-      await assert.rejects(s.cache.lease('p', 300, s.authenticate));
-      assert.equal(s.cache.fresh('p', 'user-a', 0), undefined);
-    });
-  });
-
   describe('Method: lease', () => {
     it('keeps states in the store it is given', async () => {
       const store = new MemoryProfileStore();
