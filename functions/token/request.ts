@@ -22,7 +22,8 @@ export interface Query {
 // an HTTP API, and local tools written for it, send payload 2.0 (`requestContext.authorizer.iam`).
 const text = z.optional(z.string());
 const nullableText = z.optional(z.nullable(z.string()));
-const RawQuery = z.custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null && !Array.isArray(value));
+// Absent or null is settled by the wrappers before the check runs, so it never sees null.
+const RawQuery = z.optional(z.nullable(z.custom<Record<string, unknown>>((value) => typeof value === 'object' && !Array.isArray(value))));
 const Event = z.object({
   requestContext: z.optional(
     z.object({
@@ -32,8 +33,8 @@ const Event = z.object({
     }),
   ),
   pathParameters: z.optional(z.nullable(z.object({ profile: text }))),
-  queryStringParameters: z.optional(z.nullable(RawQuery)),
-  multiValueQueryStringParameters: z.optional(z.nullable(RawQuery)),
+  queryStringParameters: RawQuery,
+  multiValueQueryStringParameters: RawQuery,
 });
 
 /** The path parameter `profile`: what infra/profiles.json allows as a name. */
@@ -111,9 +112,8 @@ function joinRepeated(query: Record<string, unknown>, multi: Record<string, unkn
   const repeated = Object.entries(multi).flatMap(([key, values]) =>
     Array.isArray(values) && values.length > 1 && values.every((v) => typeof v === 'string') ? [[key, values.join(',')] as const] : [],
   );
-  // No copy on the hot path when nothing is repeated (the usual case). fromEntries defines own
-  // properties: a key named __proto__ stays a key, never a prototype.
-  return repeated.length === 0 ? query : Object.fromEntries([...Object.entries(query), ...repeated]);
+  // fromEntries defines own properties: a key named __proto__ stays a key, never a prototype.
+  return Object.fromEntries([...Object.entries(query), ...repeated]);
 }
 
 /**
