@@ -40,8 +40,8 @@ export function redactReplacer(key: string, value: unknown): unknown {
   // Stryker disable next-line StringLiteral: includes('') is always true, and running the regex on a string without @ changes nothing.
   const mayHoldUserInfo = value.includes('@');
   let out = mayHoldUserInfo ? value.replace(URL_USER_INFO, `$1${REDACTED}@`) : value;
-  // includes() first: most strings hold no registered value, and replaceAll costs ~4x more than
-  // includes() even when nothing matches (Node 24).
+  // includes() first: most strings hold no registered value, and on one that holds none, split
+  // costs ~7x and replaceAll ~4x what includes() does (Node 24).
   for (const held of slots.values()) for (const secret of held) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   return out;
 }
