@@ -11,7 +11,7 @@ import { DEMO_USER } from '../emulators/identity.ts';
 import { DEMO_SECRET_ID, type DemoOptions } from '../local/demo.ts';
 import { fakeClock, HOUR } from '../support/clock.ts';
 import { demosClosedAfterEach } from '../support/demos.ts';
-import { call } from '../support/events.ts';
+import { auditsIn, call } from '../support/events.ts';
 
 const startDemo = demosClosedAfterEach();
 const OTHER_USER = { username: 'other', apiKey: 'other-api-key-0123456789abcdef', tenantId: '220022', tenantName: '220022' };
@@ -24,8 +24,7 @@ async function start(options: DemoOptions = {}) {
   const vend = async (request: Parameters<typeof call>[1] = {}) => {
     const from = lines.length;
     const answer = await call(demo.handler, request);
-    const audit = lines.slice(from).map((l) => JSON.parse(l) as { audit?: Record<string, any> }).flatMap((l) => (l.audit ? [l.audit] : []));
-    return { answer, audit };
+    return { answer, audit: auditsIn(lines.slice(from)) };
   };
   return { ...demo, clock, lines, vend };
 }
@@ -57,8 +56,7 @@ describe('Availability: time limits, backoff and what the cached token belongs t
         const answer = await call(demo.handler);
         assert.deepEqual([answer.statusCode, answer.headers['content-type'], answer.headers['retry-after'], answer.json.status], [503, 'application/problem+json', '1', 503]);
         // The client's own timeout ended it (throwOnRequestTimeout), not the request's deadline.
-        const reasons = lines.map((l) => JSON.parse(l) as { audit?: { reason: string } }).flatMap((l) => (l.audit ? [l.audit.reason] : []));
-        assert.deepEqual(reasons, ['Secrets Manager is unavailable; try again shortly. (Secrets Manager TimeoutError (timeout))']);
+        assert.deepEqual(auditsIn(lines).map((a) => a.reason), ['Secrets Manager is unavailable; try again shortly. (Secrets Manager TimeoutError (timeout))']);
         // Accepted (the request itself may not have been read yet when the client gave up), never answered.
         assert.deepEqual([silent.connections.count, demo.identity.calls], [1, 0]);
       } finally {

@@ -6,7 +6,7 @@ import { loadProfiles } from '../../functions/core/profiles.ts';
 import { redactReplacer } from '../../functions/core/sensitive.ts';
 import { DEMO_USER } from '../emulators/identity.ts';
 import { fakeClock, HOUR, MINUTE } from '../support/clock.ts';
-import { call } from '../support/events.ts';
+import { auditsIn, call } from '../support/events.ts';
 import { DEMO_SECRET_ID, type DemoOptions } from '../local/demo.ts';
 import { demosClosedAfterEach, type Demo } from '../support/demos.ts';
 
@@ -238,8 +238,7 @@ describe('Integration: the vending path against the emulators (real SDK client, 
         assert.equal(answer.json.type, `urn:rackspace-token-vendor:problem:${status === 503 ? 'upstream-unavailable' : 'credentials-unusable'}`);
         const detail = status === 503 ? UNAVAILABLE : UNUSABLE;
         assert.equal(answer.json.detail, detail);
-        const audit = lines.map((line) => JSON.parse(line) as { audit?: { reason: string; upstream: string } }).flatMap((line) => (line.audit ? [line.audit] : []));
-        assert.deepEqual(audit.map((a) => [a.reason, a.upstream]), [[`${detail} (${cause})`, 'secrets-manager']]);
+        assert.deepEqual(auditsIn(lines).map((a) => [a.reason, a.upstream]), [[`${detail} (${cause})`, 'secrets-manager']]);
         assert.equal(d.identity.calls, 0, 'Identity is never asked without usable credentials');
       });
     }

@@ -56,3 +56,8 @@ export async function call(handler: unknown, options: Parameters<typeof tokenEve
   observeAnswer('answer', response);
   return { ...response, json: JSON.parse(response.body) as Record<string, any> };
 }
+
+/** The `audit` objects among the structured log lines a demo's sink collected, in order. */
+export function auditsIn(lines: readonly string[]): Array<Record<string, any>> {
+  return lines.map((line) => JSON.parse(line) as { audit?: Record<string, any> }).flatMap((line) => (line.audit ? [line.audit] : []));
+}
