@@ -69,6 +69,9 @@ export function parseAccess(json: unknown): Token | undefined {
     catalog: readCatalog(access.access.serviceCatalog, notes),
     userId: readUserId(access.access.user),
   };
+  if (access.access.serviceCatalog !== undefined && access.access.serviceCatalog !== null && !Array.isArray(access.access.serviceCatalog)) {
+    token.catalogFault = 'serviceCatalog is not a list';
+  }
   const skipped = notes.list();
   if (skipped.length > 0) token.skipped = skipped;
   return token;

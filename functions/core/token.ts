@@ -11,6 +11,12 @@ export interface Token {
   catalog: CatalogService[];
   /** Identity's id of the user (`access.user.id`), which the key calls of a rotation need; absent when not parsed. */
   userId?: string | null;
+  /**
+   * Why Identity's `serviceCatalog` could not be read at all (`serviceCatalog is not a list`, the
+   * old v1.1 object shape); absent when it could. Such a token still serves token-only callers; a
+   * service request is Identity's fault, not the caller's (502, not 404).
+   */
+  catalogFault?: string;
   /** What parsing Identity's answer skipped as unusable (paths, catalog names, counts; never values). */
   skipped?: readonly string[];
 }
