@@ -9,6 +9,12 @@ export interface Token {
   tenant: { id: string; name: string | null } | null;
   defaultRegion: string | null;
   catalog: CatalogService[];
+  /**
+   * The user's role names (`access.user.roles[].name`), for the role guard when the token is
+   * obtained; `null` when Identity's answer has no roles list. Not kept in the shared record: a
+   * token there was checked by the instance that obtained it.
+   */
+  roles?: readonly string[] | null;
   /** Identity's id of the user (`access.user.id`), which the key calls of a rotation need; absent when not parsed. */
   userId?: string | null;
   /**

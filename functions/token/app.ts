@@ -18,6 +18,7 @@ import type { RedactingLogger } from '../core/logger.ts';
 import { jsonTextResponse, type HttpResponse } from '../core/problem.ts';
 import type { Profile } from '../core/profiles.ts';
 import { retrying } from '../core/retry.ts';
+import { guardRoles } from '../core/role-guard.ts';
 import { SecretCache } from '../core/secret-cache.ts';
 import { createDeadline, type Timeout } from '../core/deadline.ts';
 import { DeadlineExceededError, UpstreamUnavailableError } from '../core/errors.ts';
@@ -108,6 +109,9 @@ export function makeHandler(deps: AppDeps) {
       }, cycle);
       markSensitive(`token of profile ${profile}`, token.id);
       reportSkipped(logger, token, profile);
+      // Once per token, here, before the cache keeps it or the fleet's table shares it: a warm vend
+      // checks nothing. An undeclared name cannot reach here; if it did, the default guard applies.
+      guardRoles(profiles.get(profile) ?? { name: profile }, token);
       return token;
     },
   });

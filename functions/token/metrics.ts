@@ -45,6 +45,7 @@ export function metricValues(facts: AuditFacts, status: number): Values {
     IdentityCalls: facts.identityCalls,
     IdentityFailure: facts.upstream === 'identity' ? 1 : 0,
     CredentialsUnusable: status === 502 ? 1 : 0,
+    CredentialsOverprivileged: facts.refusedRoles !== null ? 1 : 0,
     Degraded: facts.degraded ? 1 : 0,
     Denied: status === 403 ? 1 : 0,
     ClientError: status >= 400 && status < 500 && status !== 403 ? 1 : 0,
