@@ -49,7 +49,7 @@ const Declaration = z.strictObject({
       // with Secrets Manager's own bounds, so a typo fails the function's tests, not the deploy.
       rotateEveryDays: z.optional(z.int('must be a whole number of days').check(z.gte(1, 'must be at least 1 day'), z.lte(1000, 'must be at most 1000 days'))),
       // Every user holds at least identity:default, so an empty list would refuse every token: a mistake.
-      roles: z.optional(z.array(z.string().check(z.regex(ROLE_NAME, 'must be a Rackspace role name such as object-store:admin'))).check(z.minLength(1, 'must list at least one role (a sub-user holds identity:default)'))),
+      roles: z.optional(z.array(z.string().check(z.regex(ROLE_NAME, 'must be a role name such as object-store:admin'))).check(z.minLength(1, 'must list a role (every user holds identity:default)'))),
       accountAdmin: z.optional(z.boolean('must be true or false')),
     }),
     'must be a list of profiles',

@@ -42,16 +42,16 @@ export function unexpectedRoles(profile: Pick<Profile, 'roles' | 'accountAdmin'>
  */
 export function guardRoles(profile: Pick<Profile, 'name' | 'roles' | 'accountAdmin'>, token: Pick<Token, 'roles'>): void {
   if (token.roles === undefined || token.roles === null) {
-    throw new CredentialsUnusableError(
-      "Rackspace Identity's answer does not list the user's roles (access.user.roles), so the profile's role guard cannot check them; no token is vended for it.",
-      { upstream: 'identity' },
-    );
+    throw new CredentialsUnusableError("Rackspace Identity's answer lists no roles (access.user.roles): the role guard cannot check them.", { upstream: 'identity' });
   }
   const unexpected = unexpectedRoles(profile, token.roles);
   if (unexpected.length === 0) return;
-  const listed = unexpected.join(', ');
-  const detail = profile.roles
-    ? `The Rackspace user of profile '${profile.name}' holds roles the profile does not declare: ${listed}. A token carries all of its user's roles to every allowed caller. Fix: custody a sub-user holding only the product roles the callers need, or add these roles to the profile's "roles" in infra/profiles.json.`
-    : `The Rackspace user of profile '${profile.name}' holds account-management roles: ${listed}. A token of this user can create users, change roles and read or reset other users' API keys, and every allowed caller would get one. Fix: custody a sub-user holding only the product roles the callers need (such as object-store:admin), or declare "accountAdmin": true on the profile in infra/profiles.json if an account administrator is really meant.`;
-  throw new CredentialsOverprivilegedError(detail, unexpected);
+  // What is wrong, then the fix; the part of the fix both cases share is written once.
+  const [what, declare] = profile.roles
+    ? ['roles the profile does not declare', 'add them to its "roles"']
+    : ['account-management roles (its token can manage users and read or reset their keys)', 'declare "accountAdmin": true'];
+  throw new CredentialsOverprivilegedError(
+    `The Rackspace user of profile '${profile.name}' holds ${what}: ${unexpected.join(', ')}. Fix: custody a sub-user holding only the product roles its callers need (such as object-store:admin), or ${declare} in infra/profiles.json.`,
+    unexpected,
+  );
 }

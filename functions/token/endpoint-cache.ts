@@ -35,7 +35,7 @@ function memoOf(token: Token): Memo {
 export function endpointFor(token: Token, request: EndpointRequest): ResolvedEndpoint {
   if (token.catalogFault !== undefined) {
     throw new CredentialsUnusableError(
-      `Rackspace Identity's answer has no usable service catalog (${token.catalogFault}: an Identity v1.1 shape?), so no endpoint can be resolved; token-only requests still work. An operator must check the Identity URL the profile uses (a v2.0 endpoint answers a list).`,
+      `Rackspace Identity's answer has no usable service catalog (${token.catalogFault}; a v1.1 answer?): no endpoint can be resolved, only a token. Check the profile's Identity URL (v2.0).`,
       { upstream: 'identity' },
     );
   }

@@ -35,9 +35,9 @@ describe('Function: loadProfiles (the declaration)', () => {
     assert.deepEqual([loaded?.roles && [...loaded.roles], loaded?.accountAdmin], [['identity:default', 'object-store:admin'], true]);
     const plain = loadProfiles(one({})).get('p');
     assert.deepEqual([plain?.roles, plain?.accountAdmin], [undefined, undefined]);
-    assert.equal(problem(one({ roles: [] })), 'profiles.0.roles: must list at least one role (a sub-user holds identity:default)');
+    assert.equal(problem(one({ roles: [] })), 'profiles.0.roles: must list a role (every user holds identity:default)');
     for (const bad of ['', ' identity:default', 'object-store:admin ', 'a b']) {
-      assert.equal(problem(one({ roles: [bad] })), 'profiles.0.roles.0: must be a Rackspace role name such as object-store:admin', JSON.stringify(bad));
+      assert.equal(problem(one({ roles: [bad] })), 'profiles.0.roles.0: must be a role name such as object-store:admin', JSON.stringify(bad));
     }
     assert.equal(problem(one({ accountAdmin: 'yes' })), 'profiles.0.accountAdmin: must be true or false');
     assert.equal(problem(one({ roles: 'identity:default' })).startsWith('profiles.0.roles: '), true);

@@ -61,9 +61,8 @@ describe('Function: guardRoles', () => {
     const error = refusal(() => guardRoles(profile(), { roles: ['identity:user-admin', 'compute:default'] }));
     assert.deepEqual([error.status, error.slug, error.upstream, error.unexpectedRoles], [502, 'credentials-overprivileged', null, ['identity:user-admin']]);
     assert.ok(error instanceof CredentialsUnusableError, 'one of the unusable-credentials 502s');
-    assert.match(error.message, /profile 'files' holds account-management roles: identity:user-admin\./);
-    assert.match(error.message, /sub-user holding only the product roles/);
-    assert.match(error.message, /"accountAdmin": true/);
+    assert.match(error.message, /profile 'files' holds account-management roles \(its token can manage users and read or reset their keys\): identity:user-admin\./);
+    assert.match(error.message, /Fix: custody a sub-user holding only the product roles its callers need .*, or declare "accountAdmin": true in infra\/profiles\.json\.$/);
     const body = JSON.parse(problemResponse(error).body);
     assert.deepEqual([body.type, body.title, body.status, body.unexpectedRoles], ['urn:rackspace-token-vendor:problem:credentials-overprivileged', 'Custodied credentials overprivileged', 502, ['identity:user-admin']]);
   });
@@ -72,14 +71,14 @@ describe('Function: guardRoles', () => {
     const error = refusal(() => guardRoles(profile({ roles: SUB_USER }), { roles: [...SUB_USER, 'compute:default'] }));
     assert.deepEqual(error.unexpectedRoles, ['compute:default']);
     assert.match(error.message, /holds roles the profile does not declare: compute:default\./);
-    assert.match(error.message, /sub-user .* or add these roles to the profile's "roles"/);
+    assert.match(error.message, /Fix: custody a sub-user .*, or add them to its "roles" in infra\/profiles\.json\.$/);
   });
 
   it('fails closed when Identity\'s answer lists no roles: a credentials-unusable 502 from Identity, not a pass', () => {
     for (const roles of [null, undefined]) {
       assert.throws(
         () => guardRoles(profile({ accountAdmin: true }), roles === undefined ? {} : { roles }),
-        (error: unknown) => error instanceof CredentialsUnusableError && !(error instanceof CredentialsOverprivilegedError) && error.upstream === 'identity' && /does not list the user's roles/.test(error.message),
+        (error: unknown) => error instanceof CredentialsUnusableError && !(error instanceof CredentialsOverprivilegedError) && error.upstream === 'identity' && /answer lists no roles/.test(error.message),
       );
     }
   });
