@@ -126,9 +126,18 @@ export function isLoopbackHost(host: string, port: number): boolean {
   return new Set([`127.0.0.1:${port}`, `localhost:${port}`]).has(host.toLowerCase());
 }
 
+/**
+ * The query as SigV4 reads it: percent-escapes decoded, a `+` left a literal plus (the signer then
+ * writes it %2B), unlike URLSearchParams, which reads `+` as a space and so would accept a request
+ * whose bytes differ from what was signed.
+ */
 function multiQuery(url: URL): Record<string, string | string[]> {
-  const query: Record<string, string | string[]> = {};
-  for (const [key, value] of url.searchParams) {
+  const query: Record<string, string | string[]> = Object.create(null);
+  for (const part of url.search.slice(1).split('&')) {
+    if (part === '') continue;
+    const at = part.indexOf('=');
+    const key = safeDecode(at === -1 ? part : part.slice(0, at));
+    const value = at === -1 ? '' : safeDecode(part.slice(at + 1));
     const seen = query[key];
     query[key] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
   }
