@@ -90,8 +90,10 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
       query,
       headers: { host: base.host },
     });
-    const url = new URL(path, base);
-    for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
+    // The query exactly as SigV4 canonicalises it (a space is %20): URLSearchParams would send `+`,
+    // which API Gateway reads as a literal plus, so the signature would not match what arrives.
+    const search = Object.entries(query).map(([name, value]) => `${uriEscape(name)}=${uriEscape(value)}`).join('&');
+    const url = new URL(`${path}${search && `?${search}`}`, base);
     try {
       const response = await fetch(url, { headers: signed.headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
       return { status: response.status, headers: response.headers, text: await response.text() };
@@ -163,6 +165,11 @@ async function credentialsFromEnvironment(): Promise<AwsCredentialIdentity> {
     throw new TokenVendorError(0, 'No AWS credentials', 'Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass `credentials` (for example fromNodeProviderChain() from @aws-sdk/credential-providers).');
   }
   return { accessKeyId, secretAccessKey, ...(sessionToken && { sessionToken }) };
+}
+
+/** RFC 3986 percent-encoding, as SigV4 wants it: everything but A-Z a-z 0-9 - . _ ~ escaped. */
+function uriEscape(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** Retry-After as seconds: a number, or an HTTP date relative to `now`. */
