@@ -90,7 +90,14 @@ export async function serveLocally(handler: Handler, options: GatewayOptions) {
     res.writeHead(result.statusCode, { ...result.headers, 'x-amzn-requestid': requestId }).end(result.body);
   }
 
-  await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve));
+  // A busy port is the caller's to report (npm start names PORT), not an uncaught 'error' event.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
