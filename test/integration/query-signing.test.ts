@@ -48,6 +48,13 @@ describe('query signing: the bytes sent are the bytes signed', () => {
     assert.deepEqual(events.at(-1)?.queryStringParameters, { service: 'Cloud DNS' });
   });
 
+  it('reads a + that was signed as a plus as a plus, for the signature and for the function alike', async () => {
+    const signed = await signedHeaders(`${gateway.url}${PATH}?service=a%2Bb`, YOU);
+    const answer = await rawRequest(Number(new URL(gateway.url).port), head(`GET ${PATH}?service=a+b HTTP/1.1`, { ...signed, connection: 'close' }));
+    assert.equal(answer.status, 200, answer.text);
+    assert.deepEqual(events.at(-1)?.queryStringParameters, { service: 'a+b' });
+  });
+
   it('accepts curl --aws-sigv4 (an independent signer) for a value with a space', { skip: !curlAvailable && 'curl is not installed' }, async () => {
     // Keys in sorted order and values already encoded: curl before 8.x signs the query as written.
     const url = `${gateway.url}${PATH}?region=dfw&service=Cloud%20DNS`;

@@ -134,17 +134,25 @@ export function isLoopbackHost(host: string, port: number): boolean {
 }
 
 /**
- * The query as SigV4 reads it: percent-escapes decoded, a `+` left a literal plus (the signer then
- * writes it %2B), unlike URLSearchParams, which reads `+` as a space and so would accept a request
- * whose bytes differ from what was signed.
+ * The query's pairs as SigV4 and API Gateway read them: percent-escapes decoded, a `+` left a literal
+ * plus (the signer writes it %2B). URLSearchParams reads `+` as a space, so verifying with it
+ * accepted a request whose bytes differ from what was signed.
  */
+function queryPairs(url: URL): Array<[string, string]> {
+  return url.search
+    .slice(1)
+    .split('&')
+    .filter((part) => part !== '')
+    .map((part) => {
+      const at = part.indexOf('=');
+      return at === -1 ? [safeDecode(part), ''] : [safeDecode(part.slice(0, at)), safeDecode(part.slice(at + 1))];
+    });
+}
+
+/** Decoded query values, a repeated key's as an array: what the signer canonicalises. */
 function multiQuery(url: URL): Record<string, string | string[]> {
   const query: Record<string, string | string[]> = Object.create(null);
-  for (const part of url.search.slice(1).split('&')) {
-    if (part === '') continue;
-    const at = part.indexOf('=');
-    const key = safeDecode(at === -1 ? part : part.slice(0, at));
-    const value = at === -1 ? '' : safeDecode(part.slice(at + 1));
+  for (const [key, value] of queryPairs(url)) {
     const seen = query[key];
     query[key] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
   }
@@ -156,7 +164,7 @@ function restEvent(req: IncomingMessage, url: URL, profile: string, requestId: s
   const single: Record<string, string> = {};
   const multi: Record<string, string[]> = {};
   // A REST API keeps the last value of a repeated key in queryStringParameters, all of them in the multi-value map.
-  for (const [key, value] of url.searchParams) {
+  for (const [key, value] of queryPairs(url)) {
     single[key] = value;
     (multi[key] ??= []).push(value);
   }
