@@ -67,7 +67,7 @@ Commands:
 
 Run \`rackspace-token <command> --help\` for a command's options.
 Exit codes: 64 usage, 65 bad request, 66 endpoint not found, 69 credentials refused upstream,
-70 unexpected answer, 75 unavailable (try later), 77 forbidden, 78 configuration.`,
+70 unexpected answer, 75 unavailable (try later), 77 forbidden, 78 configuration, 79 Node too old.`,
   token: `Usage: rackspace-token token PROFILE [options]\n\nPrints the service's JSON answer on stdout.\n\n${OPTIONS_HELP}`,
   env: `Usage: rackspace-token env PROFILE [options]\n\nPrints shell export lines, for eval "$(rackspace-token env PROFILE …)", in the names --format picks.\n\n${FORMAT_HELP}\n${OPTIONS_HELP}`,
   exec: `Usage: rackspace-token exec PROFILE [options] -- COMMAND [ARGS...]\n\nRuns COMMAND with the variables --format picks in its environment and exits with its\nstatus (128+N if a signal N ended it).\n\n${FORMAT_HELP}\n${OPTIONS_HELP}`,
