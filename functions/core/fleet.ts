@@ -1,7 +1,7 @@
 import { Circuit } from './circuit.ts';
 import { DeadlineExceededError, UpstreamUnavailableError } from './errors.ts';
 import { FLOOR_SECONDS } from './profile-state.ts';
-import { KeyRefused, type Authenticated, type Peeked, type SharedAnswer, type SharedRequest, type SharedTier } from './shared-tier.ts';
+import { KeyRefused, type Authenticated, type Held, type Peeked, type SharedAnswer, type SharedRecord, type SharedRequest, type SharedTier } from './shared-tier.ts';
 import { StoreUnavailableError, type Backoff, type StoredState, type TokenStore } from './token-store.ts';
 import { isFresh, type Token } from './token.ts';
 
@@ -97,9 +97,15 @@ export class Fleet implements SharedTier {
     }
   }
 
-  /** Operator flush: the record loses its token fleet-wide; the token it held is answered for revocation. */
-  flush(profile: string): Promise<Token | null> {
-    return this.#o.store.flush(profile);
+  /** Operator flush: the record's token, past the circuit; the table or KMS failing throws (unknown is not none). */
+  async record(profile: string): Promise<SharedRecord> {
+    const { token, identity, unreadable } = await this.#o.store.read(profile);
+    return { held: token && identity !== null ? { token, identity } : null, unreadable };
+  }
+
+  /** Operator flush: drops `held` (revoked by then) only if the record still holds it. */
+  drop(profile: string, held: Held): Promise<boolean> {
+    return this.#o.store.drop(profile, { identity: held.identity, expiresAt: held.token.expiresAt });
   }
 
   async #alone(authenticate: (guard: { refusedKey: string | null }) => Promise<Authenticated>): Promise<FleetAnswer> {

@@ -270,6 +270,6 @@ describe('Object: aloneTier (shared tier off)', () => {
     const refusal = new CredentialsUnusableError('refused', { upstream: 'identity' });
     await assert.rejects(aloneTier.obtain('p', { minTtl: 300, deadline: 0, knownIdentity: null }, async () => Promise.reject(new KeyRefused('fp', refusal))), (e) => e === refusal);
     const answer = await aloneTier.obtain('p', { minTtl: 300, deadline: 0, knownIdentity: null }, async () => ({ token: token('t', 1), identity: 'id' }));
-    assert.deepEqual([answer.source, answer.token.id, await aloneTier.peek('p', 300), await aloneTier.flush('p')], ['identity', 't', null, null]);
+    assert.deepEqual([answer.source, answer.token.id, await aloneTier.peek('p', 300), await aloneTier.record('p')], ['identity', 't', null, { held: null, unreadable: false }]);
   });
 });

@@ -125,7 +125,8 @@ function fakeShared(): SteeredTier {
         throw error.original;
       }
     },
-    flush: async () => null,
+    record: async () => ({ held: null, unreadable: false }),
+    drop: async () => true,
     async holds(_name: string, held: Token): Promise<boolean | null> {
       this.seen.holds.push(held.id);
       return this.holdsAnswer;
