@@ -198,6 +198,46 @@ describe('Class: Fleet', () => {
   });
 });
 
+describe('Class: Fleet (a write whose answer is lost or never comes)', () => {
+  const lost = () => new StoreUnavailableError('dynamodb', 'DynamoDB UpdateItem TimeoutError');
+
+  it('acts as the holder when its lease write lands but the answer is lost: it publishes, so the next instance is served from the table', async () => {
+    const w = world();
+    const lossy: TokenStore = { ...w.store, acquire: async (profile, input) => (await w.store.acquire(profile, input), Promise.reject(lost())) };
+    const first = await w.instance({ store: lossy }).obtain('p', w.request(), w.authenticate);
+    const next = await w.instance().obtain('p', w.request(), w.authenticate);
+    assert.deepEqual([first.source, next.source, next.token.id, w.calls()], ['identity', 'table', first.token.id, 1]);
+    assert.equal((await w.store.read('p')).lease, null, 'no lease left behind');
+  });
+
+  it('costs one extra Identity call, not a 503, when its lease write failed and another instance took the lease meanwhile', async () => {
+    const w = world();
+    const other = w.instance();
+    let racing: Promise<unknown> = Promise.resolve();
+    const failing: TokenStore = { ...w.store, acquire: async () => ((racing = other.obtain('p', w.request(), w.authenticate)), Promise.reject(lost())) };
+    const first = await w.instance({ store: failing }).obtain('p', w.request(), w.authenticate);
+    await racing;
+    assert.deepEqual([first.source, w.calls()], ['identity', 2]);
+  });
+
+  for (const write of ['publish', 'fail'] as const) {
+    it(`answers by the request's deadline when the ${write === 'publish' ? 'publish of its token' : 'record of its failure'} is never answered`, async () => {
+      const w = world();
+      const outage = new UpstreamUnavailableError('Rackspace Identity is unavailable (HTTP 503)', 30, { upstream: 'identity' });
+      if (write === 'fail') w.setIdentity(async () => Promise.reject(outage));
+      const hanging: TokenStore = { ...w.store, [write]: () => new Promise<never>(() => {}) };
+      const request = w.request();
+      let outcome: unknown;
+      void w.instance({ store: hanging, timeout: w.clock.timeout }).obtain('p', request, w.authenticate).then((a) => (outcome = a.source), (e: unknown) => (outcome = e));
+      // Once the write hangs, time moves to the next timer due, as it would pass while waiting.
+      do await new Promise((resolve) => setImmediate(resolve));
+      while (outcome === undefined && w.clock.advanceTowards(request.deadline));
+      assert.equal(outcome, write === 'publish' ? 'identity' : outage);
+      assert.ok(w.clock.now() < request.deadline, 'before the deadline, so the caller is answered with it');
+    });
+  }
+});
+
 describe('Class: Fleet (which record it serves)', () => {
   it('serves a record only to requests for the identity it was issued to', async () => {
     const w = world();
