@@ -165,14 +165,23 @@ export class Fleet implements SharedTier {
   }
 
   /**
-   * Takes the lease. A write that failed may have landed with its answer lost: we then act as the
-   * holder, since our publish and release are fenced on the lease (they land only if it is ours) and
-   * a lease we took but never release would keep every other instance waiting to its deadline. If
-   * it did not land, that costs at most this one extra Identity call.
+   * Takes the lease. A write that failed may have landed with its answer lost: one read tells, since
+   * a lease we took names us and the expiry we wrote (so we hold it, and go on as the holder). If
+   * that read fails too, we act as the holder anyway: our publish and release are fenced on the lease
+   * (they land only if it is ours), whereas a lease we took and never released would keep every
+   * other instance waiting to its deadline. Not holding it then costs one extra Identity call.
    */
   async #acquire(profile: string, revision: number): Promise<boolean> {
+    const { store, owner, now, leaseMs } = this.#o;
+    const until = now() + leaseMs;
     try {
-      return await this.#o.store.acquire(profile, { owner: this.#o.owner, until: this.#o.now() + this.#o.leaseMs, revision });
+      return await store.acquire(profile, { owner, until, revision });
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+    }
+    try {
+      const { lease } = await store.read(profile);
+      return lease?.owner === owner && lease.until === until;
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
       return true;

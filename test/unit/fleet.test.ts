@@ -210,14 +210,29 @@ describe('Class: Fleet (a write whose answer is lost or never comes)', () => {
     assert.equal((await w.store.read('p')).lease, null, 'no lease left behind');
   });
 
-  it('costs one extra Identity call, not a 503, when its lease write failed and another instance took the lease meanwhile', async () => {
+  it('recognises by one read that its lease write did not land, and waits on the instance that took the lease: no extra Identity call', async () => {
     const w = world();
     const other = w.instance();
     let racing: Promise<unknown> = Promise.resolve();
     const failing: TokenStore = { ...w.store, acquire: async () => ((racing = other.obtain('p', w.request(), w.authenticate)), Promise.reject(lost())) };
     const first = await w.instance({ store: failing }).obtain('p', w.request(), w.authenticate);
     await racing;
-    assert.deepEqual([first.source, w.calls()], ['identity', 2]);
+    assert.deepEqual([first.source, w.calls()], ['table', 1]);
+  });
+
+  it('acts as the holder when neither its lease write nor the read after it answers, and then costs one extra Identity call, not a 503', async () => {
+    const w = world();
+    const other = w.instance();
+    let racing: Promise<unknown> = Promise.resolve();
+    let reads = 0;
+    const failing: TokenStore = {
+      ...w.store,
+      read: async (profile) => (++reads === 2 ? Promise.reject(lost()) : w.store.read(profile)),
+      acquire: async () => ((racing = other.obtain('p', w.request(), w.authenticate)), Promise.reject(lost())),
+    };
+    const first = await w.instance({ store: failing }).obtain('p', w.request(), w.authenticate);
+    await racing;
+    assert.deepEqual([first.source, w.calls(), reads], ['identity', 2, 2]);
   });
 
   for (const write of ['publish', 'fail'] as const) {
