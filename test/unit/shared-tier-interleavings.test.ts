@@ -35,6 +35,8 @@ interface Faults {
   reads: boolean[];
   /** Per revocation: true when Identity does not confirm it. */
   revocations: boolean[];
+  /** Per authentication: true when Identity answers 503. */
+  outages?: boolean[];
 }
 
 function world(s: fc.Scheduler, faults: Faults) {
@@ -45,7 +47,7 @@ function world(s: fc.Scheduler, faults: Faults) {
   // Faults apply once armed: a test may first let a burst fill the table undisturbed.
   let armed = true;
   const take = <T>(list: T[], fallback: T, counter: { i: number }) => (armed ? (list[counter.i++] ?? fallback) : fallback);
-  const counters = { writes: { i: 0 }, reads: { i: 0 }, revocations: { i: 0 } };
+  const counters = { writes: { i: 0 }, reads: { i: 0 }, revocations: { i: 0 }, outages: { i: 0 } };
   const settled = (label: string) => s.schedule(Promise.resolve(), label);
   const tokenOf = () => memory.records.get(profile.name)?.token ?? null;
 
@@ -83,8 +85,10 @@ function world(s: fc.Scheduler, faults: Faults) {
   let issued: Token | null = null;
   let count = 0;
   const identity = async (): Promise<Token> => {
+    const down = take(faults.outages ?? [], false, counters.outages);
     await settled('identity');
     seen.identityCalls++;
+    if (down) throw new UpstreamUnavailableError('Rackspace Identity is unavailable (HTTP 503)', 1, { upstream: 'identity' });
     if (!issued || revoked.has(issued.id)) issued = { id: `token-${++count}`, expiresAt: clock.now() + 24 * HOUR, tenant: null, defaultRegion: null, catalog: [] };
     return issued;
   };
@@ -171,6 +175,19 @@ describe('Shared tier explored: every ordering of the awaits of several instance
         const outcomes = await runAll(s, Array.from({ length: instances }, (_, n) => w.instance(n).vend));
         for (const o of outcomes) if (!o.ok) assert.ok(o.error instanceof UpstreamUnavailableError, `only a 503, never another error: ${String(o.error)}`);
         assert.ok(w.seen.identityCalls <= 1 + w.seen.failed, `${w.seen.identityCalls} Identity calls with ${w.seen.failed} failed writes`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('a burst while Identity is down, the table answering or losing answers: every caller gets a 503, and Identity is called once (the backoff lands even when its answer is lost)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.scheduler(), fc.array(fc.constantFrom<WriteFault>('ok', 'lost'), { maxLength: 12 }), shape.instances, shape.perInstance, async (s, writes, instances, perInstance) => {
+        const w = world(s, { writes, reads: [], revocations: [], outages: [true, true, true, true, true, true] });
+        const vends = Array.from({ length: instances }, (_, n) => w.instance(n)).flatMap((i) => Array.from({ length: perInstance }, () => i.vend));
+        const outcomes = await runAll(s, vends);
+        for (const o of outcomes) assert.ok(!o.ok && o.error instanceof UpstreamUnavailableError, 'a 503');
+        assert.equal(w.seen.identityCalls, 1);
       }),
       { numRuns: RUNS },
     );
