@@ -235,6 +235,23 @@ describe('Class: Fleet (a write whose answer is lost or never comes)', () => {
     assert.deepEqual([first.source, w.calls(), reads], ['identity', 2, 2]);
   });
 
+  it('does not wait for the publish at all when the deadline is within 50 ms once it has its token', async () => {
+    const w = world();
+    const hanging: TokenStore = { ...w.store, publish: () => new Promise<never>(() => {}) };
+    // Identity takes 300 ms of the 340 left: 40 ms remain, inside the margin.
+    const answer = await w.instance({ store: hanging, timeout: () => assert.fail('no timer is needed') }).obtain('p', { ...w.request(), deadline: w.clock.now() + 340 }, w.authenticate);
+    assert.equal(answer.source, 'identity');
+  });
+
+  it('lets an error of the lease write that is not the store failing through, without reading again', async () => {
+    const w = world();
+    const bug = new TypeError('bug in the adapter');
+    let reads = 0;
+    const broken: TokenStore = { ...w.store, read: async (profile) => (reads++, w.store.read(profile)), acquire: async () => Promise.reject(bug) };
+    await assert.rejects(w.instance({ store: broken }).obtain('p', w.request(), w.authenticate), (e) => e === bug);
+    assert.deepEqual([reads, w.calls()], [1, 0]);
+  });
+
   for (const write of ['publish', 'fail'] as const) {
     it(`answers by the request's deadline when the ${write === 'publish' ? 'publish of its token' : 'record of its failure'} is never answered`, async () => {
       const w = world();

@@ -102,6 +102,48 @@ describe('operatorFlush: outcomes that depend on timing or on what a dependency 
     assert.deepEqual([again.status, again.detail], [200, 'No token was held for this profile.']);
   });
 
+  it('answers 502 and drops nothing when the shared record holds a token that cannot be opened', async () => {
+    const forgotten: string[] = [];
+    const { deps: d, lines } = deps({
+      shared: { ...aloneTier, record: async () => ({ held: null, unreadable: true }), drop: async () => assert.fail('nothing is dropped') },
+      held: () => token('held-token-0007'),
+      forget: (name) => (forgotten.push(name), null),
+    });
+    const result = await operatorFlush(d)({ operation: 'flush', profile: 'billing' }, {});
+    assert.deepEqual([result.status, result.tokens, forgotten], [502, [], []]);
+    assert.match(result.detail, /^The shared record holds a token that cannot be opened/);
+    assert.equal(lines.at(-1)?.level, 'WARN');
+  });
+
+  it('gives up after 3 rounds when every drop finds another token, having revoked each one first', async () => {
+    let n = 0;
+    const revoked: string[] = [];
+    const { deps: d } = deps({
+      shared: { ...aloneTier, record: async () => ({ held: { token: token(`published-${++n}`), identity: 'id-1' }, unreadable: false }), drop: async () => false },
+      revoke: async (_url, id) => (revoked.push(id), 'revoked'),
+    });
+    const result = await operatorFlush(d)({ operation: 'flush', profile: 'billing' }, {});
+    assert.deepEqual([result.status, result.detail, revoked], [503, 'New tokens kept arriving in the shared record (3 rounds); those listed were revoked: invoke again.', ['published-1', 'published-2', 'published-3']]);
+  });
+
+  it('says the flush stopped, not that nothing was revoked, when the record cannot be read in a later round', async () => {
+    let reads = 0;
+    const { deps: d } = deps({
+      shared: {
+        ...aloneTier,
+        record: async () => (++reads === 1 ? { held: { token: token('first-0008'), identity: 'id-1' }, unreadable: false } : Promise.reject(new StoreUnavailableError('kms', 'KMS Decrypt ThrottlingException (HTTP 400)'))),
+        drop: async () => false,
+      },
+    });
+    const result = await operatorFlush(d)({ operation: 'flush', profile: 'billing' }, {});
+    assert.deepEqual([result.status, result.detail, result.tokens.map((t) => t.revocation)], [503, 'The shared record could not be read (kms: KMS Decrypt ThrottlingException (HTTP 400)), so the flush stopped there: invoke again.', ['revoked']]);
+  });
+
+  it('lets an error that is not the store failing through to the 503 with its message', async () => {
+    const { deps: d } = deps({ shared: { ...aloneTier, record: async () => Promise.reject(new TypeError('bug in the adapter')) } });
+    assert.deepEqual(await operatorFlush(d)({ operation: 'flush', profile: 'billing' }, {}), { status: 503, profile: 'billing', tokens: [], detail: 'bug in the adapter' });
+  });
+
   it("answers 503 with detail 'failed' and no token when a dependency throws something that is not an Error", async () => {
     const { deps: d, lines } = deps({
       held: () => token('held-token-0003'),
