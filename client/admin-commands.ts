@@ -165,7 +165,7 @@ export function grant(aws: AwsSettings, stack: Stack, profile: string, role: str
   if (!role_) throw new AdminError(EXIT.usage, `--role must be an IAM role ARN, arn:aws:iam::123456789012:role/NAME (no wildcards: a grant names one role).`);
   const apiId = stack.outputs.RestApiId;
   if (!apiId) throw new AdminError(EXIT.config, `Stack ${stack.name} has no RestApiId output.`);
-  const deployedStage = stack.outputs.ServiceEndpoint?.split('/').filter(Boolean).pop() ?? stage;
+  const deployedStage = stageOf(stack.outputs.ServiceEndpoint) ?? stage;
   const resource = `arn:${stack.partition}:execute-api:${aws.region}:${stack.account}:${apiId}/${deployedStage}/GET/v1/profiles/${profile}/token`;
   const statement = { Sid: `RackspaceToken${profile.replace(/[^A-Za-z0-9]/g, '')}`, Effect: 'Allow', Action: 'execute-api:Invoke', Resource: resource };
   return [
@@ -176,4 +176,10 @@ export function grant(aws: AwsSettings, stack: Stack, profile: string, role: str
     `"allow": [${JSON.stringify(role)}]`,
     `# Then the caller runs: rackspace-token token ${profile} --url ${stack.outputs.ServiceEndpoint ?? 'URL'}`,
   ];
+}
+
+/** The stage in the API's URL (`https://ID.execute-api.REGION.amazonaws.com/STAGE`), if it has one. */
+function stageOf(url: string | undefined): string | undefined {
+  if (!url || !URL.canParse(url)) return undefined;
+  return new URL(url).pathname.split('/').filter(Boolean).pop();
 }
