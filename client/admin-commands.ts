@@ -31,7 +31,7 @@ export async function putKey(aws: AwsSettings, stack: Stack, profile: string, te
       if (Object.values(fields).some((v) => v !== undefined)) throw new AdminError(EXIT.usage, '--username, --tenant-id, --tenant-name and --identity-url complete a bare key; put those fields in the JSON instead.');
       value = parseObject(input);
     } else {
-      const { apiKey: _key, password: _password, ...kept } = await currentFields(client, secretId);
+      const kept = await currentFields(client, secretId);
       const given = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
       if (given.tenantId !== undefined) delete kept.tenantName;
       if (given.tenantName !== undefined) delete kept.tenantId;
@@ -68,12 +68,19 @@ function parseObject(text: string): Record<string, unknown> {
   return json as Record<string, unknown>;
 }
 
-/** The secret's current JSON fields, or none when it has no value yet (or one that is not a JSON object). */
+/** The fields a bare key keeps from the secret: who it belongs to and where Identity is. */
+const KEPT = ['username', 'tenantId', 'tenantName', 'identityUrl'];
+
+/**
+ * The secret's current fields that a bare key keeps, or none when it has no value yet (or one that
+ * is not a JSON object, such as a placeholder the stack put there).
+ */
 async function currentFields(client: SecretsManagerClient, secretId: string): Promise<Record<string, unknown>> {
   try {
     const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
     const json: unknown = JSON.parse(SecretString ?? 'null');
-    return typeof json === 'object' && json !== null && !Array.isArray(json) ? { ...(json as Record<string, unknown>) } : {};
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) return {};
+    return Object.fromEntries(Object.entries(json).filter(([name]) => KEPT.includes(name)));
   } catch (error) {
     if (errorName(error) === 'ResourceNotFoundException' || error instanceof SyntaxError) return {};
     throw error;
@@ -103,7 +110,9 @@ export async function flush(aws: AwsSettings, stack: Stack, profile: string, rea
     const text = Buffer.from(answer.Payload ?? new Uint8Array()).toString('utf8');
     if (answer.FunctionError) {
       const failure = safeJson(text) as { errorType?: unknown; errorMessage?: unknown } | null;
-      throw new AdminError(EXIT.internal, `The function failed (${answer.FunctionError}): ${String(failure?.errorType ?? 'Error')}: ${String(failure?.errorMessage ?? text.slice(0, 200))}`);
+      // Lambda's own timeout: the flush may not have finished; running it again is safe.
+      const timedOut = failure?.errorType === 'Sandbox.Timedout' || /Task timed out/.test(String(failure?.errorMessage ?? ''));
+      throw new AdminError(timedOut ? EXIT.unavailable : EXIT.internal, `The function failed (${answer.FunctionError}): ${String(failure?.errorType ?? 'Error')}: ${String(failure?.errorMessage ?? text.slice(0, 200))}`);
     }
     const wrapped = Wrapped.safeParse(safeJson(text));
     const result = wrapped.success ? FlushAnswer.safeParse(safeJson(wrapped.data.body)) : null;

@@ -5,7 +5,6 @@ import { describe, it } from 'node:test';
 
 const require = createRequire(import.meta.url);
 const { adminOutputsFrom } = require('../../infra/admin-outputs.cjs') as { adminOutputsFrom: (declaration: unknown) => { Outputs: Record<string, { Value: unknown }> } };
-const { restApiResources } = require('../../infra/rest-api.cjs') as { restApiResources: (...args: never[]) => unknown };
 
 describe('Stack outputs for the operators\' CLI', () => {
   it('name every declared profile\'s secret as declared, and the token function by the logical id the REST API integrates', () => {
@@ -16,7 +15,6 @@ describe('Stack outputs for the operators\' CLI', () => {
       billing: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:billing-AbCdEf',
     });
     assert.deepEqual(Outputs.TokenFunctionName?.Value, { Ref: 'TokenLambdaFunction' });
-    assert.equal(typeof restApiResources, 'function');
     assert.match(readFileSync('infra/rest-api.cjs', 'utf8'), /'Fn::GetAtt': \['TokenLambdaFunction', 'Arn'\]/, 'the same logical id the API invokes');
     assert.match(readFileSync('serverless.yml', 'utf8'), /^ {2}- \$\{file\(infra\/admin-outputs\.cjs\):resources\}$/m, 'the template includes them');
   });

@@ -84,6 +84,13 @@ describe('admin put-key', () => {
     assert.deepEqual(current(PLAIN_SECRET), { username: 'plain-user', identityUrl: demo.identity.url, tenantId: '987654', apiKey: NEW_KEY });
   });
 
+  it('keeps only who and where from the secret when completing a bare key, not a placeholder\'s other fields', async () => {
+    demo.secrets.putSecret(PLAIN_SECRET, JSON.stringify({ username: 'plain-user', apiKey: 'plain-user-api-key-0000', placeholder: 'not set yet' }));
+    const run = await admin(['put-key', 'plain', '--stage', 'local'], { stdin: NEW_KEY });
+    assert.equal(run.code, 0, run.err);
+    assert.deepEqual(current(PLAIN_SECRET), { username: 'plain-user', apiKey: NEW_KEY });
+  });
+
   it('asks at a no-echo prompt when a person is at the terminal', async () => {
     const run = await admin(['put-key', 'plain', '--stage', 'local'], { tty: NEW_KEY });
     assert.equal(run.code, 0, run.err);
@@ -246,6 +253,17 @@ describe('admin: finding the stack, and the conventions', () => {
     try {
       const run = await admin(['flush', 'demo', '--stage', 'broken', '--reason', 'x'], { env: { AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.endpoint, AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint } });
       assert.deepEqual([run.code, run.err], [70, 'rackspace-token: The function failed (Unhandled): TypeError: Cannot read properties of undefined\n']);
+    } finally {
+      await Promise.all([lambda.close(), cfn.close()]);
+    }
+  });
+
+  it('exits 75 when Lambda ended the function at its timeout: the flush may be run again', async () => {
+    const lambda = await startLambdaEmulator({ slow: async () => { throw Object.assign(new Error('2026-12-07T04:00:00.000Z abc Task timed out after 10.01 seconds'), { name: 'Sandbox.Timedout' }); } });
+    const cfn = await startCloudFormationEmulator([{ name: 'rackspace-token-vendor-slow', outputs: { TokenFunctionName: 'slow', ProfileSecrets: '{}' } }]);
+    try {
+      const run = await admin(['flush', 'demo', '--stage', 'slow', '--reason', 'x'], { env: { AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.endpoint, AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint } });
+      assert.deepEqual([run.code, run.err], [75, 'rackspace-token: The function failed (Unhandled): Sandbox.Timedout: 2026-12-07T04:00:00.000Z abc Task timed out after 10.01 seconds\n']);
     } finally {
       await Promise.all([lambda.close(), cfn.close()]);
     }
