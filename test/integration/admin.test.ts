@@ -19,7 +19,7 @@ import { custody, observe } from '../support/leak-guard.ts';
 
 const PLAIN_SECRET = 'rackspace-token-vendor/plain';
 const EMPTY_SECRET = 'rackspace-token-vendor/empty';
-const DECLARATION = { profiles: [...DEMO_PROFILES.profiles, { name: 'plain', secretId: PLAIN_SECRET }, { name: 'empty', secretId: EMPTY_SECRET }] };
+const DECLARATION = { profiles: [...DEMO_PROFILES.profiles, { name: 'plain', secretId: PLAIN_SECRET }, { name: 'empty', secretId: EMPTY_SECRET }, { name: 'missing', secretId: 'rackspace-token-vendor/missing' }] };
 // Looks like a Rackspace API key (32 hex digits); custodied, so any output showing it fails the run.
 const NEW_KEY = createHash('sha256').update('admin-test-new-key').digest('hex').slice(0, 32);
 custody(NEW_KEY);
@@ -139,9 +139,20 @@ describe('admin put-key', () => {
     assert.deepEqual(current(EMPTY_SECRET), { username: 'someone', apiKey: NEW_KEY });
   });
 
+  it('says the stack must create the secret when it does not exist, exit 66', async () => {
+    const run = await admin(['put-key', 'missing', '--stage', 'local', '--username', 'someone'], { stdin: NEW_KEY });
+    assert.deepEqual([run.code, run.err], [66, 'rackspace-token: Secret rackspace-token-vendor/missing does not exist: deploy this version of the stack, which creates it (nothing was written).\n']);
+  });
+
+  it('exits 77 with AWS\'s refusal when the operator may not write the secret', async () => {
+    demo.secrets.injectFaults({ type: 'AccessDeniedException', message: 'User: arn:aws:sts::000000000000:assumed-role/ops/me is not authorized to perform: secretsmanager:PutSecretValue', operation: 'PutSecretValue' });
+    const run = await admin(['put-key', 'plain', '--stage', 'local'], { stdin: NEW_KEY });
+    assert.deepEqual([run.code, run.err], [77, 'rackspace-token: AccessDeniedException: User: arn:aws:sts::000000000000:assumed-role/ops/me is not authorized to perform: secretsmanager:PutSecretValue\n']);
+  });
+
   it('names the declared profiles when the profile is not one of them', async () => {
     const run = await admin(['put-key', 'billing', '--stage', 'local'], { stdin: NEW_KEY });
-    assert.deepEqual([run.code, run.err], [66, `rackspace-token: No profile 'billing' in stack ${LOCAL_STACK}; it declares demo, plain, empty.\n`]);
+    assert.deepEqual([run.code, run.err], [66, `rackspace-token: No profile 'billing' in stack ${LOCAL_STACK}; it declares demo, plain, empty, missing.\n`]);
   });
 });
 
@@ -253,6 +264,27 @@ describe('admin: finding the stack, and the conventions', () => {
     try {
       const run = await admin(['flush', 'demo', '--stage', 'broken', '--reason', 'x'], { env: { AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.endpoint, AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint } });
       assert.deepEqual([run.code, run.err], [70, 'rackspace-token: The function failed (Unhandled): TypeError: Cannot read properties of undefined\n']);
+    } finally {
+      await Promise.all([lambda.close(), cfn.close()]);
+    }
+  });
+
+  it('exits by the flush\'s status: 400 → 65, 502 → 69, any other → 70', async () => {
+    const answers: Record<string, number> = { bad: 400, unopenable: 502, teapot: 418 };
+    const functions = Object.fromEntries(Object.entries(answers).map(([name, status]) => [name, async () => ({ statusCode: status, headers: {}, body: JSON.stringify({ status, profile: 'demo', tokens: [], detail: `answered ${status}` }) })]));
+    const lambda = await startLambdaEmulator(functions);
+    const cfn = await startCloudFormationEmulator(Object.keys(answers).map((name) => ({ name: `rackspace-token-vendor-${name}`, outputs: { TokenFunctionName: name, ProfileSecrets: '{}' } })));
+    try {
+      const codes: Record<string, [number, string]> = {};
+      for (const name of Object.keys(answers)) {
+        const run = await admin(['flush', 'demo', '--stage', name, '--reason', 'x'], { env: { AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.endpoint, AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint } });
+        codes[name] = [run.code, run.err];
+      }
+      assert.deepEqual(codes, {
+        bad: [65, 'rackspace-token: flush demo: 400 answered 400\n'],
+        unopenable: [69, 'rackspace-token: flush demo: 502 answered 502\n'],
+        teapot: [70, 'rackspace-token: flush demo: 418 answered 418\n'],
+      });
     } finally {
       await Promise.all([lambda.close(), cfn.close()]);
     }
