@@ -81,6 +81,8 @@ const OWN: Record<string, ReadonlyArray<keyof typeof OPTIONS>> = {
 };
 
 const KEY_OPTION = /^--?(api-?key|key|password|secret)(=|$)/i;
+// functions/core/profiles.ts's rule for a profile name.
+const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 // A Rackspace API key is 32 hex digits; also refused where PROFILE goes.
 const KEY_LIKE = /^[0-9a-f]{32}$/i;
 const ARGV_KEY = "put-key never takes the key as an argument (arguments show in `ps` and stay in shell history): pipe it on stdin or type it at the prompt. Nothing was written.";
@@ -107,8 +109,10 @@ export async function admin(argv: string[], io: AdminIo): Promise<number> {
       return 0;
     }
     const [profile, ...extra] = positionals;
-    if (command === 'put-key' && (extra.length > 0 || (profile !== undefined && KEY_LIKE.test(profile)))) throw new AdminError(EXIT.usage, ARGV_KEY);
+    // Whatever stands where PROFILE goes in put-key may be the key itself: refused, never repeated.
+    if (command === 'put-key' && (extra.length > 0 || (profile !== undefined && (KEY_LIKE.test(profile) || !PROFILE_NAME.test(profile))))) throw new AdminError(EXIT.usage, ARGV_KEY);
     if (!profile) throw new AdminError(EXIT.usage, `PROFILE is missing. Run 'rackspace-token admin ${command} --help'.`);
+    if (!PROFILE_NAME.test(profile)) throw new AdminError(EXIT.usage, 'PROFILE is a profile name: 1-64 lower-case letters, digits, - or _.');
     if (extra.length > 0) throw new AdminError(EXIT.usage, `${command} takes one PROFILE; unexpected '${extra[0]}'.`);
     const stray = (Object.keys(values) as Array<keyof typeof OPTIONS>).find((name) => !['stage', 'stack', 'region', 'help', ...own].includes(name));
     if (stray) throw new AdminError(EXIT.usage, `${command} takes no --${stray}. Run 'rackspace-token admin ${command} --help'.`);

@@ -105,6 +105,8 @@ describe('admin put-key', () => {
       ['put-key', 'plain', `--api-key=${NEW_KEY}`, '--stage', 'local'],
       ['put-key', 'plain', '--password', NEW_KEY, '--stage', 'local'],
       ['put-key', 'plain', JSON.stringify({ username: 'u', apiKey: NEW_KEY }), '--stage', 'local'],
+      ['put-key', JSON.stringify({ username: 'u', apiKey: NEW_KEY }), '--stage', 'local'],
+      ['put-key', `plain:${NEW_KEY}`, '--stage', 'local'],
     ]) {
       const run = await admin(argv, { stdin: '' });
       assert.equal(run.code, 64, argv.join(' '));
@@ -318,5 +320,6 @@ describe('admin: finding the stack, and the conventions', () => {
     assert.deepEqual(await admin(['erase', 'demo']).then((r) => [r.code, r.err]), [64, "rackspace-token: unknown admin command 'erase'. Run 'rackspace-token admin --help'.\n"]);
     assert.deepEqual(await admin(['rotate', 'demo', '--role', 'x']).then((r) => [r.code, r.err]), [64, "rackspace-token: rotate takes no --role. Run 'rackspace-token admin rotate --help'.\n"]);
     assert.deepEqual(await admin(['rotate', 'demo', '--force']).then((r) => [r.code, r.err.split('\n').length]), [64, 2]);
+    assert.deepEqual(await admin(['flush', 'Demo', '--reason', 'x']).then((r) => [r.code, r.err]), [64, 'rackspace-token: PROFILE is a profile name: 1-64 lower-case letters, digits, - or _.\n']);
   });
 });
