@@ -55,3 +55,28 @@ export function guardRoles(profile: Pick<Profile, 'name' | 'roles' | 'accountAdm
     unexpected,
   );
 }
+
+/** How long a refusal answers again for the same credentials before Identity is asked again. */
+export const REFUSAL_HOLD_MS = 10_000;
+
+/**
+ * Refusals remembered per credentials object (the secret cache hands out one object per read), so
+ * a profile whose user is refused does not cost an Identity call per request: for
+ * {@link REFUSAL_HOLD_MS} the same refusal answers at once. A fix at Rackspace (a role removed) is
+ * seen within that time; a new secret value is a new object, checked at once.
+ */
+export class RecentRefusals {
+  readonly #held = new WeakMap<object, { until: number; error: CredentialsOverprivilegedError }>();
+  readonly #now: () => number;
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+  /** Throws the refusal remembered for `credentials`, if it is recent. */
+  check(credentials: object): void {
+    const held = this.#held.get(credentials);
+    if (held && this.#now() < held.until) throw held.error;
+  }
+  remember(credentials: object, error: unknown): void {
+    if (error instanceof CredentialsOverprivilegedError) this.#held.set(credentials, { until: this.#now() + REFUSAL_HOLD_MS, error });
+  }
+}

@@ -18,7 +18,7 @@ import type { RedactingLogger } from '../core/logger.ts';
 import { jsonTextResponse, type HttpResponse } from '../core/problem.ts';
 import type { Profile } from '../core/profiles.ts';
 import { retrying } from '../core/retry.ts';
-import { guardRoles } from '../core/role-guard.ts';
+import { guardRoles, RecentRefusals } from '../core/role-guard.ts';
 import { SecretCache } from '../core/secret-cache.ts';
 import { createDeadline, type Timeout } from '../core/deadline.ts';
 import { DeadlineExceededError, UpstreamUnavailableError } from '../core/errors.ts';
@@ -86,6 +86,7 @@ export function makeHandler(deps: AppDeps) {
   const policy = identityRetryPolicy(config, { now, sleep, random: deps.random ?? Math.random });
   const readPending = pendingReader(deps.secretsClient);
   const shared = sharedTier(deps, now, sleep);
+  const overprivileged = new RecentRefusals(now);
   const vendor = createVendor({
     now,
     secrets,
@@ -98,6 +99,7 @@ export function makeHandler(deps: AppDeps) {
       return credentials;
     },
     authenticate: async (credentials, { attempts, deadline, onCall, profile }) => {
+      overprivileged.check(credentials);
       // The retry cycle gets what is left of the request's time, if that is less than its own budget.
       const budgetMs = Math.min(config.identityBudgetMs, deadline.left());
       // Stryker disable next-line StringLiteral: only stops the call; the caller's own deadline wait has already rejected, naming Identity.
@@ -111,7 +113,12 @@ export function makeHandler(deps: AppDeps) {
       reportSkipped(logger, token, profile);
       // Once per token, here, before the cache keeps it or the fleet's table shares it: a warm vend
       // checks nothing. An undeclared name cannot reach here; if it did, the default guard applies.
-      guardRoles(profiles.get(profile) ?? { name: profile }, token);
+      try {
+        guardRoles(profiles.get(profile) ?? { name: profile }, token);
+      } catch (error) {
+        overprivileged.remember(credentials, error);
+        throw error;
+      }
       return token;
     },
   });

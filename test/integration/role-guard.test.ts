@@ -33,16 +33,34 @@ describe('Role guard: a token whose user holds roles the profile does not allow 
     assert.equal(first.statusCode, 502);
     assert.deepEqual([first.json.type, first.json.unexpectedRoles], ['urn:rackspace-token-vendor:problem:credentials-overprivileged', ['identity:user-admin']]);
     assert.match(first.json.detail, /holds account-management roles .*: identity:user-admin\..*sub-user.*"accountAdmin": true/s);
-    // Not kept: the same instance, and a new one reading the table, each ask Identity again.
+    // Within 10 s the same instance answers the same refusal without asking Identity; a new instance
+    // finds nothing in the table and asks; after 10 s the first asks again: nothing was kept.
     const again = await d.vend();
     const other = await d.vend(d.instance());
-    assert.deepEqual([again.statusCode, other.statusCode, d.identity.calls], [502, 502, 3]);
+    d.clock.advance(10_000);
+    const later = await d.vend();
+    assert.deepEqual([again.statusCode, other.statusCode, later.statusCode, d.identity.calls], [502, 502, 502, 3]);
     const item = await d.record();
     assert.ok(!item?.ciphertext && !item?.expiresAt, `no token in the table: ${JSON.stringify(Object.keys(item ?? {}))}`);
     const audits = d.audits();
-    assert.deepEqual(audits.map((a) => [a.level, a.status, a.identityCalls, a.cacheHit, a.upstream, a.tokenSha256]), Array.from({ length: 3 }, () => ['ERROR', 502, 1, null, null, null]));
+    assert.deepEqual(audits.map((a) => [a.level, a.status, a.identityCalls, a.cacheHit, a.upstream, a.tokenSha256]), [1, 0, 1, 1].map((calls) => ['ERROR', 502, calls, null, null, null]));
     assert.deepEqual(audits[0]?.refusedRoles, ['identity:user-admin']);
     assert.match(audits[0]?.reason, /identity:user-admin/);
+  });
+
+  it('asks Identity at most once per 10 s per instance while the user is refused, and vends within 10 s of the role being removed', async () => {
+    const d = await start({ deps: { profiles: loadProfiles({ profiles: [undeclared] }) } });
+    d.identity.setUser(DEMO_USER.username, { roles: OWNER_ROLES });
+    const statuses: number[] = [];
+    for (let second = 0; second < 30; second++) {
+      // The operator takes identity:user-admin away at second 12.
+      if (second === 12) d.identity.setUser(DEMO_USER.username, { roles: ['identity:default', 'object-store:admin'] });
+      statuses.push((await d.vend()).statusCode);
+      d.clock.advance(1_000);
+    }
+    assert.equal(statuses.indexOf(200), 20, statuses.join(' '));
+    assert.ok(statuses.slice(20).every((s) => s === 200));
+    assert.equal(d.identity.calls, 3, 'at 0 s, 10 s and 20 s');
   });
 
   it('vends for the same account owner once the profile declares accountAdmin: true', async () => {
