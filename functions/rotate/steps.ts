@@ -180,11 +180,14 @@ async function claim(secretId: string, token: string, session: SavedSession, dep
     );
   if (holds(last)) throw another(last?.until);
   if (claims.length >= MAX_CLAIMS) throw new RotationError(`This rotation has been claimed ${MAX_CLAIMS} times without finishing; investigate the rotation function's failures before running it again.`);
+  const versionId = claimVersionId(token, claims.length);
   try {
-    await deps.retryingWrite(() => deps.store.put(secretId, { versionId: claimVersionId(token, claims.length), secretString: sessionText(session), stages: [SESSION_STAGE] }));
+    await deps.retryingWrite(() => deps.store.put(secretId, { versionId, secretString: sessionText(session), stages: [SESSION_STAGE] }));
   } catch (error) {
     if (errorName(error) !== 'ResourceExistsException') throw error;
-    throw another(deps.invocationEnds);
+    // Lost the race: the winner's claim names when it ends (ours would end about then too).
+    const winner = await deps.store.value(secretId, { versionId }).catch(() => null);
+    throw another((winner && parseSession(winner.secretString)?.until) ?? deps.invocationEnds);
   }
 }
 

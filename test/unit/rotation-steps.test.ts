@@ -228,13 +228,20 @@ describe('Rotation steps: refusals before anything changes', () => {
     assert.ok(versions[claimVersionId('v2', 1)], 'the second claim');
   });
 
-  it('createSecret that loses the race for a claim (ResourceExistsException) stops before the reset', async () => {
-    const { store } = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] } });
+  it("createSecret that loses the race for a claim (ResourceExistsException) stops before the reset, naming when the winner's claim ends", async () => {
+    const versions: Record<string, Version> = { v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] } };
+    const { store } = memoryVersions(versions);
+    const winnerUntil = NOW + 42_000;
+    const winner = sessionText({ rotation: 'v2', identityUrl: 'https://identity.example/v2.0', userId: '10040001', tokenId: 'tok-rotation-0008', expiresAt: NOW + 3_600_000, claim: 'winner', until: winnerUntil });
     const put = store.put.bind(store);
-    store.put = async (id, version) =>
-      version.stages.includes(SESSION_STAGE) ? Promise.reject(Object.assign(new Error('exists'), { name: 'ResourceExistsException' })) : put(id, version);
+    // The other invocation's put lands between our read of the claims and our own put.
+    store.put = async (id, version) => {
+      if (!version.stages.includes(SESSION_STAGE)) return put(id, version);
+      versions[version.versionId as string] = { secretString: winner, stages: [SESSION_STAGE] };
+      throw Object.assign(new Error('exists'), { name: 'ResourceExistsException' });
+    };
     const d = deps(store);
-    assert.match(await refusal(runStep('createSecret', SECRET, 'v2', d)), /^Another invocation of this rotation holds the claim to reset the key/);
+    assert.match(await refusal(runStep('createSecret', SECRET, 'v2', d)), new RegExp(`^Another invocation of this rotation holds the claim to reset the key \\(until ${new Date(winnerUntil + CLAIM_MARGIN_MS).toISOString()}\\)`));
     assert.deepEqual(d.calls, ['authenticate']);
   });
 
