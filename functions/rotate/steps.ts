@@ -70,9 +70,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
  *   saved session of this rotation and stores it (no reset, so no claim needed).
  * - setSecret: nothing; the reset already set the key at Rackspace.
  * - testSecret: authenticate with AWSPENDING.
- * - finishSecret: authenticate with AWSPENDING (never move AWSCURRENT onto a refused key), move
- *   AWSCURRENT, remove AWSPENDING, then revoke the saved sessions' tokens unless it is the token
- *   Identity issues now (the fleet's: Rackspace answers every authentication with the same token).
+ * - finishSecret: authenticate with AWSPENDING (never move AWSCURRENT onto a refused key), revoke
+ *   the saved sessions' tokens unless it is the token Identity issues now (the fleet's: Rackspace
+ *   answers every authentication with the same token), move AWSCURRENT, remove AWSPENDING.
  *
  * @example
  * const result = await runStep('createSecret', secretArn, clientRequestToken, deps);
@@ -246,6 +246,10 @@ async function finishSecret(secretId: string, token: string, stages: Record<stri
     throw new RotationError('Rackspace Identity refuses the AWSPENDING key, so AWSCURRENT stays where it is: the key was changed after createSecret stored it. Put the working key in the secret by hand (README, "Rotating keys").', { cause: error });
   }
   markSensitive(`token of ${secretId}`, identity.id);
+  // Before the labels move: AWSPENDING holds a key Identity accepts, so no recovery needs a session any
+  // more, and an invocation that dies after the move leaves no live session behind (a re-attempt finds
+  // the rotation done and would never come back here).
+  const sessions = await endSessions(secretId, token, identity.id, deps);
   // Stryker disable next-line OptionalChaining: the id is one of the object's own keys, so stages[id] is always there; the ?. is for noUncheckedIndexedAccess.
   const currentId = Object.keys(stages).find((id) => stages[id]?.includes(CURRENT));
   try {
@@ -256,7 +260,6 @@ async function finishSecret(secretId: string, token: string, stages: Record<stri
   }
   // A leftover AWSPENDING would make Secrets Manager treat the next rotation as this one, unfinished.
   await removePending(secretId, token, deps);
-  const sessions = await endSessions(secretId, token, identity.id, deps);
   const failed = sessions.filter((s) => s.end === 'failed').length;
   return {
     outcome: 'finished',
@@ -281,8 +284,8 @@ async function removePending(secretId: string, token: string, deps: StepDeps): P
 }
 
 /**
- * After the rotation: the saved sessions' label goes, and their tokens are revoked, so the versions
- * left behind (readable by id) hold dead tokens. Not a token Identity issues now for the new key
+ * At the end of the rotation: the saved sessions' label goes, and their tokens are revoked, so the
+ * versions left behind (readable by id) hold dead tokens. Not a token Identity issues now for the new key
  * (`inUse`): Rackspace answers every authentication of a user with the same token until its last
  * hour, so that token is the one the vending fleet holds and hands out; revoking it would break
  * every caller until it expires. A failed revocation does not fail the step: the key is rotated

@@ -25,9 +25,13 @@ export class IdentityModel {
   readonly #expiry = new Map<string, number>();
   readonly #now: () => number;
 
-  constructor(key: string, now: () => number) {
+  /** `sameToken: false`: every authentication gets a token of its own (Rackspace does so in a token's last hour). */
+  readonly #sameToken: boolean;
+
+  constructor(key: string, now: () => number, sameToken = true) {
     this.key = key;
     this.#now = now;
+    this.#sameToken = sameToken;
   }
 
   accepts(apiKey: string | undefined): boolean {
@@ -43,7 +47,7 @@ export class IdentityModel {
   authenticate(apiKey: string): Token {
     if (!this.accepts(apiKey)) throw new IdentityRejectedError(401, 'unauthorized');
     // Rackspace answers the same token until its last hour.
-    if (!this.#held || this.#held.expiresAt - this.#now() <= HOUR || this.revoked.has(this.#held.id)) {
+    if (!this.#sameToken || !this.#held || this.#held.expiresAt - this.#now() <= HOUR || this.revoked.has(this.#held.id)) {
       this.#held = { id: `tok-${++this.#tokens}`, expiresAt: this.#now() + 24 * HOUR };
       this.#expiry.set(this.#held.id, this.#held.expiresAt);
     }
