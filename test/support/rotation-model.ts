@@ -109,9 +109,10 @@ export interface Crash {
   after: boolean;
 }
 
-/** Runs `effect` when the gate lets it; `null` while the invocation is alive, else never returns. */
+/** Runs a call's `effect` when the scheduler lets it; in a crashed invocation the call never returns. */
 export type Gate = <T>(what: string, effect: () => T | Promise<T>) => Promise<T>;
 
+/** A gate that waits for `schedule` before each call and ends the invocation at `crash`, if any. */
 export function crashingGate(schedule: (what: string) => Promise<unknown>, crash: Crash | null): Gate {
   let calls = 0;
   const never = new Promise<never>(() => {});
@@ -147,5 +148,5 @@ export function modelDeps(world: { store: SecretVersionStore; identity: Identity
     defaultIdentityUrl: 'https://identity.example/v2.0',
     now: world.now,
     invocationEnds,
-  } as StepDeps;
+  };
 }
