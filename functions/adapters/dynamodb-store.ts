@@ -153,6 +153,16 @@ export function dynamoStore(options: DynamoStoreOptions): TokenStore {
       });
     },
 
+    async claimRecheck(profile, { now, everyMs }) {
+      const result = await update({
+        profile,
+        set: { recheckAt: { N: String(now) } },
+        condition: 'attribute_not_exists(#recheckAt) OR #recheckAt <= :cutoff',
+        values: { ':cutoff': { N: String(now - everyMs) } },
+      });
+      return result !== false;
+    },
+
     async flush(profile) {
       const old = await update({ profile, remove: [...TOKEN_FIELDS, ...LEASE_FIELDS], condition: 'attribute_exists(#profile)', returnOld: true });
       // No record (the condition failed): nothing to open, as an empty item opens to no token.

@@ -38,6 +38,12 @@ export function memoryStore(): TokenStore & { records: Map<string, StoredState> 
     async fail(profile, { owner, backoff }) {
       if (get(profile).lease?.owner === owner) put(profile, { lease: null, backoff });
     },
+    async claimRecheck(profile, { now, everyMs }) {
+      const last = get(profile).recheckAt ?? null;
+      if (last !== null && last > now - everyMs) return false;
+      put(profile, { recheckAt: now });
+      return true;
+    },
     async flush(profile) {
       if (!records.has(profile)) return null;
       const { token } = get(profile);

@@ -97,6 +97,17 @@ export class Fleet implements SharedTier {
     }
   }
 
+  async recheck(profile: string, everyMs: number): Promise<boolean> {
+    if (this.#circuit.isOpen()) return true;
+    try {
+      return await this.#o.store.claimRecheck(profile, { now: this.#o.now(), everyMs });
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      this.#circuit.trip(`${error.dependency}: ${error.message}`);
+      return true;
+    }
+  }
+
   /** Operator flush: the record loses its token fleet-wide; the token it held is answered for revocation. */
   flush(profile: string): Promise<Token | null> {
     return this.#o.store.flush(profile);

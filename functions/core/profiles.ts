@@ -7,6 +7,8 @@ export interface Profile {
   /** Secrets Manager secret name or ARN. */
   secretId: string;
   allow: RolePattern[];
+  /** The secret has a rotation schedule (`rotateEveryDays`): a healed key is rotated away at once. */
+  rotates?: boolean;
 }
 
 /** A compiled `allow` entry. Role names are unique in an account, so account + name identify a role. */
@@ -58,9 +60,9 @@ export function loadProfiles(json: unknown): Map<string, Profile> {
     throw new DeclarationError(`infra/profiles.json is invalid: ${what.join('; ')}`);
   }
   const profiles = new Map<string, Profile>();
-  for (const { name, secretId, allow } of parsed.data.profiles) {
+  for (const { name, secretId, allow, rotateEveryDays } of parsed.data.profiles) {
     if (profiles.has(name)) throw new DeclarationError(`infra/profiles.json is invalid: profile '${name}' is declared twice`);
-    profiles.set(name, { name, secretId, allow: allow.map((pattern) => compilePattern(name, pattern)) });
+    profiles.set(name, { name, secretId, allow: allow.map((pattern) => compilePattern(name, pattern)), rotates: rotateEveryDays !== undefined });
   }
   return profiles;
 }

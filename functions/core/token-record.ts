@@ -21,6 +21,8 @@ const Sealed = z.strictObject({
   id: text,
   tenant: z.nullable(z.strictObject({ id: text, name: nullableText })),
   defaultRegion: nullableText,
+  // The user's id: what a heal needs to read the user's key with a token from the table. Optional: records sealed before it still open.
+  userId: z.optional(text),
   catalog: z.array(
     z.object({
       name: text,
@@ -30,9 +32,9 @@ const Sealed = z.strictObject({
   ),
 });
 
-/** What is sealed: what the service needs to answer (id, tenant, region, catalog), never credentials. */
+/** What is sealed: what the service needs to answer (id, tenant, region, catalog) and the user's id (for a heal), never credentials. */
 export function tokenText(token: Token): string {
-  return JSON.stringify({ id: token.id, tenant: token.tenant, defaultRegion: token.defaultRegion, catalog: token.catalog });
+  return JSON.stringify({ id: token.id, tenant: token.tenant, defaultRegion: token.defaultRegion, ...(token.userId && { userId: token.userId }), catalog: token.catalog });
 }
 
 /** The token back from its opened text, or `undefined` if the text is not what we seal. */
@@ -44,5 +46,7 @@ export function tokenFromText(plaintext: string, expiresAt: number): Token | und
     // Not JSON: json stays undefined, which the schema below refuses like any other text we did not seal.
   }
   const parsed = Sealed.safeParse(json);
-  return parsed.success ? { ...parsed.data, expiresAt } : undefined;
+  if (!parsed.success) return undefined;
+  const { userId, ...rest } = parsed.data;
+  return { ...rest, ...(userId !== undefined && { userId }), expiresAt };
 }

@@ -23,6 +23,8 @@ export interface StoredState {
   unreadable: boolean;
   lease: { owner: string; until: number } | null;
   backoff: Backoff | null;
+  /** When an instance last re-read the profile's refused secret (epoch ms), or `null`. */
+  recheckAt?: number | null;
 }
 
 export interface PublishInput {
@@ -53,6 +55,11 @@ export interface TokenStore {
   fail(profile: string, input: { owner: string; backoff: Backoff }): Promise<void>;
   /** Drop the profile's token fleet-wide; answers the token that was stored (to revoke it), if any. */
   flush(profile: string): Promise<Token | null>;
+  /**
+   * Record that `now` an instance re-reads the profile's refused secret, only if nobody did since
+   * `now - everyMs`: `true` for the one instance that may. Creates the record if there is none.
+   */
+  claimRecheck(profile: string, input: { now: number; everyMs: number }): Promise<boolean>;
 }
 
 /** A store's request failed (throttled, unreachable, denied): the caller falls back to its own cache. */

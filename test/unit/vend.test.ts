@@ -124,6 +124,7 @@ function fakeShared(): SteeredTier {
       }
     },
     flush: async () => null,
+    recheck: async () => true,
     async holds(_name: string, held: Token): Promise<boolean | null> {
       this.seen.holds.push(held.id);
       return this.holdsAnswer;

@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import { RotateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretMovedError, type HealDeps } from '../core/heal.ts';
+import { errorName } from './aws-errors.ts';
+import { secretVersionStore } from './secret-versions.ts';
+
+/**
+ * The label a healed version is put under before AWSCURRENT moves onto it. A new put moves it on,
+ * so at most one version carries it; once AWSCURRENT is there too it only marks where a heal wrote.
+ */
+export const HEAL_STAGE = 'RTV_HEALED';
+
+/**
+ * The heal's three Secrets Manager calls (infra/heal.cjs grants exactly these on the declared
+ * secrets): read AWSCURRENT with its version id, a conditional replace, and RotateSecret.
+ *
+ * The replace is two calls: PutSecretValue under {@link HEAL_STAGE} (AWSCURRENT untouched), then
+ * UpdateSecretVersionStage AWSCURRENT with RemoveFromVersionId = the version read, which Secrets
+ * Manager refuses when AWSCURRENT is on another version by then (someone changed the secret).
+ *
+ * @example
+ * const writer = secretHealWriter(client);
+ * await writer.replace(arn, versionRead, text);
+ */
+export function secretHealWriter(client: SecretsManagerClient): Pick<HealDeps, 'current' | 'replace' | 'rotate'> {
+  const store = secretVersionStore(client);
+  return {
+    current: (secretId) => store.value(secretId, { stage: 'AWSCURRENT' }),
+    async replace(secretId, fromVersionId, secretString) {
+      const versionId = randomUUID();
+      await store.put(secretId, { versionId, secretString, stages: [HEAL_STAGE] });
+      try {
+        await store.moveStage(secretId, 'AWSCURRENT', { moveTo: versionId, removeFrom: fromVersionId });
+      } catch (error) {
+        // The label is not on the version named: AWSCURRENT moved after we read it.
+        if (errorName(error) === 'InvalidParameterException') throw new SecretMovedError('AWSCURRENT moved since it was read', { cause: error });
+        throw error;
+      }
+    },
+    async rotate(secretId) {
+      // No RotationLambdaARN and no rules: the secret's own rotation, as configured (IAM allows nothing else).
+      await client.send(new RotateSecretCommand({ SecretId: secretId, RotateImmediately: true }));
+    },
+  };
+}
