@@ -46,6 +46,8 @@ export interface VendorDeps {
 
 /** While a key is refused, how often its secret is re-read (so an operator's fix is live within seconds). */
 export const RECHECK_MS = 10_000;
+/** An instance that another one beat to the re-read looks at the shared record again this much later. */
+const PEEK_AGAIN_MS = 1_000;
 
 /**
  * Where this request's token came from, beyond memory: `table` (the shared record), `identity`
@@ -222,7 +224,11 @@ export function createVendor(deps: VendorDeps): Vendor {
       const last = recheckedAt.get(profile.name);
       if (last !== undefined && deps.now() - last < recheckMs) return { credentials, lease: null };
       recheckedAt.set(profile.name, deps.now());
-      if (!(await shared.recheck(profile.name, recheckMs))) return { credentials, lease: await fromShared(profile, minTtl, trace) };
+      if (!(await shared.recheck(profile.name, recheckMs))) {
+        // Another instance re-reads it: look again in a second for the token a fixed key got it.
+        recheckedAt.set(profile.name, deps.now() - recheckMs + PEEK_AGAIN_MS);
+        return { credentials, lease: await fromShared(profile, minTtl, trace) };
+      }
       return { credentials: await within(deadline, 'secrets-manager', deps.secrets.reread(profile.secretId, deadline.signal)), lease: null };
     });
   }
@@ -270,6 +276,8 @@ export function createVendor(deps: VendorDeps): Vendor {
           throw error;
         }
       }
+      // The secret was just read: that counts as this instance's re-read.
+      if (justRead) recheckedAt.set(profile.name, deps.now());
       const state = tokens.state(profile.name);
       // Refused, and no token to serve: the secret may have been fixed since (re-read, rate-limited).
       if (!justRead && state?.refused && state.refused.credentials === tagsOf(credentials).credentials && !(state.token && isFresh(state.token, deps.now(), minTtl))) {
