@@ -45,6 +45,7 @@ function dashboardBody({ stage, functionName, apiName, logGroupName }) {
     metricWidget('Degraded, denied and refused keys', [stageMetric(stage, 'Degraded'), stageMetric(stage, 'Denied'), stageMetric(stage, 'CredentialsUnusable')]),
     metricWidget('Caller errors and upstream errors', [stageMetric(stage, 'ClientError'), stageMetric(stage, 'UpstreamError')]),
     metricWidget('Shortest token life vended (s)', [stageMetric(stage, 'TokenSecondsLeft', { stat: 'Minimum' })]),
+    metricWidget('Keys reset from outside and healed', [stageMetric(stage, 'KeyHealed')]),
     {
       type: 'log',
       width: 24,
@@ -121,6 +122,11 @@ module.exports = {
         CredentialsUnusableAlarm: stageAlarm({
           ...common, name: 'credentials-unusable', metric: 'CredentialsUnusable', threshold: 1,
           description: 'A profile\'s custodied key was refused by Identity (even after re-reading the secret), its secret is unusable, or its Identity URL is wrong (502). Callers of that profile get no new token. Find the profile and reason in the audit lines (status 502) and put a valid key or URL in its secret.',
+        }),
+        KeyHealedAlarm: stageAlarm({
+          ...common, name: 'key-healed', metric: 'KeyHealed', threshold: 1,
+          description:
+            'A profile\'s API key was reset outside this service (at Rackspace, by someone holding a token or the portal) and the service healed itself: the secret now holds the key Identity returned, so callers are served. But the key is known to whoever reset it. Find the audit line with heal "healed" (profile, caller of the tokens vended before); if healDetail says "rotation started", the rotation replaces the key (check the rotate function\'s log); otherwise rotate it now (aws secretsmanager rotate-secret, or reset it in the Rackspace portal and put it in the secret), and find who reset it (Rackspace\'s account activity, the audit lines of the callers of that profile).',
         }),
         ConcurrencyAlarm: {
           Type: 'AWS::CloudWatch::Alarm',
