@@ -2,7 +2,33 @@
 // The deployed bundle's esbuild settings, in one place: serverless-esbuild loads this file
 // (serverless.yml `custom.esbuild.config`), and test/build-options.ts reuses it for `npm run build`,
 // the bundle test and the benchmarks, so what we measure is what we ship.
+const { readFile } = require('node:fs/promises');
 const path = require('node:path');
+
+// functions/token/metrics.json's `meaning`s are for people (the docs, the dashboard's reader); the
+// function needs each metric's name and unit only. Dropping them keeps ~2 KiB out of the bundle.
+const metricsWithoutMeanings = {
+  name: 'metrics-without-meanings',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]functions[\\/]token[\\/]metrics\.json$/ }, async (args) => {
+      const spec = JSON.parse(await readFile(args.path, 'utf8'));
+      for (const metric of Object.values(spec.metrics)) delete metric.meaning;
+      return { contents: JSON.stringify(spec), loader: 'json' };
+    });
+  },
+};
+
+// Each AWS SDK client imports its whole package.json for one field, its version (the user agent):
+// ~2 KiB per client of scripts, dependencies and keywords otherwise.
+const sdkPackageVersionOnly = {
+  name: 'sdk-package-version-only',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]@aws-sdk[\\/][^\\/]+[\\/]package\.json$/ }, async (args) => {
+      const { name, version } = JSON.parse(await readFile(args.path, 'utf8'));
+      return { contents: JSON.stringify({ name, version }), loader: 'json' };
+    });
+  },
+};
 
 const shared = {
   bundle: true,
@@ -13,6 +39,7 @@ const shared = {
   // Without `module` first, the SDK's CJS build is picked and fails at send() ("Dynamic require of node:https").
   mainFields: ['module', 'main'],
   legalComments: 'none',
+  plugins: [metricsWithoutMeanings, sdkPackageVersionOnly],
   alias: {
     // In Lambda the function's credentials are always in the environment; the default chain's
     // INI, SSO, STS web-identity and IMDS providers (and the clients they carry) are dead weight.

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { RotateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand, RotateSecretCommand, UpdateSecretVersionStageCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretMovedError, type HealDeps } from '../core/heal.ts';
 import { errorName } from './aws-errors.ts';
-import { secretVersionStore } from './secret-versions.ts';
 
 /**
  * The label a healed version is put under before AWSCURRENT moves onto it. A new put moves it on,
@@ -11,8 +10,10 @@ import { secretVersionStore } from './secret-versions.ts';
 export const HEAL_STAGE = 'RTV_HEALED';
 
 /**
- * The heal's three Secrets Manager calls (infra/heal.cjs grants exactly these on the declared
- * secrets): read AWSCURRENT with its version id, a conditional replace, and RotateSecret.
+ * The heal's Secrets Manager calls (infra/heal.cjs grants exactly the writes on the declared
+ * secrets): read AWSCURRENT with its version id, a conditional replace, and RotateSecret. Its own
+ * commands rather than the rotation's version store, which would bring DescribeSecret into the
+ * vending function's bundle.
  *
  * The replace is two calls: PutSecretValue under {@link HEAL_STAGE} (AWSCURRENT untouched), then
  * UpdateSecretVersionStage AWSCURRENT with RemoveFromVersionId = the version read, which Secrets
@@ -23,14 +24,16 @@ export const HEAL_STAGE = 'RTV_HEALED';
  * await writer.replace(arn, versionRead, text);
  */
 export function secretHealWriter(client: SecretsManagerClient): Pick<HealDeps, 'current' | 'replace' | 'rotate'> {
-  const store = secretVersionStore(client);
   return {
-    current: (secretId) => store.value(secretId, { stage: 'AWSCURRENT' }),
+    async current(secretId) {
+      const answer = await client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }));
+      return answer.SecretString === undefined || answer.VersionId === undefined ? null : { versionId: answer.VersionId, secretString: answer.SecretString };
+    },
     async replace(secretId, fromVersionId, secretString) {
       const versionId = randomUUID();
-      await store.put(secretId, { versionId, secretString, stages: [HEAL_STAGE] });
+      await client.send(new PutSecretValueCommand({ SecretId: secretId, ClientRequestToken: versionId, SecretString: secretString, VersionStages: [HEAL_STAGE] }));
       try {
-        await store.moveStage(secretId, 'AWSCURRENT', { moveTo: versionId, removeFrom: fromVersionId });
+        await client.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT', MoveToVersionId: versionId, RemoveFromVersionId: fromVersionId }));
       } catch (error) {
         // The label is not on the version named: AWSCURRENT moved after we read it.
         if (errorName(error) === 'InvalidParameterException') throw new SecretMovedError('AWSCURRENT moved since it was read', { cause: error });
