@@ -22,6 +22,8 @@ export interface FixPickupCase {
 export const FIX_PICKUP: FixPickupCase[] = [
   { name: 'refused key, then the fixed secret: 1 instance, 5 requests/s', instances: 1, perSecond: 5, shared: false, refusedSeconds: 25, goalSeconds: 15 },
   { name: 'refused key, then the fixed secret: 3 instances sharing the table, 5 requests/s each', instances: 3, perSecond: 5, shared: true, refusedSeconds: 25, goalSeconds: 15 },
+  // Put half a second after a re-read: the longest wait, until the next one 10 s later.
+  { name: 'refused key, then the fixed secret just after a re-read (worst case): 3 instances, table', instances: 3, perSecond: 5, shared: true, refusedSeconds: 20, goalSeconds: 15 },
 ];
 
 const FIXED_KEY = 'fixed-by-the-operator-0123456789abcdef';
