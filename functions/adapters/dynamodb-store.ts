@@ -85,7 +85,7 @@ export function dynamoStore(options: DynamoStoreOptions): TokenStore {
     }
   }
 
-  return {
+  const store: TokenStore = {
     async read(profile) {
       let item: Item | undefined;
       try {
@@ -157,10 +157,12 @@ export function dynamoStore(options: DynamoStoreOptions): TokenStore {
       const result = await update({
         profile,
         set: { recheckAt: { N: String(now) } },
-        condition: 'attribute_not_exists(#recheckAt) OR #recheckAt <= :cutoff',
+        condition: 'attribute_exists(#profile) AND (attribute_not_exists(#recheckAt) OR #recheckAt <= :cutoff)',
         values: { ':cutoff': { N: String(now - everyMs) } },
       });
-      return result !== false;
+      if (result !== false) return true;
+      // Refused: someone re-read within the period, or there is no record (nothing to share it through).
+      return (await store.read(profile)).revision === 0;
     },
 
     async flush(profile) {
@@ -169,6 +171,7 @@ export function dynamoStore(options: DynamoStoreOptions): TokenStore {
       return (await open(profile, old || {})).token;
     },
   };
+  return store;
 }
 
 function backoffAttributes(backoff: Backoff): Record<string, AttributeValue> {

@@ -39,6 +39,7 @@ export function memoryStore(): TokenStore & { records: Map<string, StoredState> 
       if (get(profile).lease?.owner === owner) put(profile, { lease: null, backoff });
     },
     async claimRecheck(profile, { now, everyMs }) {
+      if (!records.has(profile)) return true;
       const last = get(profile).recheckAt ?? null;
       if (last !== null && last > now - everyMs) return false;
       put(profile, { recheckAt: now });

@@ -57,7 +57,8 @@ export interface TokenStore {
   flush(profile: string): Promise<Token | null>;
   /**
    * Record that `now` an instance re-reads the profile's refused secret, only if nobody did since
-   * `now - everyMs`: `true` for the one instance that may. Creates the record if there is none.
+   * `now - everyMs`: `true` for the one instance that may. With no record at all, `true` and nothing
+   * written (a record made only for this would read as a flushed token to instances holding one).
    */
   claimRecheck(profile: string, input: { now: number; everyMs: number }): Promise<boolean>;
 }

@@ -61,13 +61,16 @@ for (const [name, make] of [
       const store = make();
       const { profile } = fixture();
       const at = clock.now();
-      assert.equal(await store.claimRecheck(profile, { now: at, everyMs: 10_000 }), true, 'no record yet: claimed (and the record made)');
+      assert.equal(await store.claimRecheck(profile, { now: at, everyMs: 10_000 }), true, 'no record: nothing to share through');
+      assert.equal((await store.read(profile)).revision, 0, 'and no record made');
+      assert.equal(await store.acquire(profile, { owner: 'a', until: at + 20_000, revision: 0 }), true);
+      assert.equal(await store.claimRecheck(profile, { now: at, everyMs: 10_000 }), true);
       assert.equal(await store.claimRecheck(profile, { now: at, everyMs: 10_000 }), false, 'another instance at the same moment');
       assert.equal(await store.claimRecheck(profile, { now: at + 9_999, everyMs: 10_000 }), false);
       assert.equal(await store.claimRecheck(profile, { now: at + 10_000, everyMs: 10_000 }), true);
-      assert.equal(await store.acquire(profile, { owner: 'a', until: at + 20_000, revision: 0 }), false, 'a claim is a write: a lease taken on the older revision loses');
+      assert.equal(await store.acquire(profile, { owner: 'b', until: at + 20_000, revision: 1 }), false, 'a claim is a write: a lease taken on an older revision loses');
       const state = await store.read(profile);
-      assert.deepEqual([state.token, state.lease, state.backoff], [null, null, null], 'a claim touches nothing else');
+      assert.deepEqual([state.token, state.lease, state.backoff], [null, { owner: 'a', until: at + 20_000 }, null], 'a claim touches nothing else');
     });
 
     it('publishes the holder token, releases the lease and hands the same token back', async () => {

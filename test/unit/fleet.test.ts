@@ -278,6 +278,8 @@ describe('Class: Fleet, method recheck', () => {
   it('lets one of two instances re-read a refused secret per period, through the record', async () => {
     const w = world();
     const [a, b] = [w.instance(), w.instance()];
+    assert.deepEqual([await a.recheck('p', 10_000), await b.recheck('p', 10_000)], [true, true], 'no record yet: nothing to share it through');
+    await a.obtain('p', w.request(), w.authenticate);
     assert.deepEqual([await a.recheck('p', 10_000), await b.recheck('p', 10_000)], [true, false]);
     w.clock.advance(10_000);
     assert.deepEqual([await b.recheck('p', 10_000), await a.recheck('p', 10_000)], [true, false]);
