@@ -76,7 +76,7 @@ export async function heal(input: HealInput, deps: HealDeps): Promise<HealOutcom
   try {
     read = await deps.readKey({ identityUrl, userId: held.userId, tokenId: held.id });
   } catch (error) {
-    return { result: 'key-unreadable', detail: describe(error) };
+    return { result: 'key-unreadable', detail: `GET apiKeyCredentials with the held token: ${describe(error)}` };
   }
   // The token is the same user's (same identity fingerprint); Identity's answer must say so too.
   if (read.username !== null && read.username !== refused.username) return { result: 'other-user' };

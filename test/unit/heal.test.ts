@@ -69,7 +69,7 @@ describe('Function: heal', () => {
 
   it('says why when the key or the secret cannot be read, or the write is refused; a moved AWSCURRENT is a changed secret', async () => {
     const unreadable = rig({ readKey: async () => Promise.reject(Object.assign(new Error('Identity refused the call (HTTP 401)'), { name: 'IdentityRejectedError' })) });
-    assert.deepEqual(await unreadable.run(), { result: 'key-unreadable', detail: 'IdentityRejectedError: Identity refused the call (HTTP 401)' });
+    assert.deepEqual(await unreadable.run(), { result: 'key-unreadable', detail: 'GET apiKeyCredentials with the held token: IdentityRejectedError: Identity refused the call (HTTP 401)' });
     const secretDown = rig({ current: async () => Promise.reject(Object.assign(new Error('throttled'), { name: 'ThrottlingException' })) });
     assert.deepEqual(await secretDown.run(), { result: 'secret-unreadable', detail: 'ThrottlingException: throttled' });
     assert.equal((await rig({ current: async () => null }).run()).result, 'secret-changed');
