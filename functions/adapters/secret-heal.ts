@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetSecretValueCommand, PutSecretValueCommand, RotateSecretCommand, UpdateSecretVersionStageCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretMovedError, type HealDeps } from '../core/heal.ts';
+import { SESSION_STAGE } from '../rotate/session.ts';
 import { errorName } from './aws-errors.ts';
 
 /**
@@ -11,7 +12,8 @@ export const HEAL_STAGE = 'RTV_HEALED';
 
 /**
  * The heal's Secrets Manager calls (infra/heal.cjs grants exactly the writes on the declared
- * secrets): read AWSCURRENT with its version id, a conditional replace, and RotateSecret. Its own
+ * secrets): whether a rotation's saved session is there, AWSCURRENT with its version id, a
+ * conditional replace, and RotateSecret. Its own
  * commands rather than the rotation's version store, which would bring DescribeSecret into the
  * vending function's bundle.
  *
@@ -23,8 +25,18 @@ export const HEAL_STAGE = 'RTV_HEALED';
  * const writer = secretHealWriter(client);
  * await writer.replace(arn, versionRead, text);
  */
-export function secretHealWriter(client: SecretsManagerClient): Pick<HealDeps, 'current' | 'replace' | 'rotate'> {
+export function secretHealWriter(client: SecretsManagerClient): Pick<HealDeps, 'rotationUnderWay' | 'current' | 'replace' | 'rotate'> {
   return {
+    async rotationUnderWay(secretId) {
+      try {
+        // The value (a token of the same user) is never looked at: only whether the label is there.
+        await client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: SESSION_STAGE }));
+        return true;
+      } catch (error) {
+        if (errorName(error) === 'ResourceNotFoundException') return false;
+        throw error;
+      }
+    },
     async current(secretId) {
       const answer = await client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }));
       return answer.SecretString === undefined || answer.VersionId === undefined ? null : { versionId: answer.VersionId, secretString: answer.SecretString };

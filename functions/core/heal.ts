@@ -10,6 +10,7 @@ export type HealResult =
   | 'no-token'
   | 'token-expired'
   | 'not-an-api-key'
+  | 'rotation-underway'
   | 'key-unreadable'
   | 'other-user'
   | 'same-key'
@@ -31,6 +32,12 @@ export interface HealDeps {
   defaultIdentityUrl: string;
   /** The user's key as Identity holds it now, read with that user's own token (GET apiKeyCredentials). */
   readKey(session: { identityUrl: string; userId: string; tokenId: string }): Promise<{ apiKey: string; username: string | null }>;
+  /**
+   * Is a rotation between its reset and its put of AWSPENDING (its saved session's label is on the
+   * secret)? The key Identity refuses the current one for is then the rotation's own, not a reset
+   * from outside: the rotation stores it.
+   */
+  rotationUnderWay(secretId: string): Promise<boolean>;
   /** The secret's AWSCURRENT version: its id and text; `null` when it has none. */
   current(secretId: string): Promise<{ versionId: string; secretString: string } | null>;
   /** Parses a secret's text; throws on a secret that is not usable credentials. */
@@ -71,6 +78,11 @@ export async function heal(input: HealInput, deps: HealDeps): Promise<HealOutcom
   if (refused.secret.kind !== 'apiKey') return { result: 'not-an-api-key' };
   if (!held?.userId) return { result: 'no-token' };
   if (held.expiresAt - deps.now() < HEAL_MARGIN_SECONDS * 1000) return { result: 'token-expired' };
+  try {
+    if (await deps.rotationUnderWay(secretId)) return { result: 'rotation-underway' };
+  } catch (error) {
+    return { result: 'secret-unreadable', detail: describe(error) };
+  }
   const identityUrl = refused.identityUrl ?? deps.defaultIdentityUrl;
   let read: { apiKey: string; username: string | null };
   try {

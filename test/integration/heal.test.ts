@@ -117,6 +117,41 @@ describe('Healing a key reset from outside (emulators, real SDK client, real fet
     }
   });
 
+  it("leaves a rotation's own reset alone: a renewal between its reset and its put is not healed, and no alarm", async () => {
+    const d = await start({ rotates: true });
+    const client = new SecretsManagerClient({ endpoint: d.secrets.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-emulator' }, maxAttempts: 1 });
+    const during: Array<{ status: number; heal: unknown; healed: unknown }> = [];
+    try {
+      const rotate = makeRotationHandler({
+        config: loadConfig({ IDENTITY_URL: d.identity.url }),
+        secretsClient: client,
+        logger: createLogger({ sink: (line) => observe('rotation log line', line) }),
+        now: d.clock.now,
+        sleep: async () => {},
+        // Right after Identity answered the reset, before the rotation stores the new key: a renewal.
+        fetch: async (input, init) => {
+          const response = await fetch(input, init);
+          if (String(input).endsWith('/RAX-AUTH/reset')) {
+            const status = (await d.vend(d.handler, RENEW)).statusCode;
+            during.push({ status, heal: d.lastLine().audit.heal, healed: d.lastLine().KeyHealed });
+          }
+          return response;
+        },
+      });
+      d.secrets.registerRotationFunction(ROTATE_ARN, async (event) => rotate(event));
+      await d.vend();
+      d.clock.advance(23 * HOUR + 30 * MINUTE);
+      await client.send(new RotateSecretCommand({ SecretId: DEMO_SECRET_ID, RotationLambdaARN: ROTATE_ARN, RotateImmediately: true }));
+      await d.secrets.rotationsSettled();
+      assert.deepEqual(during, [{ status: 502, heal: 'rotation-underway', healed: 0 }]);
+      assert.ok(d.secrets.rotations[0]?.ok, 'the rotation finished');
+      assert.equal(d.identity.requests.getKey, 0, 'the heal did not even read the key');
+      assert.equal(await d.identityStatus(d.current().apiKey as string), 200);
+    } finally {
+      client.destroy();
+    }
+  });
+
   it('with no token held (a new instance), writes nothing and answers 502 with the reason audited', async () => {
     const d = await start();
     const first = await d.vend();

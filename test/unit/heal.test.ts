@@ -18,6 +18,7 @@ function rig(overrides: Partial<HealDeps> = {}) {
     now: clock.now,
     defaultIdentityUrl: URL,
     readKey: async (session) => (calls.readKey.push(session), { apiKey: 'new-key', username: 'alice' }),
+    rotationUnderWay: async () => false,
     current: async () => ({ versionId: 'v1', secretString: TEXT }),
     parse: (text) => ({ ...parseCredentials(text), tenant: null }),
     replace: async (...args) => void calls.replace.push(args),
@@ -58,6 +59,13 @@ describe('Function: heal', () => {
     assert.equal((await r.run({ held: { ...r.held, expiresAt: r.clock.now() + 9_999 } })).result, 'token-expired');
     assert.equal((await r.run({ held: { ...r.held, expiresAt: r.clock.now() + 10_000 } })).result, 'healed', 'ten seconds left is enough');
     assert.deepEqual(r.calls.readKey.length, 1);
+  });
+
+  it('leaves a rotation between its reset and its put alone: its key is not a reset from outside', async () => {
+    const r = rig({ rotationUnderWay: async () => true });
+    assert.deepEqual([(await r.run()).result, r.calls.readKey, r.calls.replace], ['rotation-underway', [], []]);
+    const failing = rig({ rotationUnderWay: async () => Promise.reject(Object.assign(new Error('throttled'), { name: 'ThrottlingException' })) });
+    assert.deepEqual(await failing.run(), { result: 'secret-unreadable', detail: 'ThrottlingException: throttled' });
   });
 
   it("writes nothing when Identity's answer names another user, or the same key", async () => {
