@@ -86,6 +86,18 @@ describe('Healing a key reset from outside (emulators, real SDK client, real fet
     });
   }
 
+  it("heals in a new instance from the shared table's token (the user's id is sealed with it)", async () => {
+    const d = await start({ shared: true });
+    const first = await d.vend();
+    const key = await d.resetFromOutside(first.json.token);
+    d.clock.advance(23 * HOUR + 30 * MINUTE);
+    // A new execution environment: nothing in its memory; the table holds the token, short of an hour.
+    const renewed = await d.vend(d.instance(), RENEW);
+    assert.equal(renewed.statusCode, 200);
+    assert.deepEqual([d.lastLine().audit.heal, d.lastLine().KeyHealed], ['healed', 1]);
+    assert.equal(d.current().apiKey, key);
+  });
+
   it('with rotation on, starts a rotation at once: the key whoever reset it knows stops working', async () => {
     const d = await start({ rotates: true });
     const client = new SecretsManagerClient({ endpoint: d.secrets.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-emulator' }, maxAttempts: 1 });
