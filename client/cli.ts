@@ -64,6 +64,7 @@ Commands:
   token PROFILE [options]             print the JSON answer (token, expiresAt, tenant, endpoint)
   env PROFILE [options]               print shell export lines: AUTH_TOKEN, TENANT_ID, API_ENDPOINT, AUTH_TOKEN_EXPIRES
   exec PROFILE [options] -- CMD ...   run CMD with those variables set; exits with its status
+  admin put-key|flush|rotate|grant PROFILE   operators' commands (rackspace-token admin --help)
 
 Run \`rackspace-token <command> --help\` for a command's options.
 Exit codes: 64 usage, 65 bad request, 66 endpoint not found, 69 credentials refused upstream,
@@ -100,6 +101,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.out(`${HELP.main}\n`);
     return command === undefined ? EXIT.usage : 0;
   }
+  // The operators' commands live apart (client/admin.ts) and load only when asked for.
+  if (command === 'admin') return (await import('./admin.ts')).admin(rest, io);
   if (!['token', 'env', 'exec'].includes(command)) {
     io.err(`rackspace-token: unknown command '${command}'\n\n${HELP.main}\n`);
     return EXIT.usage;

@@ -20,6 +20,7 @@ async function main({ port, real, caller: fixedCaller, credentialsFile, shared }
   let server: Awaited<ReturnType<typeof serveLocally>>;
   let close: () => Promise<void>;
   let tryUrl: string;
+  let operators: Record<string, string> | null = null;
   if (real) {
     // Real tokens: the caller is fixed at start, never chosen per request.
     const caller = fixedCaller as string;
@@ -34,8 +35,13 @@ async function main({ port, real, caller: fixedCaller, credentialsFile, shared }
     // FLEET_TABLE= (empty) turns the shared tier off, as --param=sharedTier=off does when deployed.
     const demo = await startDemo(shared ? {} : { shared: false });
     server = await serveLocally(demo.handler, { port, keys, region: credentials.region });
+    // `rackspace-token admin …` against the demo: local CloudFormation, Lambda and rotation.
+    const { startOperatorStandIns } = await import('./operators.ts');
+    const ops = await startOperatorStandIns(demo, { apiUrl: server.url });
+    operators = ops.env;
     close = async () => {
       await server.close();
+      await ops.close();
       await demo.close();
     };
     // Query keys in sorted order: curl before 8.x signs the query as written, not sorted as SigV4
@@ -56,6 +62,12 @@ async function main({ port, real, caller: fixedCaller, credentialsFile, shared }
   if (!real) {
     console.log(`  npx rackspace-token env demo --service cloudFiles --region dfw --interface internal`);
     if (second) console.log(`As ${second.arn}, which the demo profile refuses (403 problem+json):\n  ${curl(second, tryUrl)}`);
+  }
+  if (operators) {
+    console.log('Operators: rackspace-token admin against local CloudFormation, Lambda and Secrets Manager (these also redirect the aws CLI in that shell):');
+    for (const [name, value] of Object.entries(operators)) console.log(`  export ${name}=${q(value)}`);
+    console.log(`  npx rackspace-token admin flush demo --stage local --reason ${q('trying it')}`);
+    console.log('  npx rackspace-token admin rotate demo --stage local');
   }
   console.log(`Unsigned, refused by the gateway (403 Missing Authentication Token):\n  curl -s ${q(tryUrl)}`);
   stopOn(close);
