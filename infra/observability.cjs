@@ -45,6 +45,7 @@ function dashboardBody({ stage, functionName, apiName, logGroupName }) {
     metricWidget('Degraded, denied, refused keys and overprivileged users', [stageMetric(stage, 'Degraded'), stageMetric(stage, 'Denied'), stageMetric(stage, 'CredentialsUnusable'), stageMetric(stage, 'CredentialsOverprivileged')]),
     metricWidget('Caller errors and upstream errors', [stageMetric(stage, 'ClientError'), stageMetric(stage, 'UpstreamError')]),
     metricWidget('Shortest token life vended (s)', [stageMetric(stage, 'TokenSecondsLeft', { stat: 'Minimum' })]),
+    metricWidget('Keys reset from outside and healed', [stageMetric(stage, 'KeyHealed')]),
     {
       type: 'log',
       width: 24,
@@ -127,6 +128,11 @@ module.exports = {
         CredentialsOverprivilegedAlarm: stageAlarm({
           ...common, name: 'credentials-overprivileged', metric: 'CredentialsOverprivileged', threshold: 1,
           description: 'A profile\'s Rackspace user holds roles the profile does not allow (an account-management role such as identity:user-admin without "accountAdmin": true, or a role outside its "roles"), so no token is vended for it (502 credentials-overprivileged). Find the profile and the roles in the audit lines (audit.refusedRoles), then custody a sub-user holding only the product roles its callers need, or fix the declaration in infra/profiles.json.',
+        }),
+        KeyHealedAlarm: stageAlarm({
+          ...common, name: 'key-healed', metric: 'KeyHealed', threshold: 1,
+          description:
+            'A profile\'s API key was reset outside this service (at Rackspace, by someone holding a token or the portal) and the service healed itself: the secret now holds the key Identity returned, so callers are served. But the key is known to whoever reset it. Find the audit line with heal "healed" (profile, caller of the tokens vended before); if healDetail says "rotation started", the rotation replaces the key (check the rotate function\'s log); otherwise rotate it now (aws secretsmanager rotate-secret, or reset it in the Rackspace portal and put it in the secret), and find who reset it (Rackspace\'s account activity, the audit lines of the callers of that profile).',
         }),
         ConcurrencyAlarm: {
           Type: 'AWS::CloudWatch::Alarm',

@@ -84,7 +84,7 @@ export function dynamoStore(options: DynamoStoreOptions): TokenStore {
     }
   }
 
-  return {
+  const store: TokenStore = {
     async read(profile) {
       let item: Item | undefined;
       try {
@@ -150,6 +150,18 @@ export function dynamoStore(options: DynamoStoreOptions): TokenStore {
       });
     },
 
+    async claimRecheck(profile, { now, everyMs }) {
+      const result = await update({
+        profile,
+        set: { recheckAt: { N: String(now) } },
+        condition: 'attribute_exists(#profile) AND (attribute_not_exists(#recheckAt) OR #recheckAt <= :cutoff)',
+        values: { ':cutoff': { N: String(now - everyMs) } },
+      });
+      if (result !== false) return true;
+      // Refused: someone re-read within the period, or there is no record (nothing to share it through).
+      return (await store.read(profile)).revision === 0;
+    },
+
     async drop(profile, { identity, expiresAt }) {
       // Only the token the caller revoked: one published since fails the condition and is not lost.
       return update({
@@ -160,6 +172,7 @@ export function dynamoStore(options: DynamoStoreOptions): TokenStore {
       });
     },
   };
+  return store;
 }
 
 function backoffAttributes(backoff: Backoff): Record<string, AttributeValue> {

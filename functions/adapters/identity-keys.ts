@@ -13,7 +13,7 @@ export interface KeySession {
 }
 
 const KeyAnswer = z.object({
-  'RAX-KSKEY:apiKeyCredentials': z.object({ apiKey: z.string().check(z.trim(), z.minLength(1), z.maxLength(1024)) }),
+  'RAX-KSKEY:apiKeyCredentials': z.object({ apiKey: z.string().check(z.trim(), z.minLength(1), z.maxLength(1024)), username: z.optional(z.string()) }),
 });
 
 export interface IdentityKeys {
@@ -21,6 +21,8 @@ export interface IdentityKeys {
   reset(session: KeySession, timeoutMs: number): Promise<string>;
   /** `GET …/RAX-KSKEY:apiKeyCredentials`: the user's key as it is now. */
   current(session: KeySession, timeoutMs: number): Promise<string>;
+  /** The same call, with the username Identity's answer names (`null` when it names none). */
+  read(session: KeySession, timeoutMs: number): Promise<{ apiKey: string; username: string | null }>;
 }
 
 /**
@@ -37,7 +39,7 @@ export function identityKeys(options: { now: () => number; fetch?: typeof global
   const fetchFn = options.fetch ?? globalThis.fetch;
   // `AbortSignal.timeout` unless a test drives time.
   const timeout = options.timeout ?? AbortSignal.timeout;
-  const call = async (session: KeySession, reset: boolean, timeoutMs: number): Promise<string> => {
+  const call = async (session: KeySession, reset: boolean, timeoutMs: number): Promise<{ apiKey: string; username: string | null }> => {
     const base = session.identityUrl.replace(/\/+$/, '');
     const url = `${base}/users/${encodeURIComponent(session.userId)}/OS-KSADM/credentials/RAX-KSKEY:apiKeyCredentials${reset ? '/RAX-AUTH/reset' : ''}`;
     const signal = timeout(timeoutMs);
@@ -61,7 +63,8 @@ export function identityKeys(options: { now: () => number; fetch?: typeof global
     if (status === 200) {
       const parsed = KeyAnswer.safeParse(json);
       if (!parsed.success) throw new IdentityUnavailableError('malformed', 'its key answer was not the expected JSON', undefined);
-      return parsed.data['RAX-KSKEY:apiKeyCredentials'].apiKey;
+      const { apiKey, username } = parsed.data['RAX-KSKEY:apiKeyCredentials'];
+      return { apiKey, username: username ?? null };
     }
     if ([400, 401, 403, 404].includes(status)) throw new IdentityRejectedError(status, faultName(json));
     const retryAfter = parseRetryAfter(response.headers.get('retry-after'), options.now());
@@ -70,7 +73,8 @@ export function identityKeys(options: { now: () => number; fetch?: typeof global
     throw new IdentityUnavailableError(status >= 500 ? 'server-error' : 'malformed', `HTTP ${status}`, retryAfter);
   };
   return {
-    reset: (session, timeoutMs) => call(session, true, timeoutMs),
-    current: (session, timeoutMs) => call(session, false, timeoutMs),
+    reset: async (session, timeoutMs) => (await call(session, true, timeoutMs)).apiKey,
+    current: async (session, timeoutMs) => (await call(session, false, timeoutMs)).apiKey,
+    read: (session, timeoutMs) => call(session, false, timeoutMs),
   };
 }

@@ -38,6 +38,13 @@ export function memoryStore(): TokenStore & { records: Map<string, StoredState> 
     async fail(profile, { owner, backoff }) {
       if (get(profile).lease?.owner === owner) put(profile, { lease: null, backoff });
     },
+    async claimRecheck(profile, { now, everyMs }) {
+      if (!records.has(profile)) return true;
+      const last = get(profile).recheckAt ?? null;
+      if (last !== null && last > now - everyMs) return false;
+      put(profile, { recheckAt: now });
+      return true;
+    },
     async drop(profile, { identity, expiresAt }) {
       const current = get(profile);
       if (current.identity !== identity || current.token?.expiresAt !== expiresAt) return false;

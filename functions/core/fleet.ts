@@ -103,6 +103,17 @@ export class Fleet implements SharedTier {
     }
   }
 
+  async recheck(profile: string, everyMs: number): Promise<boolean> {
+    if (this.#circuit.isOpen()) return true;
+    try {
+      return await this.#o.store.claimRecheck(profile, { now: this.#o.now(), everyMs });
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      this.#circuit.trip(`${error.dependency}: ${error.message}`);
+      return true;
+    }
+  }
+
   /** Operator flush: the record's token, past the circuit; the table or KMS failing throws (unknown is not none). */
   async record(profile: string): Promise<SharedRecord> {
     const { token, identity, unreadable } = await this.#o.store.read(profile);

@@ -15,6 +15,8 @@ export interface Profile {
   roles?: ReadonlySet<string>;
   /** The profile's user is meant to be an account administrator: its account-management roles are accepted. */
   accountAdmin?: boolean;
+  /** The secret has a rotation schedule (`rotateEveryDays`): a healed key is rotated away at once. */
+  rotates?: boolean;
 }
 
 /** A compiled `allow` entry. Role names are unique in an account, so account + name identify a role. */
@@ -71,12 +73,13 @@ export function loadProfiles(json: unknown): Map<string, Profile> {
     throw new DeclarationError(`infra/profiles.json is invalid: ${what.join('; ')}`);
   }
   const profiles = new Map<string, Profile>();
-  for (const { name, secretId, allow, roles, accountAdmin } of parsed.data.profiles) {
+  for (const { name, secretId, allow, roles, accountAdmin, rotateEveryDays } of parsed.data.profiles) {
     if (profiles.has(name)) throw new DeclarationError(`infra/profiles.json is invalid: profile '${name}' is declared twice`);
     profiles.set(name, {
       name,
       secretId,
       allow: allow.map((pattern) => compilePattern(name, pattern)),
+      rotates: rotateEveryDays !== undefined,
       ...(roles && { roles: new Set(roles) }),
       ...(accountAdmin === true && { accountAdmin }),
     });

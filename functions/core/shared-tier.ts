@@ -70,6 +70,12 @@ export interface SharedTier {
    * token replaced it (this instance then drops its copy); `null` when unknown (no record, store failing).
    */
   holds(profile: string, token: Token): Promise<boolean | null>;
+  /**
+   * While the profile's key is refused: may this instance re-read the secret now? `true` for one
+   * instance per `everyMs` across the fleet (a conditional write on the record), and always when
+   * the tier is off or failing (each instance then limits itself).
+   */
+  recheck(profile: string, everyMs: number): Promise<boolean>;
   /** Why this instance is working alone right now (the table or KMS failed lately), or `null`. */
   readonly fallback: string | null;
 }
@@ -100,5 +106,6 @@ export const aloneTier: SharedTier = {
   record: async () => ({ held: null, unreadable: false }),
   drop: async () => true,
   holds: async () => null,
+  recheck: async () => true,
   fallback: null,
 };

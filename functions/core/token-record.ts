@@ -21,6 +21,8 @@ const Sealed = z.strictObject({
   id: text,
   tenant: z.nullable(z.strictObject({ id: text, name: nullableText })),
   defaultRegion: nullableText,
+  // The user's id: what a heal needs to read the user's key with a token from the table. Optional: records sealed before it still open.
+  userId: z.optional(text),
   catalog: z.array(
     z.object({
       name: text,
@@ -32,9 +34,9 @@ const Sealed = z.strictObject({
   catalogFault: z.optional(text),
 });
 
-/** What is sealed: what the service needs to answer (id, tenant, region, catalog), never credentials. */
+/** What is sealed: what the service needs to answer (id, tenant, region, catalog) and the user's id (for a heal), never credentials. */
 export function tokenText(token: Token): string {
-  return JSON.stringify({ id: token.id, tenant: token.tenant, defaultRegion: token.defaultRegion, catalog: token.catalog, catalogFault: token.catalogFault });
+  return JSON.stringify({ id: token.id, tenant: token.tenant, defaultRegion: token.defaultRegion, ...(token.userId && { userId: token.userId }), catalog: token.catalog, catalogFault: token.catalogFault });
 }
 
 /** The token back from its opened text, or `undefined` if the text is not what we seal. */
@@ -47,6 +49,6 @@ export function tokenFromText(plaintext: string, expiresAt: number): Token | und
   }
   const parsed = Sealed.safeParse(json);
   if (!parsed.success) return undefined;
-  const { catalogFault, ...token } = parsed.data;
-  return { ...token, expiresAt, ...(catalogFault !== undefined && { catalogFault }) };
+  const { catalogFault, userId, ...token } = parsed.data;
+  return { ...token, ...(userId !== undefined && { userId }), expiresAt, ...(catalogFault !== undefined && { catalogFault }) };
 }

@@ -23,6 +23,8 @@ export interface StoredState {
   unreadable: boolean;
   lease: { owner: string; until: number } | null;
   backoff: Backoff | null;
+  /** When an instance last re-read the profile's refused secret (epoch ms), or `null`. */
+  recheckAt?: number | null;
 }
 
 export interface PublishInput {
@@ -56,6 +58,12 @@ export interface TokenStore {
    * issued to `identity` expiring at `expiresAt`: the one the caller revoked. `false` otherwise.
    */
   drop(profile: string, token: { identity: string; expiresAt: number }): Promise<boolean>;
+  /**
+   * Record that `now` an instance re-reads the profile's refused secret, only if nobody did since
+   * `now - everyMs`: `true` for the one instance that may. With no record at all, `true` and nothing
+   * written (a record made only for this would read as a flushed token to instances holding one).
+   */
+  claimRecheck(profile: string, input: { now: number; everyMs: number }): Promise<boolean>;
 }
 
 /** A store's request failed (throttled, unreachable, denied): the caller falls back to its own cache. */

@@ -4,6 +4,7 @@ import { within, type Deadline } from './deadline.ts';
 import { CredentialsRefusedError, UpstreamUnavailableError } from './errors.ts';
 import { KeyRefused, type Authenticated } from './fleet.ts';
 import { identityFingerprint, keyFingerprint } from './fingerprints.ts';
+import { HEAL_MARGIN_SECONDS, type HealInput, type HealOutcome, type HealResult } from './heal.ts';
 import { FLOOR_SECONDS, MemoryProfileStore, type ProfileStore } from './profile-state.ts';
 import type { Profile } from './profiles.ts';
 import type { SecretCache } from './secret-cache.ts';
@@ -37,7 +38,16 @@ export interface VendorDeps {
   quietMs?: number;
   /** The tier under the memory cache: the fleet's table, or {@link aloneTier} when it is off. */
   shared?: SharedTier;
+  /** Heals a key reset from outside (core/heal.ts with its adapters); absent: a refused key is only remembered. */
+  heal?: (input: HealInput) => Promise<HealOutcome>;
+  /** While a profile's key is refused, its secret is re-read at most this often, fleet-wide (default 10 s). */
+  recheckMs?: number;
 }
+
+/** While a key is refused, how often its secret is re-read (so an operator's fix is live within seconds). */
+export const RECHECK_MS = 10_000;
+/** An instance that another one beat to the re-read looks at the shared record again this much later. */
+const PEEK_AGAIN_MS = 1_000;
 
 /**
  * Where this request's token came from, beyond memory: `table` (the shared record), `identity`
@@ -47,6 +57,9 @@ export interface VendorDeps {
 export interface SharedTrace {
   shared?: 'table' | 'identity' | 'fallback';
   sharedFallback?: string;
+  /** A refused key this request tried to heal: `healed`, or why not; with the reason a step failed. */
+  heal?: HealResult;
+  healDetail?: string;
 }
 
 export interface Vendor {
@@ -87,6 +100,10 @@ export function createVendor(deps: VendorDeps): Vendor {
   const shared = deps.shared ?? aloneTier;
   // Concurrent cold requests share one read of the shared record.
   const peeks = new SingleFlight<Awaited<ReturnType<SharedTier['peek']>>>();
+  // While a key is refused: one re-read of the secret at a time, at most one per recheckMs per instance.
+  const rechecks = new SingleFlight<{ credentials: Credentials; lease: Lease | null }>();
+  const recheckedAt = new Map<string, number>();
+  const recheckMs = deps.recheckMs ?? RECHECK_MS;
 
   const tagsOf = (credentials: Credentials) => tags.get(credentials) ?? tag(credentials);
   const tag = (credentials: Credentials) => {
@@ -142,8 +159,14 @@ export function createVendor(deps: VendorDeps): Vendor {
         let refused = reread;
         if (JSON.stringify(reread) === JSON.stringify(used)) {
           const pending = deps.pending && (await within(deadline, 'secrets-manager', deps.pending(profile.secretId, deadline.signal)));
-          if (!pending || JSON.stringify(pending) === JSON.stringify(used)) throw remember(error, usedTags.credentials, used);
-          [next, refused] = [pending, used];
+          if (!pending || JSON.stringify(pending) === JSON.stringify(used)) {
+            // No rotation under way: the key was reset from outside, or it is simply wrong.
+            const healed = await healKey(used, usedTags.identity);
+            if (!healed) throw remember(error, usedTags.credentials, used);
+            [next, refused] = [healed, healed];
+          } else {
+            [next, refused] = [pending, used];
+          }
         }
         try {
           return { token: await deps.authenticate(next, options), identity: tagsOf(next).identity };
@@ -151,6 +174,20 @@ export function createVendor(deps: VendorDeps): Vendor {
           throw deps.isUnauthorized(again) ? remember(again, tagsOf(refused).credentials, refused) : again;
         }
       }
+    };
+    /** The key Identity holds now, stored as the secret's current version; `null` when not healed. */
+    const healKey = async (used: Credentials, who: string): Promise<Credentials | null> => {
+      if (!deps.heal) return null;
+      const held = await heldToken(profile.name, who);
+      const outcome = await within(deadline, 'identity', deps.heal({ secretId: profile.secretId, refused: used, held, rotates: profile.rotates === true }));
+      trace.heal = outcome.result;
+      if (outcome.result !== 'healed') {
+        if (outcome.detail) trace.healDetail = outcome.detail;
+        return null;
+      }
+      if (outcome.rotation !== 'off') trace.healDetail = `rotation ${outcome.rotation}`;
+      // The cache takes the new version now, so later vends send the healed key too.
+      return within(deadline, 'secrets-manager', deps.secrets.reread(profile.secretId, deadline.signal)).catch(() => outcome.credentials);
     };
     return {
       identity,
@@ -170,6 +207,37 @@ export function createVendor(deps: VendorDeps): Vendor {
         return { token: answer.token, identity: answer.identity };
       },
     };
+  }
+
+  /**
+   * A token issued to `identity` that can still make one call: this instance's, else the shared
+   * record's; an expired one of ours rather than none (the heal then says why it could not).
+   */
+  async function heldToken(name: string, identity: string): Promise<Token | null> {
+    const state = tokens.state(name);
+    const mine = state?.identity === identity ? state.token : null;
+    if (mine && isFresh(mine, deps.now(), HEAL_MARGIN_SECONDS)) return mine;
+    const peeked = await shared.peek(name, HEAL_MARGIN_SECONDS).catch(() => null);
+    return peeked && peeked.identity === identity ? peeked.token : mine;
+  }
+
+  /**
+   * The profile's key is refused: re-read the secret, at most once per `recheckMs` on this instance
+   * and, through the shared tier, across the fleet. When another instance re-read it just now, a
+   * token it got with a fixed key is in the shared record: that answers instead.
+   */
+  function recheck(profile: Profile, credentials: Credentials, minTtl: number, deadline: Deadline, trace: Trace & SharedTrace) {
+    return rechecks.run(profile.name, async () => {
+      const last = recheckedAt.get(profile.name);
+      if (last !== undefined && deps.now() - last < recheckMs) return { credentials, lease: null };
+      recheckedAt.set(profile.name, deps.now());
+      if (!(await shared.recheck(profile.name, recheckMs))) {
+        // Another instance re-reads it: look again in a second for the token a fixed key got it.
+        recheckedAt.set(profile.name, deps.now() - recheckMs + PEEK_AGAIN_MS);
+        return { credentials, lease: await fromShared(profile, minTtl, trace) };
+      }
+      return { credentials: await within(deadline, 'secrets-manager', deps.secrets.reread(profile.secretId, deadline.signal)), lease: null };
+    });
   }
 
   /** A memory miss before the secret is read: a fresh token in the shared record answers at once. */
@@ -198,6 +266,7 @@ export function createVendor(deps: VendorDeps): Vendor {
     // Stryker disable next-line ObjectLiteral: a trace the caller did not pass is only written to (counts and sources nobody reads), so {} in its place changes no answer.
     async lease(profile, minTtl, deadline, trace = { identityCalls: 0, identityMs: 0 }) {
       let credentials = deps.secrets.peek(profile.secretId);
+      const justRead = credentials === undefined;
       if (credentials === undefined) {
         // Once per SECRET_TTL_SECONDS, with the secret: a token the fleet no longer holds (an
         // operator flushed it, or a later one replaced it) is dropped here too.
@@ -213,6 +282,15 @@ export function createVendor(deps: VendorDeps): Vendor {
           if (error instanceof UpstreamUnavailableError && held && isFresh(held, deps.now(), minTtl)) return { token: held, cacheHit: true, degraded: false };
           throw error;
         }
+      }
+      // The secret was just read: that counts as this instance's re-read.
+      if (justRead) recheckedAt.set(profile.name, deps.now());
+      const state = tokens.state(profile.name);
+      // Refused, and no token to serve: the secret may have been fixed since (re-read, rate-limited).
+      if (!justRead && state?.refused && state.refused.credentials === tagsOf(credentials).credentials && !(state.token && isFresh(state.token, deps.now(), minTtl))) {
+        const rechecked = await recheck(profile, credentials, minTtl, deadline, trace);
+        if (rechecked.lease) return rechecked.lease;
+        credentials = rechecked.credentials;
       }
       return tokens.lease(profile.name, minTtl, source(profile, credentials, deadline, minTtl, trace), trace);
     },

@@ -12,6 +12,10 @@ import { identityRevoker } from '../adapters/identity-revoke.ts';
 import { isOperatorEvent, operatorFlush } from './operator.ts';
 import { identityClient, identityRetryPolicy, isUnauthorized } from '../adapters/identity.ts';
 import { pendingReader, secretsManagerReader } from '../adapters/secrets.ts';
+import { identityKeys } from '../adapters/identity-keys.ts';
+import { secretHealWriter } from '../adapters/secret-heal.ts';
+import { heal } from '../core/heal.ts';
+import { parseCredentials } from '../core/credentials.ts';
 import { authorize } from '../core/authorize.ts';
 import type { Credentials } from '../core/credentials.ts';
 import type { RedactingLogger } from '../core/logger.ts';
@@ -87,12 +91,27 @@ export function makeHandler(deps: AppDeps) {
   const readPending = pendingReader(deps.secretsClient);
   const shared = sharedTier(deps, now, sleep);
   const overprivileged = new RecentRefusals(now);
+  const keys = identityKeys({ now, timeout, ...(deps.fetch && { fetch: deps.fetch }) });
+  const writer = secretHealWriter(deps.secretsClient);
   const vendor = createVendor({
     now,
     secrets,
     shared,
     defaultIdentityUrl: config.identityUrl,
     isUnauthorized,
+    // A key reset from outside, read back with a token of the same user (core/heal.ts).
+    heal: (input) =>
+      heal(input, {
+        now,
+        defaultIdentityUrl: config.identityUrl,
+        readKey: async (session) => {
+          const read = await keys.read(session, config.identityTimeoutMs);
+          markSensitive(`key of secret ${input.secretId}`, read.apiKey);
+          return read;
+        },
+        parse: parseCredentials,
+        ...writer,
+      }),
     pending: async (secretId, signal) => {
       const credentials = await readPending(secretId, signal);
       if (credentials) markSensitive(`pending key of secret ${secretId}`, secretValue(credentials));
@@ -144,6 +163,8 @@ export function makeHandler(deps: AppDeps) {
       facts.identityMs = trace.identityCalls > 0 || trace.identityMs > 0 ? trace.identityMs : null;
       facts.shared = trace.shared ?? null;
       facts.sharedFallback = trace.sharedFallback ?? null;
+      facts.heal = trace.heal ?? null;
+      facts.healDetail = trace.healDetail ?? null;
     }
     Object.assign(facts, {
       cacheHit: lease.cacheHit,

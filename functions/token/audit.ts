@@ -34,10 +34,18 @@ export interface AuditFacts {
   sharedFallback: string | null;
   /** The roles the role guard refused (credentials-overprivileged), else `null`: the CredentialsOverprivileged metric. */
   refusedRoles: string[] | null;
+
+  /**
+   * Identity refused the custodied key and this request tried to heal it (a reset from outside):
+   * `healed` (the KeyHealed metric and its alarm), or why not (`no-token`, `same-key`, …); `null`
+   * when nothing was refused. `healDetail`: the failing step's error, or whether a rotation started.
+   */
+  heal: string | null;
+  healDetail: string | null;
 }
 
 export function emptyFacts(requestId: string): AuditFacts {
-  return { requestId, caller: null, profile: null, service: null, region: null, interface: null, resolvedRegion: null, cacheHit: null, identityCalls: 0, identityMs: null, degraded: false, tokenSha256: null, secondsLeft: null, reason: null, upstream: null, shared: null, sharedFallback: null, refusedRoles: null };
+  return { requestId, caller: null, profile: null, service: null, region: null, interface: null, resolvedRegion: null, cacheHit: null, identityCalls: 0, identityMs: null, degraded: false, tokenSha256: null, secondsLeft: null, reason: null, upstream: null, shared: null, sharedFallback: null, refusedRoles: null, heal: null, healDetail: null };
 }
 
 const fingerprints = new WeakMap<Token, string>();

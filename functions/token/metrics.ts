@@ -55,6 +55,7 @@ export function metricValues(facts: AuditFacts, status: number): Values {
     Denied: status === 403 ? 1 : 0,
     ClientError: status >= 400 && status < 500 && status !== 403 ? 1 : 0,
     UpstreamError: status >= 500 ? 1 : 0,
+    KeyHealed: facts.heal === 'healed' ? 1 : 0,
   };
   if (facts.identityMs !== null) values.IdentityLatency = facts.identityMs;
   if (facts.secondsLeft !== null) values.TokenSecondsLeft = facts.secondsLeft;

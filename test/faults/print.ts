@@ -23,3 +23,14 @@ for (const fault of FLEET_FAULTS) {
   if (!ok) process.exitCode = 1;
   console.log(`| ${fault.name} | ${r.statuses.join(', ')} | ${r.retryAfter.join(', ')} | ${r.identityCalls} | ${ok ? 'yes' : 'NO'} |`);
 }
+
+// An operator's fix of a refused key (test/faults/fix-pickup.ts): seconds until the first 200.
+const { FIX_PICKUP, runFixPickup } = await import('./fix-pickup.ts');
+console.log('\n| fix pickup | requests while refused | secret reads while refused | Identity calls while refused | s to first 200 | s to 200 on every instance | secret reads / Identity calls after the fix | goal met |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const fault of FIX_PICKUP) {
+  const r = await runFixPickup(fault);
+  const ok = r.secondsToFirst200 <= fault.goalSeconds && r.refusedIdentityCalls === 0;
+  if (!ok) process.exitCode = 1;
+  console.log(`| ${fault.name} | ${r.requestsWhileRefused} | ${r.refusedSecretReads} | ${r.refusedIdentityCalls} | ${r.secondsToFirst200} | ${r.secondsToEveryInstance200} | ${r.secretReadsAfterFix} / ${r.identityCallsAfterFix} | ${ok ? `yes (≤ ${fault.goalSeconds} s)` : 'NO'} |`);
+}

@@ -15,6 +15,7 @@ import { recordContext } from '../../functions/core/token-record.ts';
 
 const run = promisify(execFile);
 const { secretArnsFrom } = createRequire(import.meta.url)('../../infra/secret-arns.cjs') as { secretArnsFrom: (declaration: unknown) => unknown[] };
+const { healStatements } = createRequire(import.meta.url)('../../infra/heal.cjs') as { healStatements: (declaration: unknown) => unknown[] };
 const { rotationResources } = createRequire(import.meta.url)('../../infra/rotation.cjs') as { rotationResources: (declaration: unknown) => { Resources: Record<string, { Type: string; Properties: Record<string, any> }> } };
 
 /** `serverless package` as `npm run package` runs it, into a temp dir, with no AWS credentials at all. */
@@ -134,7 +135,7 @@ describe('The packaged CloudFormation template (npm run package)', () => {
     assert.ok(!/"secretsmanager:\*"|"kms:\*"/.test(all), 'no wildcard actions');
   });
 
-  it('keeps the function log group and the API access log group for the configured retention, and alarms on 5xx, Identity failures, degraded answers, refused keys, overprivileged users and concurrency', () => {
+  it('keeps the function log group and the API access log group for the configured retention, and alarms on 5xx, Identity failures, degraded answers, refused keys, overprivileged users, healed keys and concurrency', () => {
     const logs = (from: Template) => ofType('AWS::Logs::LogGroup', from).map((l) => [l.Properties.LogGroupName, l.Properties.RetentionInDays]).sort();
     assert.deepEqual(logs(template), [['/aws/api-gateway/rackspace-token-vendor-dev-access', 30], ['/aws/lambda/rackspace-token-vendor-dev-rotate', 30], ['/aws/lambda/rackspace-token-vendor-dev-token', 30]]);
     assert.deepEqual(logs(tuned), [['/aws/api-gateway/rackspace-token-vendor-dev-access', 1], ['/aws/lambda/rackspace-token-vendor-dev-rotate', 1], ['/aws/lambda/rackspace-token-vendor-dev-token', 1]]);
@@ -149,6 +150,7 @@ describe('The packaged CloudFormation template (npm run package)', () => {
       ['RackspaceTokenVendor/CredentialsUnusable', 1, '[{"Name":"Stage","Value":"dev"}]'],
       ['RackspaceTokenVendor/Degraded', 1, '[{"Name":"Stage","Value":"dev"}]'],
       ['RackspaceTokenVendor/IdentityFailure', 1, '[{"Name":"Stage","Value":"dev"}]'],
+      ['RackspaceTokenVendor/KeyHealed', 1, '[{"Name":"Stage","Value":"dev"}]'],
       ['RackspaceTokenVendor/SharedTierFallback', 1, '[{"Name":"Stage","Value":"dev"}]'],
     ]);
     for (const alarm of ofType('AWS::CloudWatch::Alarm')) assert.match(alarm.Properties.AlarmDescription, /\b(check|find|put|raise)\b/i, 'each alarm says what to do');
@@ -387,7 +389,16 @@ describe('Key rotation in the packaged template (infra/rotation.cjs, from rotate
     assert.deepEqual(key!.Condition, { StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' } } });
     assert.ok(!JSON.stringify(statements).includes('*"'), 'no wildcard action or resource');
     const tokenRole = JSON.stringify(template.Resources.IamRoleLambdaExecution);
-    assert.ok(!/PutSecretValue|UpdateSecretVersionStage|RotateLogGroup/.test(tokenRole), 'the vending function gains nothing');
+    assert.ok(!/PutSecretValue|UpdateSecretVersionStage|RotateLogGroup/.test(tokenRole), 'the vending function gains nothing of the rotate role (its heal rights are HealPolicy)');
+  });
+
+  it("gives the vending function's role the heal's writes as a policy of its own, generated from the declaration (infra/heal.cjs)", () => {
+    const policy = template.Resources.HealPolicy;
+    assert.equal(policy?.Type, 'AWS::IAM::Policy');
+    assert.deepEqual(policy?.Properties.Roles, [{ Ref: 'IamRoleLambdaExecution' }]);
+    assert.deepEqual(policy?.Properties.PolicyDocument.Statement, healStatements(JSON.parse(readFileSync('infra/profiles.json', 'utf8'))));
+    const writes = granting(template, /^secretsmanager:(PutSecretValue|UpdateSecretVersionStage|RotateSecret)$/).map((s) => s.Sid).sort();
+    assert.deepEqual(writes, ['HealDeclaredSecrets', 'MoveCurrentOfDeclaredSecrets', 'RotateDeclaredSecrets', 'RotateRotatingSecretsAsConfigured'], 'no other statement writes a secret');
   });
 
   it('generates from the declaration: a schedule per rotating secret, none and no secret access when nothing rotates; refuses bad days and two schedules for one secret', () => {

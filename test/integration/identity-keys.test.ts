@@ -33,6 +33,13 @@ describe('Function: identityKeys', () => {
     assert.deepEqual([identity.requests.getKey, identity.requests.reset], [2, 1]);
   });
 
+  it("reads the key with the username Identity's answer names (a heal checks it is the secret's user), or null when it names none", async () => {
+    const read = await keys.read(session, 1_000);
+    assert.deepEqual(read, { apiKey: await keys.current(session, 1_000), username: DEMO_USER.username });
+    identity.injectFaults({ on: 'getKey', status: 200, body: JSON.stringify({ 'RAX-KSKEY:apiKeyCredentials': { apiKey: 'k-without-user-0123456789' } }) });
+    assert.deepEqual(await keys.read(session, 1_000), { apiKey: 'k-without-user-0123456789', username: null });
+  });
+
   it('keeps why no answer came as the cause, for the log', async () => {
     identity.injectFaults({ reset: true, on: 'reset' });
     const error: unknown = await keys.reset(session, 1_000).catch((e: unknown) => e);

@@ -45,14 +45,14 @@ describe('Metrics: Embedded Metric Format inside the one audit line', () => {
     const { IdentityLatency, ...firstRest } = metricsOf(first.line);
     assert.ok(typeof IdentityLatency === 'number' && IdentityLatency >= 0);
     assert.deepEqual(firstRest, {
-      Vend: 1, CacheHit: 0, SharedCacheHit: 0, SharedTierFallback: 0, IdentityCalls: 1, IdentityFailure: 0, CredentialsUnusable: 0, CredentialsOverprivileged: 0, Degraded: 0, Denied: 0, ClientError: 0, UpstreamError: 0,
+      Vend: 1, CacheHit: 0, SharedCacheHit: 0, SharedTierFallback: 0, IdentityCalls: 1, IdentityFailure: 0, CredentialsUnusable: 0, CredentialsOverprivileged: 0, Degraded: 0, Denied: 0, ClientError: 0, UpstreamError: 0, KeyHealed: 0,
       TokenSecondsLeft: 24 * 3600,
     });
     clock.advance(HOUR);
     const second = await vend();
     assert.deepEqual(emfProblems(second.line), []);
     assert.deepEqual(metricsOf(second.line), {
-      Vend: 1, CacheHit: 1, SharedCacheHit: 0, SharedTierFallback: 0, IdentityCalls: 0, IdentityFailure: 0, CredentialsUnusable: 0, CredentialsOverprivileged: 0, Degraded: 0, Denied: 0, ClientError: 0, UpstreamError: 0,
+      Vend: 1, CacheHit: 1, SharedCacheHit: 0, SharedTierFallback: 0, IdentityCalls: 0, IdentityFailure: 0, CredentialsUnusable: 0, CredentialsOverprivileged: 0, Degraded: 0, Denied: 0, ClientError: 0, UpstreamError: 0, KeyHealed: 0,
       TokenSecondsLeft: 23 * 3600,
     });
   });
@@ -89,7 +89,7 @@ describe('Metrics: Embedded Metric Format inside the one audit line', () => {
     assert.deepEqual(invented.line._aws.CloudWatchMetrics[0].Dimensions, [['Stage']]);
     assert.equal('Profile' in invented.line, false);
     assert.deepEqual(metricsOf(invented.line), {
-      Vend: 1, CacheHit: 0, SharedCacheHit: 0, SharedTierFallback: 0, IdentityCalls: 0, IdentityFailure: 0, CredentialsUnusable: 0, CredentialsOverprivileged: 0, Degraded: 0, Denied: 1, ClientError: 0, UpstreamError: 0,
+      Vend: 1, CacheHit: 0, SharedCacheHit: 0, SharedTierFallback: 0, IdentityCalls: 0, IdentityFailure: 0, CredentialsUnusable: 0, CredentialsOverprivileged: 0, Degraded: 0, Denied: 1, ClientError: 0, UpstreamError: 0, KeyHealed: 0,
     });
   });
 

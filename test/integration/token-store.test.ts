@@ -57,6 +57,22 @@ for (const [name, make] of [
       assert.deepEqual([state.revision, state.lease], [1, { owner: 'a', until: clock.now() + 10_000 }]);
     });
 
+    it('lets one instance per period re-read a refused secret: the first claim wins, the next only once the period has passed', async () => {
+      const store = make();
+      const { profile } = fixture();
+      const at = clock.now();
+      assert.equal(await store.claimRecheck(profile, { now: at, everyMs: 10_000 }), true, 'no record: nothing to share through');
+      assert.equal((await store.read(profile)).revision, 0, 'and no record made');
+      assert.equal(await store.acquire(profile, { owner: 'a', until: at + 20_000, revision: 0 }), true);
+      assert.equal(await store.claimRecheck(profile, { now: at, everyMs: 10_000 }), true);
+      assert.equal(await store.claimRecheck(profile, { now: at, everyMs: 10_000 }), false, 'another instance at the same moment');
+      assert.equal(await store.claimRecheck(profile, { now: at + 9_999, everyMs: 10_000 }), false);
+      assert.equal(await store.claimRecheck(profile, { now: at + 10_000, everyMs: 10_000 }), true);
+      assert.equal(await store.acquire(profile, { owner: 'b', until: at + 20_000, revision: 1 }), false, 'a claim is a write: a lease taken on an older revision loses');
+      const state = await store.read(profile);
+      assert.deepEqual([state.token, state.lease, state.backoff], [null, { owner: 'a', until: at + 20_000 }, null], 'a claim touches nothing else');
+    });
+
     it('publishes the holder token, releases the lease and hands the same token back', async () => {
       const store = make();
       const { profile, token } = fixture();

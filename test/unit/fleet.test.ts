@@ -345,3 +345,42 @@ describe('Object: aloneTier (shared tier off)', () => {
     assert.deepEqual([answer.source, answer.token.id, await aloneTier.peek('p', 300), await aloneTier.record('p')], ['identity', 't', null, { held: null, unreadable: false }]);
   });
 });
+
+describe('Class: Fleet, method recheck', () => {
+  it('lets one of two instances re-read a refused secret per period, through the record', async () => {
+    const w = world();
+    const [a, b] = [w.instance(), w.instance()];
+    assert.deepEqual([await a.recheck('p', 10_000), await b.recheck('p', 10_000)], [true, true], 'no record yet: nothing to share it through');
+    await a.obtain('p', w.request(), w.authenticate);
+    assert.deepEqual([await a.recheck('p', 10_000), await b.recheck('p', 10_000)], [true, false]);
+    w.clock.advance(10_000);
+    assert.deepEqual([await b.recheck('p', 10_000), await a.recheck('p', 10_000)], [true, false]);
+  });
+
+  it('answers true when the store fails (each instance then limits itself), and opens the circuit', async () => {
+    const w = world();
+    let claims = 0;
+    const failing: TokenStore = {
+      ...w.store,
+      claimRecheck: async () => {
+        claims++;
+        throw new StoreUnavailableError('dynamodb', 'DynamoDB UpdateItem ThrottlingException (HTTP 400)');
+      },
+    };
+    const fleet = w.instance({ store: failing });
+    assert.equal(await fleet.recheck('p', 10_000), true);
+    assert.equal(fleet.fallback, 'dynamodb: DynamoDB UpdateItem ThrottlingException (HTTP 400)');
+    assert.equal(await fleet.recheck('p', 10_000), true);
+    assert.equal(claims, 1, 'no store call while the circuit is open');
+  });
+
+  it('passes any other failure through', async () => {
+    const w = world();
+    const fleet = w.instance({ store: { ...w.store, claimRecheck: async () => Promise.reject(new TypeError('bug')) } });
+    await assert.rejects(fleet.recheck('p', 10_000), TypeError);
+  });
+
+  it('alone (shared tier off), every re-read is allowed', async () => {
+    assert.equal(await aloneTier.recheck('p', 10_000), true);
+  });
+});

@@ -42,9 +42,13 @@ describe('Function: tokenText', () => {
     assert.ok(!tokenText(token).includes('catalogFault'));
   });
 
-  it('seals id, tenant, region and catalog only: not the expiry (kept in clear) nor what parsing skipped', () => {
+  it('seals id, tenant, region, user id and catalog only: not the expiry (kept in clear) nor what parsing skipped', () => {
     const text = tokenText({ ...token, userId: 'u-9', skipped: ['catalog[3]'] });
-    assert.deepEqual(JSON.parse(text), { id: 'tok-1', tenant: token.tenant, defaultRegion: 'DFW', catalog: token.catalog });
+    assert.deepEqual(JSON.parse(text), { id: 'tok-1', tenant: token.tenant, defaultRegion: 'DFW', userId: 'u-9', catalog: token.catalog });
+  });
+
+  it("gives the user's id back, so a token from the table can read the user's key in a heal", () => {
+    assert.deepEqual(tokenFromText(tokenText({ ...token, userId: 'u-9' }), EXPIRES), { ...token, userId: 'u-9' });
   });
 });
 

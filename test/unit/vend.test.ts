@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import type { Credentials } from '../../functions/core/credentials.ts';
 import { createDeadline } from '../../functions/core/deadline.ts';
 import { CredentialsRefusedError, UpstreamUnavailableError } from '../../functions/core/errors.ts';
@@ -127,6 +128,7 @@ function fakeShared(): SteeredTier {
     },
     record: async () => ({ held: null, unreadable: false }),
     drop: async () => true,
+    recheck: async () => true,
     async holds(_name: string, held: Token): Promise<boolean | null> {
       this.seen.holds.push(held.id);
       return this.holdsAnswer;
@@ -505,5 +507,64 @@ describe('Function: createVendor', () => {
       assert.equal(r.vendor.tokens.state('ops')?.token, null);
       assert.equal((await r.lease()).token.id, 't2');
     });
+  });
+});
+
+describe('Vendor: a refused key, re-read while it stays refused', () => {
+  /** A vendor whose secret reads and Identity answers resolve in the order fast-check's scheduler picks. */
+  function scheduled(s: fc.Scheduler) {
+    const clock = fakeClock();
+    const secret = { value: ALICE };
+    const seen = { reads: 0, sent: [] as string[] };
+    const vendor = createVendor({
+      now: clock.now,
+      defaultIdentityUrl: DEFAULT_URL,
+      secrets: new SecretCache<Credentials>({
+        now: clock.now,
+        ttlMs: SECRET_TTL_MS,
+        read: async () => {
+          seen.reads++;
+          return s.schedule(Promise.resolve(structuredClone(secret.value)), 'secret read');
+        },
+      }),
+      authenticate: async (used, o) => {
+        o.onCall();
+        const key = used.secret.kind === 'apiKey' ? used.secret.apiKey : '';
+        seen.sent.push(key);
+        await s.schedule(Promise.resolve(), 'identity answer');
+        if (key === 'key-1') throw refused();
+        return token(`t-${key}`, clock.now() + 24 * HOUR);
+      },
+      isUnauthorized: (error) => error instanceof CredentialsRefusedError && error.identityStatus === 401,
+    });
+    const lease = () => vendor.lease(profile, 300, createDeadline(clock.now, clock.timeout, DEADLINE_MS));
+    return { clock, secret, seen, lease };
+  }
+
+  it('under every ordering of concurrent requests: one secret read per 10 s, no Identity call for the unchanged key, one for a fixed key', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.scheduler(), fc.integer({ min: 2, max: 6 }), fc.boolean(), async (s, n, fixed) => {
+        const v = scheduled(s);
+        const first = v.lease();
+        await s.waitIdle();
+        await assert.rejects(first, CredentialsRefusedError);
+        Object.assign(v.seen, { reads: 0, sent: [] });
+        // Nine seconds on: still within the last read's 10 s, so nobody reads.
+        v.clock.advance(9_000);
+        const early = Array.from({ length: n }, () => v.lease());
+        await s.waitIdle();
+        for (const result of await Promise.allSettled(early)) assert.equal(result.status, 'rejected');
+        assert.deepEqual([v.seen.reads, v.seen.sent], [0, []]);
+        v.clock.advance(1_000);
+        if (fixed) v.secret.value = ALICE_ROTATED;
+        const batch = Array.from({ length: n }, () => v.lease());
+        await s.waitIdle();
+        const results = await Promise.allSettled(batch);
+        assert.equal(v.seen.reads, 1, 'one re-read for all of them');
+        assert.deepEqual(v.seen.sent, fixed ? ['key-2'] : [], 'the unchanged key is never sent again');
+        assert.deepEqual(results.map((r) => r.status), Array(n).fill(fixed ? 'fulfilled' : 'rejected'));
+      }),
+      { numRuns: 60 },
+    );
   });
 });
