@@ -30,6 +30,14 @@ function paramNameProblems(given) {
   return problems;
 }
 
+// osls resolves in two passes: in the first, `param:` and `sls:` are not available yet and asking
+// for them fails with this code; the resolver must then fail too, and osls asks again later.
+const PENDING = 'MISSING_VARIABLE_DEPENDENCY';
+const message = (error) => {
+  if (error && error.code === PENDING) throw error;
+  return error.message;
+};
+
 /** Every mistake, one line each; [] when packaging may go on. */
 async function problems(context) {
   const lines = paramNameProblems([].concat(context.options?.param ?? []));
@@ -39,7 +47,7 @@ async function problems(context) {
     try {
       await check(bare);
     } catch (error) {
-      lines.push(error.message);
+      lines.push(message(error));
     }
   }
   const stage = String(await context.resolveVariable('sls:stage'));
@@ -63,7 +71,7 @@ async function problems(context) {
     try {
       await derive();
     } catch (error) {
-      lines.push(error.message.replace(/^infra\/profiles\.json/, file));
+      lines.push(message(error).replace(/^infra\/profiles\.json/, file));
     }
   }
   return [...new Set(lines)];
@@ -72,11 +80,17 @@ async function problems(context) {
 let checked;
 /** Runs the checks once per process; on a mistake prints them and exits 1 (no stack trace, no repeats). */
 function preflight(context) {
-  checked ??= problems(context).then((lines) => {
-    if (lines.length === 0) return;
-    process.stderr.write(`${lines.map((line) => `npm run package refused: ${line}`).join('\n')}\n`);
-    process.exit(1);
-  });
+  checked ??= problems(context).then(
+    (lines) => {
+      if (lines.length === 0) return;
+      process.stderr.write(`${lines.map((line) => `npm run package refused: ${line}`).join('\n')}\n`);
+      process.exit(1);
+    },
+    (error) => {
+      checked = undefined; // not yet resolvable (PENDING): the next pass checks again
+      throw error;
+    },
+  );
   return checked;
 }
 

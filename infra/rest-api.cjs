@@ -149,8 +149,11 @@ function restApiResources(declaration, settings) {
     Properties: { RestApiId: api, Description: 'The token route and resource policy as declared' },
   };
 
+  // Kept when the stack is removed or the group replaced (as the audit trail is): who called, when.
   resources.ApiGatewayAccessLogGroup = {
     Type: 'AWS::Logs::LogGroup',
+    DeletionPolicy: 'Retain',
+    UpdateReplacePolicy: 'Retain',
     Properties: { LogGroupName: `/aws/api-gateway/${service}-${stage}-access`, RetentionInDays: logRetentionInDays },
   };
   resources.ApiGatewayStage = {
