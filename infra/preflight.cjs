@@ -58,23 +58,38 @@ async function problems(context) {
   } catch (error) {
     return [...lines, `${file}: not readable JSON (${error.message.split('\n')[0]})`];
   }
+  const policy = { stage, orgId: '', vpcEndpointIds: [] };
+  try {
+    Object.assign(policy, { orgId: await params.orgId(bare), vpcEndpointIds: (await params.endpoint(bare)).vpcEndpointIds });
+  } catch (error) {
+    message(error); // already said above; the policy is then checked without them
+  }
+  return [...new Set([...lines, ...declarationLines(file, json, policy)])];
+}
+
+/**
+ * What is wrong with a declaration file: first the function's own check, then (when it passes)
+ * what the stack derives from it (IAM resources, schedules, resource names, the API's policy).
+ * @param {{ stage: string, orgId: string, vpcEndpointIds: string[] }} policy
+ */
+function declarationLines(file, json, policy) {
   const declared = declarationProblems(file, json);
-  if (declared.length > 0) return [...lines, ...declared];
-  // What the stack derives from a valid declaration: policies, schedules, resource names.
+  if (declared.length > 0) return declared;
   const derived = [
     () => require('./secret-arns.cjs').secretArnsFrom(json),
     () => require('./rotation.cjs').rotationResources(json),
-    () => require('./custody.cjs').custodyResources(json, { stage, kept: false }),
-    async () => require('./rest-api.cjs').resourcePolicyFrom(json, { stage, orgId: await params.orgId(bare), vpcEndpointIds: (await params.endpoint(bare)).vpcEndpointIds }),
+    () => require('./custody.cjs').custodyResources(json, { stage: policy.stage, kept: false }),
+    () => require('./rest-api.cjs').resourcePolicyFrom(json, policy),
   ];
+  // The first one only: they share causes (no profiles at all fails every one of them).
   for (const derive of derived) {
     try {
-      await derive();
+      derive();
     } catch (error) {
-      lines.push(message(error).replace(/^infra\/profiles\.json/, file));
+      return [message(error).replace(/^infra\/profiles\.json/, file)];
     }
   }
-  return [...new Set(lines)];
+  return [];
 }
 
 let checked;
@@ -94,4 +109,4 @@ function preflight(context) {
   return checked;
 }
 
-module.exports = { preflight, problems, paramNameProblems, KNOWN };
+module.exports = { preflight, problems, declarationLines, paramNameProblems, KNOWN };
