@@ -678,3 +678,57 @@ describe("AWS's CloudFormation validator over every packaged variant", () => {
     }
   });
 });
+
+describe('The deployer policy, generated from the packaged template (npm run deployer-policy)', () => {
+  const { deployerPolicy, policySize } = createRequire(import.meta.url)('../../infra/deployer-policy.cjs') as {
+    deployerPolicy: (t: unknown, where: { stage: string; region: string; account: string }) => { Statement: { Sid: string; Action: string[]; Resource: string[] }[] };
+    policySize: (policy: unknown) => number;
+  };
+  const account = '123456789012';
+  const where = (stage = 'dev') => ({ stage, region: 'us-east-1', account });
+  /** The simulator's answer for a deployer holding only this policy, in the same account. */
+  async function allows(policy: unknown, action: string, resource: string): Promise<boolean> {
+    const { runSimulation } = await import('@cloud-copilot/iam-simulate');
+    const answer = await runSimulation({
+      identityPolicies: [{ name: 'deployer', policy }], serviceControlPolicies: [], resourceControlPolicies: [],
+      request: { action, principal: `arn:aws:iam::${account}:role/deployer`, resource: { accountId: account, resource }, contextVariables: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
+    } as never, {});
+    if (answer.resultType === 'error') throw new Error(JSON.stringify(answer.errors));
+    return answer.overallResult === 'Allowed';
+  }
+
+  it("fits in one managed policy (IAM's 6,144 characters) for every variant, and never grants an action wildcard", () => {
+    for (const [t, stage] of [[template, 'dev'], [tuned, 'dev'], [high, 'dev'], [off, OWN_STAGE]] as const) {
+      const policy = deployerPolicy(t, where(stage));
+      assert.ok(policySize(policy) <= 6144, `${policySize(policy)} characters`);
+      assert.deepEqual(policy.Statement.flatMap((s) => s.Action).filter((a) => a.includes('*')), []);
+    }
+  });
+
+  it("lets the deployer create this stage's resources and nothing of another stage or an undeclared secret", async () => {
+    const policy = deployerPolicy(template, where());
+    const arn = (service: string, resource: string, region = 'us-east-1') => `arn:aws:${service}:${region}:${account}:${resource}`;
+    assert.ok(await allows(policy, 'cloudformation:CreateStack', arn('cloudformation', 'stack/rackspace-token-vendor-dev/1234')));
+    assert.ok(await allows(policy, 'lambda:CreateFunction', arn('lambda', 'function:rackspace-token-vendor-dev-token')));
+    assert.ok(await allows(policy, 'secretsmanager:CreateSecret', arn('secretsmanager', 'secret:rackspace-token-vendor/example-AbC123')));
+    assert.ok(await allows(policy, 'secretsmanager:RotateSecret', arn('secretsmanager', 'secret:rackspace-token-vendor/example-AbC123')));
+    assert.ok(await allows(policy, 'iam:PassRole', `arn:aws:iam::${account}:role/rackspace-token-vendor-dev-us-east-1-lambdaRole`));
+    assert.ok(!(await allows(policy, 'lambda:CreateFunction', arn('lambda', 'function:rackspace-token-vendor-prod-token'))), 'not another stage');
+    assert.ok(!(await allows(policy, 'secretsmanager:CreateSecret', arn('secretsmanager', 'secret:someone-else/key-AbC123'))), 'not another secret');
+    assert.ok(!(await allows(policy, 'secretsmanager:GetSecretValue', arn('secretsmanager', 'secret:rackspace-token-vendor/example-AbC123'))), 'never reads a secret');
+    assert.ok(!(await allows(policy, 'iam:CreateRole', `arn:aws:iam::${account}:role/admin`)));
+  });
+
+  it("grants the account-wide API Gateway setting only when the template changes it, and no DynamoDB when the shared tier is off", async () => {
+    const account_ = `arn:aws:apigateway:us-east-1::/account`;
+    assert.ok(!(await allows(deployerPolicy(template, where()), 'apigateway:PATCH', account_)));
+    assert.ok(await allows(deployerPolicy(high, where()), 'apigateway:PATCH', account_));
+    assert.ok(!JSON.stringify(deployerPolicy(off, where(OWN_STAGE))).includes('dynamodb:'));
+    assert.ok(!JSON.stringify(deployerPolicy(off, where(OWN_STAGE))).includes('kms:CreateKey'), 'a kept key is not created');
+  });
+
+  it('refuses a template holding a resource type it has no permissions for', () => {
+    const extra = { Resources: { ...template.Resources, Queue: { Type: 'AWS::SQS::Queue', Properties: {} } } };
+    assert.throws(() => deployerPolicy(extra, where()), /has no permissions for AWS::SQS::Queue: add them/);
+  });
+});
