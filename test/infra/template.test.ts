@@ -604,6 +604,8 @@ describe('Re-creating a removed stage (--param=keptKeyArn) with its own declarat
     await run('unzip', ['-q', '-o', join(offDir, 'token.zip'), '-d', join(offDir, 'token')]);
     const bundle = readFileSync(join(offDir, 'token', 'functions', 'token', 'handler.mjs'), 'utf8');
     assert.ok(bundle.includes('rtv-own/stage-own') && !bundle.includes('rackspace-token-vendor/example'), "the stage's declaration, not infra/profiles.json");
+    const outputs = (off as { Outputs: Record<string, { Value: unknown }> }).Outputs;
+    assert.deepEqual(Object.keys(JSON.parse(String(outputs.ProfileSecrets?.Value))), ['stage-own', 'elsewhere'], "the operators' CLI finds this stage's profiles");
   });
 });
 
