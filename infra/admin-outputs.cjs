@@ -11,7 +11,8 @@
 const { readFileSync } = require('node:fs');
 const path = require('node:path');
 
-const DECLARATION = path.join(__dirname, 'profiles.json');
+const { declarationFile } = require('./declaration.cjs');
+const { guarded } = require('./guard.cjs');
 
 /** @returns {{ Outputs: Record<string, { Description: string, Value: unknown }> }} */
 function adminOutputsFrom(declaration) {
@@ -27,6 +28,7 @@ function adminOutputsFrom(declaration) {
 }
 
 module.exports = {
-  resources: () => adminOutputsFrom(JSON.parse(readFileSync(DECLARATION, 'utf8'))),
+  // The stage's own declaration (infra/declaration.cjs), after the package-time checks (infra/preflight.cjs).
+  resources: guarded(async ({ resolveVariable }) => adminOutputsFrom(JSON.parse(readFileSync(path.join(__dirname, '..', declarationFile(await resolveVariable('sls:stage'))), 'utf8')))),
   adminOutputsFrom,
 };

@@ -36,10 +36,25 @@ const shared = {
   },
 };
 
-// serverless-esbuild calls the exported function; `shared` is for test/build-options.ts.
-module.exports = () => ({
+/**
+ * The stage's declaration in place of infra/profiles.json (infra/declaration.cjs): a stage with its
+ * own infra/profiles.<stage>.json ships that file, the one its template was generated from.
+ */
+const stageDeclaration = (stage) => ({
+  name: 'stage-declaration',
+  setup(build) {
+    const { declarationFile } = require('./declaration.cjs');
+    const file = path.join(__dirname, '..', declarationFile(stage));
+    build.onResolve({ filter: /infra\/profiles\.json$/ }, () => ({ path: file }));
+  },
+});
+
+// serverless-esbuild calls the exported function with the serverless instance (its stage resolved);
+// `shared` is for test/build-options.ts.
+module.exports = (serverless) => ({
   ...shared,
   outputFileExtension: '.mjs',
   exclude: [], // bundle the AWS SDK too: one pinned client, no dependence on the runtime's copy
+  plugins: [stageDeclaration(serverless.service.provider.stage)],
 });
 module.exports.shared = shared;

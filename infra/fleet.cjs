@@ -13,6 +13,8 @@
 const { readFileSync } = require('node:fs');
 const path = require('node:path');
 const { stageAlarm } = require('./observability.cjs');
+const { declarationFile } = require('./declaration.cjs');
+const { guarded } = require('./guard.cjs');
 
 const SERVICE = 'rackspace-token-vendor';
 // functions/core/token-record.ts RECORD_FORMAT: a new format needs a new grant.
@@ -25,8 +27,8 @@ async function sharedTierOn({ resolveVariable }) {
   return text === 'on';
 }
 
-function profileNames() {
-  const declaration = JSON.parse(readFileSync(path.join(__dirname, 'profiles.json'), 'utf8'));
+function profileNames(stage) {
+  const declaration = JSON.parse(readFileSync(path.join(__dirname, '..', declarationFile(stage)), 'utf8'));
   const names = (declaration.profiles || []).map((p) => p && p.name).filter((n) => typeof n === 'string');
   if (names.length === 0) throw new Error('infra/profiles.json declares no profiles: the shared tier has nothing to grant');
   return [...new Set(names)];
@@ -49,7 +51,7 @@ function dataKeyCondition(stage, names) {
  * The key policy's statement for the same use (infra/resources.yml): the function's role by name,
  * not by GetAtt, since the role's own policy already refers to the key (a cycle otherwise).
  */
-function keyPolicyStatement(stage, names = profileNames()) {
+function keyPolicyStatement(stage, names = profileNames(stage)) {
   const condition = dataKeyCondition(stage, names);
   return {
     Sid: 'SharedTierDataKeysForTheFunction',
@@ -65,7 +67,7 @@ function keyPolicyStatement(stage, names = profileNames()) {
 }
 
 /** The CloudFormation fragment for `stage`, or an empty one when the shared tier is off. */
-function fleetResources(stage, on, alarmTopicArn = '', names = profileNames()) {
+function fleetResources(stage, on, alarmTopicArn = '', names = profileNames(stage)) {
   if (!on) return {};
   return {
     Resources: {
@@ -121,11 +123,11 @@ function fleetResources(stage, on, alarmTopicArn = '', names = profileNames()) {
 const stageOf = async ({ resolveVariable }) => String(await resolveVariable('sls:stage'));
 
 module.exports = {
-  resources: async (context) =>
-    fleetResources(await stageOf(context), await sharedTierOn(context), String(await context.resolveVariable('param:alarmTopicArn')).trim()),
-  keyPolicyStatement: async (context) => keyPolicyStatement(await stageOf(context)),
+  resources: guarded(async (context) =>
+    fleetResources(await stageOf(context), await sharedTierOn(context), String(await context.resolveVariable('param:alarmTopicArn')).trim())),
+  keyPolicyStatement: guarded(async (context) => keyPolicyStatement(await stageOf(context))),
   // Empty when off: the function then has no shared tier (functions/config.ts).
-  tableEnv: async (context) => ((await sharedTierOn(context)) ? { Ref: 'TokensTable' } : ''),
-  keyEnv: async (context) => ((await sharedTierOn(context)) ? { 'Fn::GetAtt': ['SecretsKey', 'Arn'] } : ''),
+  tableEnv: guarded(async (context) => ((await sharedTierOn(context)) ? { Ref: 'TokensTable' } : '')),
+  keyEnv: guarded(async (context) => ((await sharedTierOn(context)) ? { 'Fn::GetAtt': ['SecretsKey', 'Arn'] } : '')),
   fleetResources,
 };

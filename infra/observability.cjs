@@ -5,6 +5,7 @@
 // `npm run package` here instead of leaving a widget or an alarm silently empty.
 const spec = require('../functions/token/metrics.json');
 const params = require('./params.cjs');
+const { guarded } = require('./guard.cjs');
 
 const PERIOD = 300;
 
@@ -92,7 +93,7 @@ module.exports = {
   dashboardBody,
   stageAlarm,
   /** serverless.yml `resources`: the dashboard and the alarms on our own metrics. */
-  resources: async (context) => {
+  resources: guarded(async (context) => {
     const { resolveVariable } = context;
     const service = await resolveVariable('self:service');
     const stage = await resolveVariable('sls:stage');
@@ -153,5 +154,5 @@ module.exports = {
         },
       },
     };
-  },
+  }),
 };

@@ -5,6 +5,7 @@
 // CLI params arrive as strings, so each is parsed here and refused (the package/deploy stops) when
 // out of range, rather than reaching AWS half-checked.
 const { parameters, lambda } = require('./limits.json');
+const { guarded } = require('./guard.cjs');
 
 /** The parameter's text: given with --param, else its default (limits.json, or serverless.yml `params:`). */
 const text = async (resolveVariable, name) => {
@@ -43,6 +44,23 @@ const timeoutSeconds = (budgetMs) => Math.ceil((budgetMs + lambda.allowanceMs) /
 const ENDPOINT_TYPES = ['REGIONAL', 'PRIVATE'];
 const VPC_ENDPOINT_ID = /^vpce-[0-9a-f]{8,17}$/;
 const ORG_ID = /^o-[a-z0-9]{10,32}$/;
+// A standard SNS topic (CloudWatch alarm actions do not take FIFO topics).
+const SNS_TOPIC_ARN = /^arn:(aws|aws-cn|aws-us-gov):sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+// A KMS key by key ARN (an alias would follow the alias, not the key the kept secrets need).
+const KMS_KEY_ARN = /^arn:(aws|aws-cn|aws-us-gov):kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:key\/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/** A parameter that is empty or matches `pattern`; `what` says what is allowed. */
+const emptyOr = (name, pattern, what) => async ({ resolveVariable }) => {
+  const value = await text(resolveVariable, name);
+  if (value !== '' && !pattern.test(value)) throw new Error(`--param=${name}=… must be empty or ${what}, got '${value}'`);
+  return value;
+};
+
+const choice = (name, allowed) => async ({ resolveVariable }) => {
+  const value = await text(resolveVariable, name);
+  if (!allowed.includes(value)) throw new Error(`--param=${name}=… must be one of ${allowed.join(', ')}, got '${value}'`);
+  return value;
+};
 
 /** endpointType and vpcEndpointIds together: the ids are required with PRIVATE and meaningless without it. */
 const endpoint = async ({ resolveVariable }) => {
@@ -72,13 +90,15 @@ module.exports = {
   alarmIdentityFailures: bounded('alarmIdentityFailures'),
   alarmDegraded: bounded('alarmDegraded'),
   alarmConcurrencyPercent: bounded('alarmConcurrencyPercent'),
-  // 'create': the stack sets the account's API Gateway CloudWatch role (needed for access logs);
-  // 'existing': the account already has one (another stack or an administrator set it).
-  apiGatewayLogRole: async ({ resolveVariable }) => {
-    const value = await text(resolveVariable, 'apiGatewayLogRole');
-    if (value !== 'create' && value !== 'existing') throw new Error(`--param=apiGatewayLogRole=… must be 'create' or 'existing', got '${value}'`);
-    return value;
-  },
+  // 'existing' (the default): the account already has API Gateway's CloudWatch role (one per account
+  // and region, shared by every REST API there; the stack must not replace it unasked). 'create': the
+  // stack sets it, for an account that has none yet (docs/deploy.md says how to tell).
+  apiGatewayLogRole: choice('apiGatewayLogRole', ['existing', 'create']),
+  sharedTier: choice('sharedTier', ['on', 'off']),
+  alarmTopicArn: emptyOr('alarmTopicArn', SNS_TOPIC_ARN, 'an SNS topic ARN (arn:aws:sns:us-east-1:123456789012:alarms)'),
+  // Re-creating a removed stage: the KMS key its stack kept (infra/kept.cjs adopts it, the kept
+  // secrets and log groups instead of creating new ones).
+  keptKeyArn: emptyOr('keptKeyArn', KMS_KEY_ARN, 'the key ARN of the KMS key a removed stack of this stage kept (arn:aws:kms:us-east-1:123456789012:key/…)'),
   // Bounded so a burst of callers (or a retry storm) cannot fan out into a stampede on Identity:
   // each execution environment authenticates once per profile and then serves from its cache.
   reservedConcurrency: bounded('reservedConcurrency'),
@@ -88,3 +108,7 @@ module.exports = {
   logLevel: oneOf('logLevel'),
   timeoutSeconds,
 };
+// What serverless.yml reads: the same resolvers, after the preflight (infra/preflight.cjs).
+for (const name of ['timeout', 'logRetentionInDays', 'identityBudgetMs', 'logLevel', 'reservedConcurrency', 'keptKeyArn']) {
+  module.exports[`checked${name[0].toUpperCase()}${name.slice(1)}`] = guarded(module.exports[name]);
+}

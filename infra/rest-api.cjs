@@ -13,8 +13,8 @@ const { createHash } = require('node:crypto');
 const { readFileSync } = require('node:fs');
 const path = require('node:path');
 const params = require('./params.cjs');
-
-const DECLARATION = path.join(__dirname, 'profiles.json');
+const { declarationFile } = require('./declaration.cjs');
+const { guarded } = require('./guard.cjs');
 const ROUTE = { method: 'GET', parts: ['v1', 'profiles', '{profile}', 'token'] };
 // The same shape functions/core/profiles.ts accepts; it validates the details at cold start.
 const MIN_WILDCARD_PREFIX = 3;
@@ -149,8 +149,11 @@ function restApiResources(declaration, settings) {
     Properties: { RestApiId: api, Description: 'The token route and resource policy as declared' },
   };
 
+  // Kept when the stack is removed or the group replaced (as the audit trail is): who called, when.
   resources.ApiGatewayAccessLogGroup = {
     Type: 'AWS::Logs::LogGroup',
+    DeletionPolicy: 'Retain',
+    UpdateReplacePolicy: 'Retain',
     Properties: { LogGroupName: `/aws/api-gateway/${service}-${stage}-access`, RetentionInDays: logRetentionInDays },
   };
   resources.ApiGatewayStage = {
@@ -219,7 +222,7 @@ function capitalise(text) {
 }
 
 module.exports = {
-  resources: async (context) => {
+  resources: guarded(async (context) => {
     const { resolveVariable } = context;
     const [service, stage, endpoint, orgId, throttlingRateLimit, throttlingBurstLimit, logRetentionInDays, apiGatewayLogRole] = await Promise.all([
       resolveVariable('self:service'),
@@ -231,9 +234,9 @@ module.exports = {
       params.logRetentionInDays(context),
       params.apiGatewayLogRole(context),
     ]);
-    const declaration = JSON.parse(readFileSync(DECLARATION, 'utf8'));
+    const declaration = JSON.parse(readFileSync(path.join(__dirname, '..', declarationFile(stage)), 'utf8'));
     return restApiResources(declaration, { service, stage, ...endpoint, orgId, throttlingRateLimit, throttlingBurstLimit, logRetentionInDays, apiGatewayLogRole });
-  },
+  }),
   resourcePolicyFrom,
   restApiResources,
   ACCESS_LOG_FORMAT,

@@ -15,8 +15,8 @@
 const { readFileSync } = require('node:fs');
 const path = require('node:path');
 const { secretArnsFrom } = require('./secret-arns.cjs');
-
-const DECLARATION = path.join(__dirname, 'profiles.json');
+const custody = require('./custody.cjs');
+const { guarded } = require('./guard.cjs');
 const FUNCTION_ARN = { 'Fn::GetAtt': ['RotateLambdaFunction', 'Arn'] };
 const PERMISSION_ID = 'RotateInvokeBySecretsManager';
 
@@ -45,8 +45,12 @@ function scheduleId(name, taken) {
   return id;
 }
 
-/** @returns {{ Resources: Record<string, unknown> }} */
-function rotationResources(declaration) {
+/**
+ * @param {(secretId: string) => unknown} secretRef how the schedule names the secret: a Ref to the
+ *   stack's own secret resource (infra/custody.cjs), else the id as declared
+ * @returns {{ Resources: Record<string, unknown> }}
+ */
+function rotationResources(declaration, secretRef = (secretId) => secretId) {
   const rotating = rotatingFrom(declaration);
   const Resources = {};
   const taken = new Map();
@@ -55,7 +59,7 @@ function rotationResources(declaration) {
       Type: 'AWS::SecretsManager::RotationSchedule',
       DependsOn: [PERMISSION_ID],
       Properties: {
-        SecretId: secretId,
+        SecretId: secretRef(secretId),
         RotationLambdaARN: FUNCTION_ARN,
         RotationRules: { AutomaticallyAfterDays: days },
         // A deploy never resets a key by itself: the first rotation comes on schedule, or on demand.
@@ -121,11 +125,13 @@ function failureAlarm(notify) {
 }
 
 module.exports = {
-  resources: async ({ resolveVariable }) => {
-    const generated = rotationResources(JSON.parse(readFileSync(DECLARATION, 'utf8')));
+  resources: guarded(async (context) => {
+    const { resolveVariable } = context;
+    const { declaration, kept } = await custody.settings(context);
+    const generated = rotationResources(declaration, custody.secretRef(declaration, { kept }));
     const notify = { 'Fn::If': ['HasAlarmTopic', [await resolveVariable('param:alarmTopicArn')], { Ref: 'AWS::NoValue' }] };
     generated.Resources.RotationFailuresAlarm = failureAlarm(notify);
     return generated;
-  },
+  }),
   rotationResources,
 };

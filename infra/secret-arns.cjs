@@ -17,7 +17,8 @@
 const { readFileSync } = require('node:fs');
 const path = require('node:path');
 
-const DECLARATION = path.join(__dirname, 'profiles.json');
+const { declarationFile } = require('./declaration.cjs');
+const { guarded } = require('./guard.cjs');
 const SECRET_ARN = /^arn:(aws|aws-cn|aws-us-gov):secretsmanager:([a-z0-9-]+):(\d{12}):secret:(.+)$/;
 const FULL_SUFFIX = /-[A-Za-z0-9]{6}$/;
 // Secrets Manager allows these characters in a name.
@@ -48,6 +49,6 @@ function secretArnsFrom(declaration) {
 }
 
 module.exports = {
-  secretArns: () => secretArnsFrom(JSON.parse(readFileSync(DECLARATION, 'utf8'))),
+  secretArns: guarded(async ({ resolveVariable }) => secretArnsFrom(JSON.parse(readFileSync(path.join(__dirname, '..', declarationFile(await resolveVariable('sls:stage'))), 'utf8')))),
   secretArnsFrom,
 };

@@ -40,23 +40,22 @@ const MIN_WILDCARD_PREFIX = 3;
 const ROLE_NAME = /^[A-Za-z0-9][\w:.@-]{0,127}$/;
 const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/((?:[\w+=,.@*-]+\/)*)([\w+=,.@*-]{1,64})$/;
 
-const Declaration = z.strictObject({
-  profiles: z.array(
-    z.strictObject({
-      name: z.string().check(z.regex(PROFILE_NAME, 'must be 1-64 lower-case letters, digits, - or _')),
-      description: z.optional(z.string()),
-      secretId: z.string().check(z.minLength(1, 'must name a secret'), z.maxLength(2048)),
-      allow: z.array(z.string()).check(z.minLength(1, 'must list at least one role: a profile nobody may use is a mistake')),
-      // Read by the stack (infra/rotation.cjs: a rotation schedule on the secret); validated here too,
-      // with Secrets Manager's own bounds, so a typo fails the function's tests, not the deploy.
-      rotateEveryDays: z.optional(z.int('must be a whole number of days').check(z.gte(1, 'must be at least 1 day'), z.lte(1000, 'must be at most 1000 days'))),
-      // Every user holds at least identity:default, so an empty list would refuse every token: a mistake.
-      roles: z.optional(z.array(z.string().check(z.regex(ROLE_NAME, 'must be a role name such as object-store:admin'))).check(z.minLength(1, 'must list a role (every user holds identity:default)'))),
-      accountAdmin: z.optional(z.boolean('must be true or false')),
-    }),
-    'must be a list of profiles',
-  ),
+const ProfileEntry = z.strictObject({
+  name: z.string().check(z.regex(PROFILE_NAME, 'must be 1-64 lower-case letters, digits, - or _')),
+  description: z.optional(z.string()),
+  secretId: z.string().check(z.minLength(1, 'must name a secret'), z.maxLength(2048)),
+  allow: z.array(z.string()).check(z.minLength(1, 'must list at least one role: a profile nobody may use is a mistake')),
+  // Read by the stack (infra/rotation.cjs: a rotation schedule on the secret); validated here too,
+  // with Secrets Manager's own bounds, so a typo fails the function's tests, not the deploy.
+  rotateEveryDays: z.optional(z.int('must be a whole number of days').check(z.gte(1, 'must be at least 1 day'), z.lte(1000, 'must be at most 1000 days'))),
+  // Every user holds at least identity:default, so an empty list would refuse every token: a mistake.
+  roles: z.optional(z.array(z.string().check(z.regex(ROLE_NAME, 'must be a role name such as object-store:admin'))).check(z.minLength(1, 'must list a role (every user holds identity:default)'))),
+  accountAdmin: z.optional(z.boolean('must be true or false')),
 });
+const Declaration = z.strictObject({ profiles: z.array(ProfileEntry, 'must be a list of profiles') });
+
+/** The fields a profile may have, for refusals that say what is allowed (infra/declaration.cjs). */
+export const PROFILE_FIELDS: readonly string[] = Object.keys(ProfileEntry.shape);
 
 /**
  * Validates the profile declaration (infra/profiles.json) and compiles its patterns. Anything

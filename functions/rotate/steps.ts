@@ -15,7 +15,7 @@ export type SessionEnd = Revocation | 'kept-in-use';
 
 /** What a step did, for its audit line. */
 export interface StepResult {
-  outcome: 'reset' | 'recovered' | 'tested' | 'finished' | 'nothing-to-do' | 'already-done';
+  outcome: 'reset' | 'recovered' | 'tested' | 'finished' | 'nothing-to-do' | 'already-done' | 'not-yet-set';
   /** First 12 hex characters of SHA-256 of the key the step stored or tested: correlates, reveals nothing. */
   keySha256?: string;
   /** finishSecret: each saved session token (its fingerprint) and what became of it. */
@@ -88,6 +88,15 @@ export async function runStep(step: Step, secretId: string, token: string, deps:
     return { outcome: 'already-done' };
   }
   if (!labels.includes(PENDING)) throw new RotationError(`Version ${token} is not AWSPENDING: another rotation has taken its place; this one stops.`);
+  // The stack creates each secret empty (infra/custody.cjs): until the operator puts a value, no
+  // version is AWSCURRENT and there is no key to rotate. Every step then skips (a scheduled
+  // rotation must not fail and alarm before the first put-key), and finishSecret drops AWSPENDING
+  // so that the next rotation may start, without moving AWSCURRENT onto the empty version.
+  if (!Object.values(stages).some((other) => other.includes(CURRENT))) {
+    if (step === 'setSecret') return { outcome: 'nothing-to-do' };
+    if (step === 'finishSecret') await removePending(secretId, token, deps);
+    return { outcome: 'not-yet-set' };
+  }
   switch (step) {
     case 'createSecret':
       return createSecret(secretId, token, deps);

@@ -126,9 +126,12 @@ export async function startSecretsManagerEmulator(options: { secrets?: Record<st
       return { ARN: secret.arn, Name: secret.name, VersionId: version.id, VersionStages: [...version.stages] };
     },
     CreateSecret(input) {
-      if (typeof input.Name !== 'string' || typeof input.SecretString !== 'string') throw new ApiError('InvalidParameterException', 'Name and SecretString are required.');
+      if (typeof input.Name !== 'string') throw new ApiError('InvalidParameterException', 'Name is required.');
+      if (input.SecretString !== undefined && typeof input.SecretString !== 'string') throw new ApiError('InvalidParameterException', 'SecretString must be a string.');
       if (store.has(input.Name)) throw new ApiError('ResourceExistsException', `The operation failed because the secret ${input.Name} already exists.`);
       const secret = store.create(input.Name);
+      // Without a value, as CloudFormation creates the stack's secrets: a secret with no version at all.
+      if (input.SecretString === undefined) return { ARN: secret.arn, Name: secret.name };
       const version = store.put(secret, input.SecretString, ['AWSCURRENT'], clientToken(input.ClientRequestToken));
       return { ARN: secret.arn, Name: secret.name, VersionId: version.id };
     },

@@ -34,17 +34,17 @@ describe('infra/rest-api.cjs: the resource policy means what the function allows
   const pattern = fc.tuple(account, word, fc.boolean(), fc.boolean()).map(([acct, name, star, pathed]) => `arn:aws:iam::${acct}:role/${pathed ? 'svc/' : ''}${name}${star ? '*' : ''}`);
   const caller = fc.tuple(account, word, fc.option(word, { nil: undefined }), fc.boolean());
 
-  it('lets through every caller some profile allows (with or without a role path), and refuses callers of other accounts', () => {
+  it('lets through every caller some profile allows (with or without a role path), and refuses callers of other accounts', async () => {
     const seen = { allowed: 0, otherAccount: 0 };
-    fc.assert(
-      fc.property(fc.array(fc.array(pattern, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 }), caller, (allow, [acct, name, suffix, pathed]) => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(pattern, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 }), caller, async (allow, [acct, name, suffix, pathed]) => {
         const decl = declaration(...allow);
         const profiles = loadProfiles(decl);
         const roleName = `${name}${suffix ?? ''}`;
         const principalArn = `arn:aws:iam::${acct}:role/${pathed ? 'team/' : ''}${roleName}`;
         const sessionArn = `arn:aws:sts::${acct}:assumed-role/${roleName}/session`;
         const policy = resourcePolicyFrom(decl, { stage: 'prod', orgId: '', vpcEndpointIds: [] });
-        const decision = evaluate(policy, { principalArn, resource: route('p0') });
+        const decision = await evaluate(policy, { principalArn, resource: route('p0') });
         const functionAllows = [...profiles.keys()].some((p) => {
           try {
             authorize(profiles, p, sessionArn);
@@ -67,10 +67,10 @@ describe('infra/rest-api.cjs: the resource policy means what the function allows
     assert.ok(seen.allowed > 30 && seen.otherAccount > 30, `both cases were tried: ${JSON.stringify(seen)}`);
   });
 
-  it('refuses a role of an allowed account whose name no entry matches', () => {
+  it('refuses a role of an allowed account whose name no entry matches', async () => {
     const policy = resourcePolicyFrom(declaration(['arn:aws:iam::111111111111:role/ci-*']), { stage: 'prod', orgId: '', vpcEndpointIds: [] });
-    assert.equal(evaluate(policy, { principalArn: 'arn:aws:iam::111111111111:role/ci-billing', resource: route('x') }), 'allow');
-    assert.equal(evaluate(policy, { principalArn: 'arn:aws:iam::111111111111:role/admin', resource: route('x') }), 'deny');
+    assert.equal(await evaluate(policy, { principalArn: 'arn:aws:iam::111111111111:role/ci-billing', resource: route('x') }), 'allow');
+    assert.equal(await evaluate(policy, { principalArn: 'arn:aws:iam::111111111111:role/admin', resource: route('x') }), 'deny');
   });
 
   it('refuses what the function would refuse to start with: no profiles, a non-role entry, a * after fewer than 3 characters', () => {
@@ -131,8 +131,9 @@ describe('infra/params.cjs: the REST API parameters', () => {
     await assert.rejects(resolve('throttlingBurstLimit', { throttlingBurstLimit: '2.5' }), /whole number/);
   });
 
-  it("takes apiGatewayLogRole 'create' or 'existing' only", async () => {
+  it("takes apiGatewayLogRole 'existing' (the default: no account-wide change) or 'create' only", async () => {
     assert.equal(await resolve('apiGatewayLogRole', { apiGatewayLogRole: 'existing' }), 'existing');
-    await assert.rejects(resolve('apiGatewayLogRole', { apiGatewayLogRole: 'yes' }), /'create' or 'existing', got 'yes'/);
+    assert.equal(await resolve('apiGatewayLogRole', { apiGatewayLogRole: 'create' }), 'create');
+    await assert.rejects(resolve('apiGatewayLogRole', { apiGatewayLogRole: 'yes' }), /must be one of existing, create, got 'yes'/);
   });
 });

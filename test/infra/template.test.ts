@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { loadProfiles } from '../../functions/core/profiles.ts';
 import { loadCfnSpec, specProblems, type CfnSpec } from '../support/cfn-spec.ts';
-import { evaluate, type Policy } from '../support/resource-policy.ts';
+import { apiArn, evaluate, simulate, type Policy } from '../support/resource-policy.ts';
+import { RegoEngine, TemplateFile } from '@aws/cloudformation-validate';
 import { emptyFacts } from '../../functions/token/audit.ts';
 import { metricValues } from '../../functions/token/metrics.ts';
 import { recordContext } from '../../functions/core/token-record.ts';
@@ -18,13 +19,19 @@ const { secretArnsFrom } = createRequire(import.meta.url)('../../infra/secret-ar
 const { healStatements } = createRequire(import.meta.url)('../../infra/heal.cjs') as { healStatements: (declaration: unknown) => unknown[] };
 const { rotationResources } = createRequire(import.meta.url)('../../infra/rotation.cjs') as { rotationResources: (declaration: unknown) => { Resources: Record<string, { Type: string; Properties: Record<string, any> }> } };
 
+/** The packaged template's file, for AWS's validator (which reads files). */
+const templateFiles = new Map<object, string>();
 /** `serverless package` as `npm run package` runs it, into a temp dir, with no AWS credentials at all. */
 async function packageTemplate(dir: string, params: string[] = []) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('AWS_') || key === 'AWS_CA_BUNDLE'));
   await run(process.execPath, ['node_modules/serverless/bin/serverless.js', 'package', '--package', dir, ...params], { env: { ...env, HOME: dir } });
-  return JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as {
-    Resources: Record<string, { Type: string; Properties: Record<string, any>; DependsOn?: string[]; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
+  const file = join(dir, 'cloudformation-template-update-stack.json');
+  const template = JSON.parse(readFileSync(file, 'utf8')) as {
+    Resources: Record<string, { Type: string; Properties: Record<string, any>; DependsOn?: string[]; DeletionPolicy?: string; UpdateReplacePolicy?: string; Condition?: string }>;
+    Outputs?: Record<string, unknown>;
   };
+  templateFiles.set(template, file);
+  return template;
 }
 
 /** Every metric name the function's code writes, over requests of every kind it answers. */
@@ -66,19 +73,42 @@ const TUNED = [
   '--param=endpointType=PRIVATE', '--param=vpcEndpointIds=vpce-0a1b2c3d4e5f60718, vpce-11112222333344445',
   '--param=orgId=o-abcd123456', '--param=throttlingRateLimit=1', '--param=throttlingBurstLimit=1', '--param=apiGatewayLogRole=existing',
 ];
+// Every bounded parameter at its highest value, and the stack setting the account's API Gateway role.
+const HIGHEST = ['--param=reservedConcurrency=100', '--param=identityBudgetMs=25000', '--param=logRetentionInDays=3653', '--param=logLevel=TRACE', '--param=throttlingRateLimit=10000', '--param=throttlingBurstLimit=5000', '--param=apiGatewayLogRole=create'];
+// A re-created stage (it adopts the key, secrets and log groups the removed one kept), with its own
+// declaration (infra/profiles.<stage>.json): no rotation, one secret named by ARN, one by name.
+const KEPT_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const OWN_STAGE = `own${process.pid}`;
+const OWN_DECLARATION = {
+  profiles: [
+    { name: 'stage-own', secretId: 'rtv-own/stage-own', allow: ['arn:aws:iam::123456789012:role/own-consumer'] },
+    { name: 'elsewhere', secretId: 'arn:aws:secretsmanager:us-east-1:210987654321:secret:team/rackspace-AbC123', allow: ['arn:aws:iam::210987654321:role/other-consumer'] },
+  ],
+};
+const OFF = ['--stage', OWN_STAGE, '--param=sharedTier=off', `--param=keptKeyArn=${KEPT_KEY}`];
 let template: Template;
 let tuned: Template;
 let tunedDir: string;
+let high: Template;
+let highDir: string;
+let off: Template;
+let offDir: string;
 let spec: CfnSpec;
 before(async () => {
+  writeFileSync(`infra/profiles.${OWN_STAGE}.json`, JSON.stringify(OWN_DECLARATION));
   // One after the other: serverless-esbuild builds in a shared .esbuild/ directory.
   template = await packageTemplate(tempDir());
   tunedDir = tempDir();
   tuned = await packageTemplate(tunedDir, TUNED);
+  highDir = tempDir();
+  high = await packageTemplate(highDir, HIGHEST);
+  offDir = tempDir();
+  off = await packageTemplate(offDir, OFF);
   spec = loadCfnSpec();
 });
 after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  rmSync(`infra/profiles.${OWN_STAGE}.json`, { force: true });
 });
 
 const ofType = (type: string, from: Template = template) => Object.values(from.Resources).filter((r) => r.Type === type);
@@ -137,6 +167,10 @@ describe('The packaged CloudFormation template (npm run package)', () => {
 
   it('keeps the function log group and the API access log group for the configured retention, and alarms on 5xx, Identity failures, degraded answers, refused keys, overprivileged users, healed keys and concurrency', () => {
     const logs = (from: Template) => ofType('AWS::Logs::LogGroup', from).map((l) => [l.Properties.LogGroupName, l.Properties.RetentionInDays]).sort();
+    // Kept when the stack is removed or a group replaced, as the key is: the audit trail outlives the stack.
+    for (const group of [...ofType('AWS::Logs::LogGroup'), ...ofType('AWS::Logs::LogGroup', tuned), ...ofType('AWS::Logs::LogGroup', high)]) {
+      assert.deepEqual([group.DeletionPolicy, group.UpdateReplacePolicy], ['Retain', 'Retain'], group.Properties.LogGroupName);
+    }
     assert.deepEqual(logs(template), [['/aws/api-gateway/rackspace-token-vendor-dev-access', 30], ['/aws/lambda/rackspace-token-vendor-dev-rotate', 30], ['/aws/lambda/rackspace-token-vendor-dev-token', 30]]);
     assert.deepEqual(logs(tuned), [['/aws/api-gateway/rackspace-token-vendor-dev-access', 1], ['/aws/lambda/rackspace-token-vendor-dev-rotate', 1], ['/aws/lambda/rackspace-token-vendor-dev-token', 1]]);
     // REST API metrics are keyed by the API's name and the stage: both must be this API's.
@@ -179,14 +213,10 @@ describe('The packaged CloudFormation template (npm run package)', () => {
   });
 
   it('packages every parameter at its lowest and highest value into a function that starts, and refuses out-of-range ones before anything reaches AWS', async () => {
-    const highest = ['--param=reservedConcurrency=100', '--param=identityBudgetMs=25000', '--param=logRetentionInDays=3653', '--param=logLevel=TRACE', '--param=throttlingRateLimit=10000', '--param=throttlingBurstLimit=5000'];
-    // (The throttle limits are resolved later, by the REST API's own step; test/infra/rest-api.test.ts refuses theirs.)
     const beyond = ['--param=reservedConcurrency=101', '--param=identityBudgetMs=25001', '--param=logRetentionInDays=3654', '--param=logLevel=LOUD'];
-    // The refused one stops while resolving variables, before any build, so it may run beside the other.
-    const highDir = tempDir();
-    const [high, refused] = await Promise.allSettled([packageTemplate(highDir, highest), packageTemplate(tempDir(), beyond)]);
-    assert.equal(high.status, 'fulfilled', high.status === 'rejected' ? String(high.reason?.stderr ?? high.reason) : '');
-    for (const [dir, packaged, expected] of [[tunedDir, tuned, [1, 100, 3, 1, 'SILENT', 1, 1]], [highDir, (high as PromiseFulfilledResult<Template>).value, [100, 25_000, 27, 3653, 'TRACE', 10_000, 5_000]]] as const) {
+    // The refused one stops while resolving variables, before any build.
+    const refused = await packageTemplate(tempDir(), beyond).then(() => null, (reason: { stdout: string; stderr: string }) => reason);
+    for (const [dir, packaged, expected] of [[tunedDir, tuned, [1, 100, 3, 1, 'SILENT', 1, 1]], [highDir, high, [100, 25_000, 27, 3653, 'TRACE', 10_000, 5_000]]] as const) {
       const fn = packaged.Resources.TokenLambdaFunction!.Properties;
       const retention = ofType('AWS::Logs::LogGroup', packaged).find((l) => l.Properties.LogGroupName === '/aws/lambda/rackspace-token-vendor-dev-token')?.Properties.RetentionInDays;
       const throttle = the('AWS::ApiGateway::Stage', packaged).Properties.MethodSettings[0];
@@ -194,8 +224,8 @@ describe('The packaged CloudFormation template (npm run package)', () => {
       assert.deepEqual([fn.ReservedConcurrentExecutions, Number(env.IDENTITY_BUDGET_MS), fn.Timeout, retention, env.POWERTOOLS_LOG_LEVEL, throttle.ThrottlingRateLimit, throttle.ThrottlingBurstLimit], expected);
       assert.equal(await startPackaged(dir, env), 403, `the function packaged with ${expected.join(', ')} starts and answers`);
     }
-    assert.equal(refused.status, 'rejected');
-    const output = `${(refused as PromiseRejectedResult).reason.stdout}${(refused as PromiseRejectedResult).reason.stderr}`;
+    assert.ok(refused, 'out-of-range values are refused');
+    const output = `${refused.stdout}${refused.stderr}`;
     for (const message of [
       /reservedConcurrency=… must be a whole number from 1 to 100, got '101'/,
       /identityBudgetMs=… must be a whole number from 100 to 25000, got '25001'/,
@@ -230,13 +260,13 @@ describe('The packaged CloudFormation template (npm run package)', () => {
     assert.deepEqual(the('AWS::ApiGateway::Stage', tuned).Properties.DeploymentId, { Ref: theirs[0] });
   });
 
-  it('has API Gateway write access logs with a retained account role, unless apiGatewayLogRole=existing', () => {
-    const role = template.Resources.ApiGatewayLogRole!;
+  it("leaves the account's API Gateway CloudWatch role alone by default; with apiGatewayLogRole=create sets it with a retained role", () => {
+    assert.deepEqual([ofType('AWS::ApiGateway::Account'), template.Resources.ApiGatewayLogRole, template.Resources.ApiGatewayStage!.DependsOn], [[], undefined, undefined], 'no account-wide change unasked');
+    const role = high.Resources.ApiGatewayLogRole!;
     assert.deepEqual([role.DeletionPolicy, role.UpdateReplacePolicy], ['Retain', 'Retain']);
     assert.deepEqual(role.Properties.AssumeRolePolicyDocument.Statement[0].Principal, { Service: ['apigateway.amazonaws.com'] });
-    assert.deepEqual(the('AWS::ApiGateway::Account').Properties.CloudWatchRoleArn, { 'Fn::GetAtt': ['ApiGatewayLogRole', 'Arn'] });
-    assert.deepEqual(template.Resources.ApiGatewayStage!.DependsOn, ['ApiGatewayAccount'], 'the account role is set before the stage logs');
-    assert.deepEqual([ofType('AWS::ApiGateway::Account', tuned), tuned.Resources.ApiGatewayLogRole, tuned.Resources.ApiGatewayStage!.DependsOn], [[], undefined, undefined]);
+    assert.deepEqual(the('AWS::ApiGateway::Account', high).Properties.CloudWatchRoleArn, { 'Fn::GetAtt': ['ApiGatewayLogRole', 'Arn'] });
+    assert.deepEqual(high.Resources.ApiGatewayStage!.DependsOn, ['ApiGatewayAccount'], 'the account role is set before the stage logs');
   });
 });
 
@@ -251,19 +281,19 @@ describe('The REST API resource policy in the packaged template', () => {
   });
   const route = 'execute-api:/dev/GET/v1/profiles/billing/token';
 
-  it('lets in exactly the accounts and roles infra/profiles.json allows, on the token route only', () => {
+  it('lets in exactly the accounts and roles infra/profiles.json allows, on the token route only', async () => {
     const allow = policy(template).Statement.filter((s) => s.Effect === 'Allow');
     assert.equal(allow.length, 1);
     assert.deepEqual(allow[0]!.Principal, { AWS: [...new Set(patterns.map((p) => `arn:${p.partition}:iam::${p.account}:root`))].sort() });
     assert.deepEqual([allow[0]!.Action, allow[0]!.Resource], ['execute-api:Invoke', 'execute-api:/dev/GET/v1/profiles/*/token']);
-    for (const role of declaredRoles) assert.equal(evaluate(policy(template), { principalArn: role, resource: route }), 'allow', role);
+    for (const role of declaredRoles) assert.equal(await evaluate(policy(template), { principalArn: role, resource: route }), 'allow', role);
     const [first] = patterns;
     const strangers = [`arn:aws:iam::${first!.account}:role/admin`, `arn:aws:iam::210987654321:role/${first!.source.split('/').pop()}`, `arn:aws:iam::${first!.account}:user/alice`];
-    for (const stranger of strangers) assert.equal(evaluate(policy(template), { principalArn: stranger, resource: route }), 'deny', stranger);
-    assert.equal(evaluate(policy(template), { principalArn: declaredRoles[0]!, resource: 'execute-api:/dev/GET/v1/other' }), 'implicit-deny');
+    for (const stranger of strangers) assert.equal(await evaluate(policy(template), { principalArn: stranger, resource: route }), 'deny', stranger);
+    assert.equal(await evaluate(policy(template), { principalArn: declaredRoles[0]!, resource: 'execute-api:/dev/GET/v1/other' }), 'implicit-deny');
   });
 
-  it('with orgId and PRIVATE, also requires the organisation and one of the VPC endpoints', () => {
+  it('with orgId and PRIVATE, also requires the organisation and one of the VPC endpoints', async () => {
     const conditions = policy(tuned).Statement.filter((s) => s.Effect === 'Deny').map((s) => s.Condition);
     assert.deepEqual(conditions.slice(1), [
       { StringNotEquals: { 'aws:PrincipalOrgID': 'o-abcd123456' } },
@@ -273,11 +303,11 @@ describe('The REST API resource policy in the packaged template', () => {
     assert.deepEqual(the('AWS::ApiGateway::RestApi').Properties.EndpointConfiguration, { Types: ['REGIONAL'] });
     const role = declaredRoles[0]!;
     const inside = { principalArn: role, resource: route, orgId: 'o-abcd123456', sourceVpce: 'vpce-11112222333344445' };
-    assert.equal(evaluate(policy(tuned), inside), 'allow');
-    assert.equal(evaluate(policy(tuned), { ...inside, orgId: 'o-zzzz999999' }), 'deny');
-    assert.equal(evaluate(policy(tuned), { ...inside, orgId: undefined }), 'deny');
-    assert.equal(evaluate(policy(tuned), { ...inside, sourceVpce: 'vpce-99998888777766665' }), 'deny');
-    assert.equal(evaluate(policy(template), { principalArn: role, resource: route }), 'allow', 'REGIONAL without orgId: no such conditions');
+    assert.equal(await evaluate(policy(tuned), inside), 'allow');
+    assert.equal(await evaluate(policy(tuned), { ...inside, orgId: 'o-zzzz999999' }), 'deny');
+    assert.equal(await evaluate(policy(tuned), { ...inside, orgId: undefined }), 'deny');
+    assert.equal(await evaluate(policy(tuned), { ...inside, sourceVpce: 'vpce-99998888777766665' }), 'deny');
+    assert.equal(await evaluate(policy(template), { principalArn: role, resource: route }), 'allow', 'REGIONAL without orgId: no such conditions');
   });
 });
 
@@ -363,8 +393,10 @@ describe('Key rotation in the packaged template (infra/rotation.cjs, from rotate
 
   it('attaches a rotation schedule to each secret whose profile says rotateEveryDays, invoking the rotate function, never at deploy time', () => {
     assert.ok(rotating.length > 0, 'the shipped declaration shows rotation');
-    const schedules = ofType('AWS::SecretsManager::RotationSchedule').map((r) => [r.Properties.SecretId, r.Properties.RotationRules.AutomaticallyAfterDays, r.Properties.RotateImmediatelyOnUpdate]);
+    // Each schedule refers to the stack's own secret resource (so CloudFormation creates the secret first).
+    const schedules = ofType('AWS::SecretsManager::RotationSchedule').map((r) => [template.Resources[r.Properties.SecretId.Ref]?.Properties.Name, r.Properties.RotationRules.AutomaticallyAfterDays, r.Properties.RotateImmediatelyOnUpdate]);
     assert.deepEqual(schedules, rotating.map((p) => [p.secretId, p.rotateEveryDays, false]));
+    for (const schedule of ofType('AWS::SecretsManager::RotationSchedule')) assert.equal(template.Resources[schedule.Properties.SecretId.Ref]?.Type, 'AWS::SecretsManager::Secret');
     for (const schedule of ofType('AWS::SecretsManager::RotationSchedule')) assert.deepEqual(schedule.Properties.RotationLambdaARN, { 'Fn::GetAtt': ['RotateLambdaFunction', 'Arn'] });
     assert.equal(template.Resources.RotateLambdaFunction?.Properties.Handler, 'functions/rotate/handler.handler');
   });
@@ -482,11 +514,6 @@ describe('The packaged template: shared tier on (the default)', () => {
 });
 
 describe('The packaged template: --param=sharedTier=off', () => {
-  let off: Template;
-  // Packaged here, after the file's other packaging: two at once would share .serverless/.
-  before(async () => {
-    off = await packageTemplate(tempDir(), ['--param=sharedTier=off']);
-  });
   it('has no table, no DynamoDB grant, no data-key grant, no fallback alarm, and an empty FLEET_TABLE', () => {
     assert.deepEqual(ofTypeIn(off, 'AWS::DynamoDB::Table'), []);
     assert.deepEqual(granting(off, /^dynamodb:|^kms:GenerateDataKey/).filter((s) => !s.Condition?.StringEquals?.['kms:ViaService']), [], 'none but through Secrets Manager (the rotate function)');
@@ -497,6 +524,231 @@ describe('The packaged template: --param=sharedTier=off', () => {
   });
 
   it('refuses any other value before anything reaches AWS', async () => {
-    await assert.rejects(packageTemplate(tempDir(), ['--param=sharedTier=maybe']), (error: { stdout: string; stderr: string }) => /sharedTier=… must be on or off, got 'maybe'/.test(error.stdout + error.stderr));
+    await assert.rejects(packageTemplate(tempDir(), ['--param=sharedTier=maybe']), (error: { stdout: string; stderr: string }) => /sharedTier=… must be one of on, off, got 'maybe'/.test(error.stdout + error.stderr));
+  });
+});
+
+const { custodyResources } = createRequire(import.meta.url)('../../infra/custody.cjs') as { custodyResources: (declaration: unknown, options: { stage: string; kept: boolean }) => { Resources: Record<string, { Type: string; Properties: Record<string, any> }> } };
+
+/** Every Ref and Fn::GetAtt in a template that names no resource, parameter or pseudo parameter of it. */
+function danglingReferences(t: Template): string[] {
+  const found: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node === null || typeof node !== 'object') return;
+    const ref = (node as { Ref?: unknown }).Ref;
+    if (typeof ref === 'string' && !ref.startsWith('AWS::') && !(ref in t.Resources)) found.push(`Ref ${ref}`);
+    const getAtt = (node as { 'Fn::GetAtt'?: unknown })['Fn::GetAtt'];
+    if (Array.isArray(getAtt) && !(getAtt[0] in t.Resources)) found.push(`GetAtt ${getAtt[0]}`);
+    for (const [key, value] of Object.entries(node)) if (key !== 'Fn::Sub') walk(value);
+    const sub = (node as { 'Fn::Sub'?: unknown })['Fn::Sub'];
+    const text = typeof sub === 'string' ? sub : Array.isArray(sub) ? sub[0] : '';
+    for (const [, name] of String(text).matchAll(/\$\{([A-Za-z0-9]+)(?:\.\w+)?\}/g)) if (!(name! in t.Resources)) found.push(`Sub ${name}`);
+  };
+  walk(t.Resources);
+  walk(t.Outputs ?? {});
+  return found;
+}
+/** The standalone IAM policies granting the token function's role something that the function does not wait for. */
+const unawaitedPolicies = (t: Template) =>
+  Object.entries(t.Resources)
+    .filter(([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes('"IamRoleLambdaExecution"'))
+    .map(([id]) => id)
+    .filter((id) => ![t.Resources.TokenLambdaFunction!.DependsOn ?? []].flat().includes(id));
+
+describe('The stack creates and keeps what a first deploy needs', () => {
+  const declaration = JSON.parse(readFileSync('infra/profiles.json', 'utf8')) as { profiles: { name: string; secretId: string }[] };
+  const named = [...new Set(declaration.profiles.map((p) => p.secretId).filter((id) => !id.startsWith('arn:')))].sort();
+
+  it('creates each declared secret named by name, empty, under the stack key, kept on delete and replace, readable by the grants', () => {
+    const secrets = ofType('AWS::SecretsManager::Secret');
+    assert.deepEqual(secrets.map((s) => s.Properties.Name).sort(), named);
+    const readable = statement('ReadDeclaredSecrets').Resource.map((r: string | { 'Fn::Sub': string }) => (typeof r === 'string' ? r : r['Fn::Sub']));
+    for (const secret of secrets) {
+      assert.deepEqual([secret.DeletionPolicy, secret.UpdateReplacePolicy], ['Retain', 'Retain']);
+      assert.deepEqual(secret.Properties.KmsKeyId, { 'Fn::GetAtt': ['SecretsKey', 'Arn'] });
+      assert.ok(!('SecretString' in secret.Properties) && !('GenerateSecretString' in secret.Properties), 'created empty: a stack update never overwrites the key put later');
+      assert.ok(readable.includes(`arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${secret.Properties.Name}-??????`), 'the function may read it');
+    }
+  });
+
+  it('creates no secret that a profile names by ARN (it is managed elsewhere), and one per secret shared by profiles', () => {
+    const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:team/rackspace-AbC123';
+    const allow = ['arn:aws:iam::123456789012:role/app'];
+    const created = custodyResources({ profiles: [{ name: 'a', secretId: arn, allow }, { name: 'b', secretId: 'team/b', allow }, { name: 'c', secretId: 'team/b', allow }] }, { stage: 'dev', kept: false }).Resources;
+    assert.deepEqual(Object.entries(created).map(([id, r]) => [id, r.Properties.Name]), [['SecretB', 'team/b']]);
+    assert.match(created.SecretB!.Properties.Description, /profile\(s\) b, c\. Created empty: put the value with rackspace-token admin put-key b$/);
+  });
+
+  it('makes the token function wait for every policy granting its role (the shared tier grant too)', () => {
+    assert.ok(template.Resources.SharedTierPolicy, 'the shared tier has a policy of its own');
+    assert.deepEqual(unawaitedPolicies(template), []);
+    assert.ok(template.Resources.TokenLambdaFunction!.DependsOn!.includes('SharedTierPolicy'));
+    assert.ok(!(off.Resources.TokenLambdaFunction!.DependsOn ?? []).includes('SharedTierPolicy'), 'no such policy when the shared tier is off');
+  });
+
+  it('blocks public access to the deployment bucket in the template itself', () => {
+    const create = JSON.parse(readFileSync(join(templateFiles.get(template)!, '..', 'cloudformation-template-create-stack.json'), 'utf8')) as Template;
+    for (const t of [template, create]) {
+      assert.deepEqual(t.Resources.ServerlessDeploymentBucket!.Properties.PublicAccessBlockConfiguration, { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    }
+  });
+
+  it('leaves no reference to a resource it does not create, in any variant', () => {
+    for (const t of [template, tuned, high, off]) assert.deepEqual(danglingReferences(t), []);
+  });
+});
+
+describe('Re-creating a removed stage (--param=keptKeyArn) with its own declaration (infra/profiles.<stage>.json)', () => {
+  it('creates no key, no secret and no log group, and uses the kept ones: the key by its ARN, the groups by theirs', () => {
+    assert.deepEqual([ofTypeIn(off, 'AWS::KMS::Key'), ofTypeIn(off, 'AWS::SecretsManager::Secret'), ofTypeIn(off, 'AWS::Logs::LogGroup')], [[], [], []]);
+    assert.equal(ofTypeIn(off, 'AWS::KMS::Alias')[0]?.Properties.TargetKeyId, KEPT_KEY);
+    const role = off.Resources.IamRoleLambdaExecution!.Properties.Policies[0].PolicyDocument.Statement as { Sid: string; Resource: unknown }[];
+    assert.deepEqual(role.find((s) => s.Sid === 'DecryptSecretsThroughSecretsManager')?.Resource, [KEPT_KEY]);
+    const group = (name: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${name}:*` });
+    assert.deepEqual(role.find((s) => s.Sid === 'WriteOwnLogGroups')?.Resource, [group(`/aws/lambda/rackspace-token-vendor-${OWN_STAGE}-token`)]);
+    assert.deepEqual(off.Resources.ApiGatewayStage!.Properties.AccessLogSetting.DestinationArn, group(`/aws/api-gateway/rackspace-token-vendor-${OWN_STAGE}-access`));
+    const rotate = off.Resources.RotateRole!.Properties.Policies[0].PolicyDocument.Statement as { Sid: string; Resource: unknown }[];
+    assert.deepEqual(rotate.find((s) => s.Sid === 'WriteOwnLogGroup')?.Resource, [group(`/aws/lambda/rackspace-token-vendor-${OWN_STAGE}-rotate`)]);
+  });
+
+  it("generates the stage's template from its own declaration and ships that declaration in its bundle", async () => {
+    assert.deepEqual(ofTypeIn(off, 'AWS::SecretsManager::RotationSchedule'), [], 'no profile of this stage rotates');
+    const role = off.Resources.IamRoleLambdaExecution!.Properties.Policies[0].PolicyDocument.Statement as { Sid: string; Resource: unknown }[];
+    assert.deepEqual(role.find((s) => s.Sid === 'ReadDeclaredSecrets')?.Resource, [
+      { 'Fn::Sub': 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:rtv-own/stage-own-??????' },
+      OWN_DECLARATION.profiles[1]!.secretId,
+    ]);
+    await run('unzip', ['-q', '-o', join(offDir, 'token.zip'), '-d', join(offDir, 'token')]);
+    const bundle = readFileSync(join(offDir, 'token', 'functions', 'token', 'handler.mjs'), 'utf8');
+    assert.ok(bundle.includes('rtv-own/stage-own') && !bundle.includes('rackspace-token-vendor/example'), "the stage's declaration, not infra/profiles.json");
+    const outputs = (off as { Outputs: Record<string, { Value: unknown }> }).Outputs;
+    assert.deepEqual(Object.keys(JSON.parse(String(outputs.ProfileSecrets?.Value))), ['stage-own', 'elsewhere'], "the operators' CLI finds this stage's profiles");
+  });
+});
+
+describe('Granting a caller: every caller needs an execute-api:Invoke statement of its own (IAM simulator)', () => {
+  // The resource policy's Allow names accounts (:root), which delegates to each account's IAM: it
+  // does not grant a role anything by itself, in the API's own account or another.
+  const apiAccount = '123456789012';
+  const policy = () => the('AWS::ApiGateway::RestApi', off).Properties.Policy as Policy;
+  const route = `execute-api:/${OWN_STAGE}/GET/v1/profiles/stage-own/token`;
+  // The statement a caller team adds (the API's id from the stack output RestApiId). The simulator
+  // we use does not match a * standing for the API id, so the statement names it, as docs/deploy.md does.
+  const invoke = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: apiArn(`execute-api:/${OWN_STAGE}/GET/v1/profiles/*/token`, apiAccount) }] };
+  const callers = [
+    ['in the API\'s own account', 'arn:aws:iam::123456789012:role/own-consumer'],
+    ['in another account', 'arn:aws:iam::210987654321:role/other-consumer'],
+  ] as const;
+
+  for (const [where, principalArn] of callers) {
+    it(`refuses an allowed role ${where} that has no statement of its own, and lets it in with one`, async () => {
+      assert.equal(await simulate(policy(), { principalArn, resource: route }, { identityPolicy: null, apiAccount }), 'implicit-deny');
+      assert.equal(await simulate(policy(), { principalArn, resource: route }, { identityPolicy: invoke, apiAccount }), 'allow');
+    });
+  }
+
+  it('refuses a role no profile allows even when its own policy allows everything', async () => {
+    const everything = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
+    assert.equal(await simulate(policy(), { principalArn: 'arn:aws:iam::123456789012:role/admin', resource: route }, { identityPolicy: everything, apiAccount }), 'deny');
+  });
+});
+
+// AWS's offline validator (@aws/cloudformation-validate: the rules cfn-lint and `cdk synth` run) over
+// every packaged variant: no error, and every warning one of these, each with its reason.
+const EXPLAINED_WARNINGS: Array<{ ruleId: string; logicalId: RegExp; reason: string }> = [
+  { ruleId: 'W3005', logicalId: /^RotateLambdaFunction$/, reason: 'osls adds DependsOn on a function\'s own role (RotateRole) though Role already references it; redundant, harmless' },
+  { ruleId: 'W3011', logicalId: /^(Token|Rotate)LambdaVersion/, reason: 'osls keeps old Lambda versions on delete (DeletionPolicy Retain) for rollback; a version is never replaced in place (each has its own logical id), so UpdateReplacePolicy would change nothing' },
+  { ruleId: 'W8003', logicalId: /^(HasAlarmTopic|SharedTierOn)$/, reason: 'osls substitutes --param values at package time, so these conditions are constant in each packaged template; kept as conditions so every variant has the same shape' },
+  { ruleId: 'W8001', logicalId: /^SharedTierOn$/, reason: 'with --param=keptKeyArn the key, whose policy is the one user of this condition, is not in the template; the condition stays so every variant has the same Conditions' },
+  { ruleId: 'W9013', logicalId: /^SecretsKeyAlias$/, reason: 'with --param=keptKeyArn the alias targets the kept key by the ARN the operator gave, account id included: that key is not a resource of the stack' },
+];
+
+describe("AWS's CloudFormation validator over every packaged variant", () => {
+  const variants = () => ({ default: template, 'PRIVATE, orgId, lowest values': tuned, 'highest values, apiGatewayLogRole=create': high, 'sharedTier=off, keptKeyArn, own declaration': off });
+  it('finds no error and no warning left unexplained in any of them', () => {
+    const engine = new RegoEngine();
+    try {
+      for (const [name, t] of Object.entries(variants())) {
+        const report = engine.validateStandard(new TemplateFile(templateFiles.get(t)!), { severityLevel: 'WARN' });
+        assert.equal(report.status, 'OK', `${name}: the validator finished`);
+        const unexplained = report.diagnostics
+          .filter((d) => !EXPLAINED_WARNINGS.some((w) => d.severity === 'WARN' && w.ruleId === d.ruleId && w.logicalId.test(d.entity?.logicalId ?? '')))
+          .map((d) => `${d.severity} ${d.ruleId} ${d.entity?.logicalId}: ${d.message}`);
+        assert.deepEqual(unexplained, [], name);
+      }
+    } finally {
+      engine.free();
+    }
+  });
+
+  it('would report a broken template (the check can fail)', () => {
+    const broken = structuredClone(template);
+    broken.Resources.TokenLambdaFunction!.Properties.MemorySize = 'lots';
+    broken.Resources.ApiGatewayStage!.DependsOn = ['NoSuchResource'];
+    const file = join(tempDir(), 'broken.json');
+    writeFileSync(file, JSON.stringify(broken));
+    const engine = new RegoEngine();
+    try {
+      const errors = engine.validateStandard(new TemplateFile(file), { severityLevel: 'ERROR' }).diagnostics.map((d) => `${d.ruleId} ${d.entity?.logicalId}`);
+      assert.ok(errors.some((e) => e.endsWith('TokenLambdaFunction')), errors.join('\n'));
+      assert.ok(errors.some((e) => e.endsWith('ApiGatewayStage')), errors.join('\n'));
+    } finally {
+      engine.free();
+    }
+  });
+});
+
+describe('The deployer policy, generated from the packaged template (npm run deployer-policy)', () => {
+  const { deployerPolicy, policySize } = createRequire(import.meta.url)('../../infra/deployer-policy.cjs') as {
+    deployerPolicy: (t: unknown, where: { stage: string; region: string; account: string }) => { Statement: { Sid: string; Action: string[]; Resource: string[] }[] };
+    policySize: (policy: unknown) => number;
+  };
+  const account = '123456789012';
+  const where = (stage = 'dev') => ({ stage, region: 'us-east-1', account });
+  /** The simulator's answer for a deployer holding only this policy, in the same account. */
+  async function allows(policy: unknown, action: string, resource: string): Promise<boolean> {
+    const { runSimulation } = await import('@cloud-copilot/iam-simulate');
+    const answer = await runSimulation({
+      identityPolicies: [{ name: 'deployer', policy }], serviceControlPolicies: [], resourceControlPolicies: [],
+      request: { action, principal: `arn:aws:iam::${account}:role/deployer`, resource: { accountId: account, resource }, contextVariables: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
+    } as never, {});
+    if (answer.resultType === 'error') throw new Error(JSON.stringify(answer.errors));
+    return answer.overallResult === 'Allowed';
+  }
+
+  it("fits in one managed policy (IAM's 6,144 characters) for every variant, and never grants an action wildcard", () => {
+    for (const [t, stage] of [[template, 'dev'], [tuned, 'dev'], [high, 'dev'], [off, OWN_STAGE]] as const) {
+      const policy = deployerPolicy(t, where(stage));
+      assert.ok(policySize(policy) <= 6144, `${policySize(policy)} characters`);
+      assert.deepEqual(policy.Statement.flatMap((s) => s.Action).filter((a) => a.includes('*')), []);
+    }
+  });
+
+  it("lets the deployer create this stage's resources and nothing of another stage or an undeclared secret", async () => {
+    const policy = deployerPolicy(template, where());
+    const arn = (service: string, resource: string, region = 'us-east-1') => `arn:aws:${service}:${region}:${account}:${resource}`;
+    assert.ok(await allows(policy, 'cloudformation:CreateStack', arn('cloudformation', 'stack/rackspace-token-vendor-dev/1234')));
+    assert.ok(await allows(policy, 'lambda:CreateFunction', arn('lambda', 'function:rackspace-token-vendor-dev-token')));
+    assert.ok(await allows(policy, 'secretsmanager:CreateSecret', arn('secretsmanager', 'secret:rackspace-token-vendor/example-AbC123')));
+    assert.ok(await allows(policy, 'secretsmanager:RotateSecret', arn('secretsmanager', 'secret:rackspace-token-vendor/example-AbC123')));
+    assert.ok(await allows(policy, 'iam:PassRole', `arn:aws:iam::${account}:role/rackspace-token-vendor-dev-us-east-1-lambdaRole`));
+    assert.ok(!(await allows(policy, 'lambda:CreateFunction', arn('lambda', 'function:rackspace-token-vendor-prod-token'))), 'not another stage');
+    assert.ok(!(await allows(policy, 'secretsmanager:CreateSecret', arn('secretsmanager', 'secret:someone-else/key-AbC123'))), 'not another secret');
+    assert.ok(!(await allows(policy, 'secretsmanager:GetSecretValue', arn('secretsmanager', 'secret:rackspace-token-vendor/example-AbC123'))), 'never reads a secret');
+    assert.ok(!(await allows(policy, 'iam:CreateRole', `arn:aws:iam::${account}:role/admin`)));
+  });
+
+  it("grants the account-wide API Gateway setting only when the template changes it, and no DynamoDB when the shared tier is off", async () => {
+    const account_ = `arn:aws:apigateway:us-east-1::/account`;
+    assert.ok(!(await allows(deployerPolicy(template, where()), 'apigateway:PATCH', account_)));
+    assert.ok(await allows(deployerPolicy(high, where()), 'apigateway:PATCH', account_));
+    assert.ok(!JSON.stringify(deployerPolicy(off, where(OWN_STAGE))).includes('dynamodb:'));
+    assert.ok(!JSON.stringify(deployerPolicy(off, where(OWN_STAGE))).includes('kms:CreateKey'), 'a kept key is not created');
+  });
+
+  it('refuses a template holding a resource type it has no permissions for', () => {
+    const extra = { Resources: { ...template.Resources, Queue: { Type: 'AWS::SQS::Queue', Properties: {} } } };
+    assert.throws(() => deployerPolicy(extra, where()), /has no permissions for AWS::SQS::Queue: add them/);
   });
 });

@@ -66,6 +66,21 @@ describe('Key rotation: the rotation function driven by RotateSecret through the
     assert.equal(created?.rotation.version, r.secrets.rotations[0]?.token);
   });
 
+  it('skips a rotation that comes due before the key is put into the secret the stack created empty, and rotates once it is', async () => {
+    const r = await rig({ secret: null });
+    assert.equal(await rotateAndSettle(r), null);
+    assert.deepEqual(r.audit().map((line) => [line.rotation.step, line.rotation.outcome]), [
+      ['createSecret', 'not-yet-set'], ['setSecret', 'nothing-to-do'], ['testSecret', 'not-yet-set'], ['finishSecret', 'not-yet-set'],
+    ]);
+    assert.ok(r.secrets.rotations.at(-1)?.ok, 'the rotation succeeded: no failure, no alarm');
+    assert.deepEqual(Object.values(r.secrets.stagesOf(DEMO_SECRET_ID)).flat(), [], 'no AWSPENDING left behind, and AWSCURRENT not moved onto an empty version');
+    assert.equal(r.identity.requests.reset, 0, 'Rackspace was never called');
+    // The operator puts the key (admin put-key): the next rotation is an ordinary one.
+    r.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: 'demo', apiKey: OLD_KEY, identityUrl: r.identity.url }));
+    assert.equal(await rotateAndSettle(r), null);
+    await assertRotated(r);
+  });
+
   it('audits how long each step took on the injected clock: three Identity calls for createSecret (authenticate, reset, read back), one each for testSecret and finishSecret, none for setSecret', async () => {
     const r = await timedRig();
     await rotateAndSettle(r);

@@ -1,4 +1,4 @@
-import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { SECRETS_TIMEOUTS, secretsManagerClient } from '../../functions/adapters/secrets.ts';
 import { createLogger, type Sink } from '../../functions/core/logger.ts';
 import { loadConfig } from '../../functions/config.ts';
@@ -14,8 +14,8 @@ import { observe } from './leak-guard.ts';
 export const ROTATION_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:rackspace-token-vendor-local-rotate';
 
 export interface RotationRigOptions {
-  /** The secret's value; by default the demo user's API key and the emulator's URL. */
-  secret?: (identityUrl: string) => Record<string, string>;
+  /** The secret's value; by default the demo user's API key and the emulator's URL; null: created empty, as the stack creates it. */
+  secret?: ((identityUrl: string) => Record<string, string>) | null;
   /** Wraps the rotation function's fetch (to crash it after a given call, say). */
   fetch?: (inner: typeof globalThis.fetch) => typeof globalThis.fetch;
   /** Invokes each step this many times in a row, as a duplicate delivery would. */
@@ -47,13 +47,15 @@ export interface RotationRigOptions {
  */
 export async function startRotationRig(options: RotationRigOptions = {}) {
   const identity = await startIdentityEmulator({ users: [{ ...DEMO_USER }], ...(options.now && { now: options.now }), ...(options.identityLifetimeMs && { lifetimeMs: options.identityLifetimeMs }) });
-  const initial = options.secret?.(identity.url) ?? { username: DEMO_USER.username, apiKey: DEMO_USER.apiKey as string, identityUrl: identity.url };
-  const secrets = await startSecretsManagerEmulator({ secrets: { [DEMO_SECRET_ID]: JSON.stringify(initial) } });
+  const initial = options.secret === null ? null : (options.secret?.(identity.url) ?? { username: DEMO_USER.username, apiKey: DEMO_USER.apiKey as string, identityUrl: identity.url });
+  const secrets = await startSecretsManagerEmulator({ secrets: initial ? { [DEMO_SECRET_ID]: JSON.stringify(initial) } : {} });
   // The deployed client (its timeouts), on the emulator, one attempt per call so the tests count them.
   const client = secretsManagerClient(
     { endpoint: secrets.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-emulator' }, maxAttempts: 1 },
     options.secretsTimeouts,
   );
+  // As the stack creates it (infra/custody.cjs): a secret with no value.
+  if (!initial) await client.send(new CreateSecretCommand({ Name: DEMO_SECRET_ID }));
   const lines: string[] = [];
   const logger = createLogger({
     sink: (line) => {

@@ -60,6 +60,19 @@ describe('Rotation steps: refusals before anything changes', () => {
     assert.deepEqual([writes, d.calls], [[], []]);
   });
 
+  it('skips every step of a secret created empty by the stack (no version is AWSCURRENT) and leaves no rotation in progress', async () => {
+    // The stack creates each secret without a value; Secrets Manager adds only the AWSPENDING version.
+    for (const step of ['createSecret', 'setSecret', 'testSecret'] as const) {
+      const { store, writes } = memoryVersions({ v1: { secretString: null, stages: ['AWSPENDING'] } });
+      const d = deps(store);
+      assert.deepEqual(await runStep(step, SECRET, 'v1', d), { outcome: step === 'setSecret' ? 'nothing-to-do' : 'not-yet-set' }, step);
+      assert.deepEqual([writes, d.calls], [[], []], `${step} writes nothing and calls nobody`);
+    }
+    const { store, writes } = memoryVersions({ v1: { secretString: null, stages: ['AWSPENDING'] } });
+    assert.deepEqual(await runStep('finishSecret', SECRET, 'v1', deps(store)), { outcome: 'not-yet-set' });
+    assert.deepEqual(writes, ['move AWSPENDING from v1'], 'AWSPENDING goes, so the next rotation (after put-key) may start; AWSCURRENT is not moved to an empty version');
+  });
+
   it("relays why the current value cannot be rotated, without quoting it", async () => {
     const unreadable = '{"username":"billing-bot","apiKey":' + `"${KEY}"`;
     const { store, writes } = memoryVersions({ v1: { secretString: unreadable, stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] } });
