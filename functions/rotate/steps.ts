@@ -235,7 +235,11 @@ async function recoverKey(secretId: string, token: string, deps: StepDeps): Prom
 
 async function testSecret(secretId: string, token: string, deps: StepDeps): Promise<StepResult> {
   const pending = await deps.store.value(secretId, { versionId: token, stage: PENDING });
-  if (!pending) throw new RotationError('AWSPENDING has no value for this version: createSecret has not completed.');
+  // Turning rotation on without rotating at once (our schedules, RotateImmediatelyOnUpdate: false),
+  // Secrets Manager checks the configuration by creating an empty AWSPENDING and invoking testSecret
+  // alone. Refusing it would roll back the deploy that adds rotation; passing it moves nothing, and
+  // finishSecret checks the pending key at Identity itself before AWSCURRENT moves.
+  if (!pending) return { outcome: 'nothing-to-do' };
   const credentials = apiKeyCredentials(secretId, pending.secretString);
   const identity = await deps.authenticate(credentials);
   markSensitive(`token of ${secretId}`, identity.id);

@@ -258,10 +258,12 @@ describe('Rotation steps: refusals before anything changes', () => {
     assert.deepEqual(d.calls, ['authenticate']);
   });
 
-  it('refuses testSecret before createSecret has stored the new key', async () => {
-    const { store } = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] } });
+  it('passes testSecret on an empty AWSPENDING without sending anything (Secrets Manager\'s check of a new schedule), while finishSecret still refuses to move AWSCURRENT onto it', async () => {
+    const { store, writes } = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] } });
     const d = deps(store);
-    assert.equal(await refusal(runStep('testSecret', SECRET, 'v2', d)), 'AWSPENDING has no value for this version: createSecret has not completed.');
+    assert.deepEqual(await runStep('testSecret', SECRET, 'v2', d), { outcome: 'nothing-to-do' });
     assert.deepEqual(d.calls, []);
+    assert.equal(await refusal(runStep('finishSecret', SECRET, 'v2', d)), 'AWSPENDING has no value for this version: createSecret has not completed, so AWSCURRENT stays where it is.');
+    assert.deepEqual(writes, []);
   });
 });
