@@ -132,7 +132,7 @@ describe('Healing a key reset from outside (emulators, real SDK client, real fet
   it("leaves a rotation's own reset alone: a renewal between its reset and its put is not healed, and no alarm", async () => {
     const d = await start({ rotates: true });
     const client = new SecretsManagerClient({ endpoint: d.secrets.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-emulator' }, maxAttempts: 1 });
-    const during: Array<{ status: number; heal: unknown; healed: unknown }> = [];
+    const during: Array<{ status: number; heal: unknown; healed: unknown; keyReads: number }> = [];
     try {
       const rotate = makeRotationHandler({
         config: loadConfig({ IDENTITY_URL: d.identity.url }),
@@ -144,8 +144,10 @@ describe('Healing a key reset from outside (emulators, real SDK client, real fet
         fetch: async (input, init) => {
           const response = await fetch(input, init);
           if (String(input).endsWith('/RAX-AUTH/reset')) {
+            // Counted around the renewal only: the rotation itself reads the new key back after its reset.
+            const before = d.identity.requests.getKey;
             const status = (await d.vend(d.handler, RENEW)).statusCode;
-            during.push({ status, heal: d.lastLine().audit.heal, healed: d.lastLine().KeyHealed });
+            during.push({ status, heal: d.lastLine().audit.heal, healed: d.lastLine().KeyHealed, keyReads: d.identity.requests.getKey - before });
           }
           return response;
         },
@@ -155,9 +157,8 @@ describe('Healing a key reset from outside (emulators, real SDK client, real fet
       d.clock.advance(23 * HOUR + 30 * MINUTE);
       await client.send(new RotateSecretCommand({ SecretId: DEMO_SECRET_ID, RotationLambdaARN: ROTATE_ARN, RotateImmediately: true }));
       await d.secrets.rotationsSettled();
-      assert.deepEqual(during, [{ status: 502, heal: 'rotation-underway', healed: 0 }]);
+      assert.deepEqual(during, [{ status: 502, heal: 'rotation-underway', healed: 0, keyReads: 0 }]);
       assert.ok(d.secrets.rotations[0]?.ok, 'the rotation finished');
-      assert.equal(d.identity.requests.getKey, 0, 'the heal did not even read the key');
       assert.equal(await d.identityStatus(d.current().apiKey as string), 200);
     } finally {
       client.destroy();
