@@ -16,7 +16,7 @@ export interface Config {
   secretTtlSeconds: number;
   /** The deployment stage: the `Stage` dimension of every metric. */
   stage: string;
-  /** The shared tier (README "Shared tier"): its table, the key its data keys come from, the stage in their context; `null`: off. */
+  /** The shared tier (docs/operations.md "Shared tier"): its table, the key its data keys come from, the stage in their context; `null`: off. */
   fleet: { table: string; keyId: string; stage: string } | null;
 }
 

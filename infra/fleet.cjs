@@ -1,5 +1,5 @@
 'use strict';
-// The shared tier's infrastructure (README "Shared tier"), generated at package time so that
+// The shared tier's infrastructure (docs/operations.md "Shared tier"), generated at package time so that
 // `--param=sharedTier=off` leaves no trace: no table, no IAM grant, no KMS use, no alarm, and the
 // function's FLEET_TABLE is empty (it then works alone, as before). serverless.yml loads
 // `${file(infra/fleet.cjs):resources}` and the two environment values below.
@@ -71,7 +71,7 @@ function fleetResources(stage, on, alarmTopicArn = '', names = profileNames(stag
   if (!on) return {};
   return {
     Resources: {
-      // One item per profile; on demand: a few thousand requests a day (README, "Shared tier: cost").
+      // One item per profile; on demand: a few thousand requests a day (docs/operations.md, "Shared tier").
       TokensTable: {
         Type: 'AWS::DynamoDB::Table',
         DeletionPolicy: 'Delete', // a cache: losing it costs one authentication per profile

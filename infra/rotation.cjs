@@ -109,7 +109,7 @@ function failureAlarm(notify) {
     Type: 'AWS::CloudWatch::Alarm',
     Properties: {
       AlarmDescription:
-        'A key rotation step failed. Find the rotation audit line with outcome "failed" in the rotate function\'s log; after a failed createSecret, re-run aws secretsmanager rotate-secret within the session expiry it names (README "Rotating keys").',
+        'A key rotation step failed. Find the rotation audit line with outcome "failed" in the rotate function\'s log; after a failed createSecret, re-run aws secretsmanager rotate-secret within the session expiry it names (docs/operations.md, "Rotating keys").',
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
       Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'RotateLambdaFunction' } }],

@@ -126,7 +126,7 @@ function matchServices(catalog: readonly CatalogService[], wanted: string): Cata
 function selectRegion(all: Candidate[], request: EndpointRequest, defaultRegion: string | null): Candidate[] {
   const region = request.region ?? defaultRegion;
   if (region === null) {
-    // Nothing names a region: a service's region-less endpoint is the one meant (PRODUCT.md's
+    // Nothing names a region: a service's region-less endpoint is the one meant (docs/contract.md's
     // default, "else a region-less endpoint"). Per service: another service's global endpoint
     // never stands in for this one's regional ones, so several services still make a 409.
     const hasGlobal = new Set(all.filter((c) => c.endpoint.region === null).map((c) => c.service));

@@ -33,8 +33,8 @@ export class DeclarationError extends Error {
 }
 
 const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-// arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME — see README "ARN matching".
-// Characters of role name a wildcard must follow (see README "ARN matching").
+// arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME — see docs/reference.md "ARN matching".
+// Characters of role name a wildcard must follow (see docs/reference.md "ARN matching").
 const MIN_WILDCARD_PREFIX = 3;
 // Rackspace role names: `identity:default`, `object-store:admin`, `rcn:admin`, `admin`; no spaces at either end.
 const ROLE_NAME = /^[A-Za-z0-9][\w:.@-]{0,127}$/;

@@ -4,7 +4,7 @@ import type { Token } from './token.ts';
 
 /**
  * Roles that manage the account itself: create users, change roles, read or reset other users'
- * keys. A token carrying one is the account, not one product (PRODUCT.md "What a vended token can
+ * keys. A token carrying one is the account, not one product (docs/contract.md "What a vended token can
  * do"; Rackspace's "Role-based access control" page: every product role is subordinate to
  * `identity:user-admin` and `identity:user-manage`; `rcn:admin` spans a customer's accounts).
  */

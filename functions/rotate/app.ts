@@ -28,7 +28,7 @@ const RotationEvent = z.object({
 });
 
 /**
- * The rotation function: Secrets Manager invokes it once per step (README, "Rotating keys"). Wiring
+ * The rotation function: Secrets Manager invokes it once per step (docs/operations.md, "Rotating keys"). Wiring
  * only: the steps are in steps.ts, on the same credentials schema, Identity client, retry policy and
  * redacting logger as the vending function. One audit line per invocation, success or failure; a
  * failure is rethrown so Secrets Manager sees the step fail and the rotation stays pending.

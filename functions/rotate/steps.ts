@@ -210,7 +210,7 @@ async function recoverKey(secretId: string, token: string, deps: StepDeps): Prom
   const { all } = await savedSessions(secretId, token, deps);
   if (all.length === 0) {
     throw new RotationError(
-      'Rackspace Identity refuses the AWSCURRENT key and no earlier attempt of this rotation saved a session: the key was changed outside this rotation. Put the working key in the secret by hand (README, "Rotating keys").',
+      'Rackspace Identity refuses the AWSCURRENT key and no earlier attempt of this rotation saved a session: the key was changed outside this rotation. Put the working key in the secret by hand (docs/operations.md, "Rotating keys").',
     );
   }
   const live = all.filter((s) => s.expiresAt > deps.now()).reverse();
@@ -256,7 +256,7 @@ async function finishSecret(secretId: string, token: string, stages: Record<stri
     identity = await deps.authenticate(credentials);
   } catch (error) {
     if (!deps.isUnauthorized(error)) throw error;
-    throw new RotationError('Rackspace Identity refuses the AWSPENDING key, so AWSCURRENT stays where it is: the key was changed after createSecret stored it. Put the working key in the secret by hand (README, "Rotating keys").', { cause: error });
+    throw new RotationError('Rackspace Identity refuses the AWSPENDING key, so AWSCURRENT stays where it is: the key was changed after createSecret stored it. Put the working key in the secret by hand (docs/operations.md, "Rotating keys").', { cause: error });
   }
   markSensitive(`token of ${secretId}`, identity.id);
   // Before the labels move: AWSPENDING holds a key Identity accepts, so no recovery needs a session any

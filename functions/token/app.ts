@@ -183,7 +183,7 @@ export function makeHandler(deps: AppDeps) {
   // The request's deadline bounds every wait; middy's early timeout stays as the last backstop, for
   // a wait we failed to bound: a 503 problem with its audit line instead of API Gateway's bare 5xx.
   const metrics = (facts: AuditFacts, status: number) => metricFields(facts, status, config.stage, facts.profile !== null && profiles.has(facts.profile), now());
-  // The operator's flush arrives as a direct invoke (README "Flush a profile's token"), never through API Gateway.
+  // The operator's flush arrives as a direct invoke (docs/operations.md "Flush a profile's token"), never through API Gateway.
   const flush = operatorFlush({
     profiles,
     shared,

@@ -26,7 +26,7 @@ export interface AuditFacts {
   /** The dependency that failed, when one did: the Identity-failure alarm counts `identity`. */
   upstream: Upstream | null;
   /**
-   * Beyond memory (README "Shared tier"): `table`, `identity` (this instance authenticated for the
+   * Beyond memory (docs/operations.md "Shared tier"): `table`, `identity` (this instance authenticated for the
    * fleet) or `fallback` (the table or KMS failed: the fallback alarm counts it); `null` for a
    * memory hit or with the shared tier off. `sharedFallback` says why it fell back.
    */

@@ -11,7 +11,7 @@ import type { Revocation } from '../adapters/identity-revoke.ts';
 import { fingerprint } from './audit.ts';
 
 /**
- * The operator's flush, as a direct invoke of the function (README "Flush a profile's token"):
+ * The operator's flush, as a direct invoke of the function (docs/operations.md "Flush a profile's token"):
  * `{"operation":"flush","profile":"billing","reason":"…"}`. Only `lambda:InvokeFunction` reaches
  * it; API Gateway never sends an event of this shape.
  */

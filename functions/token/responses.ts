@@ -53,7 +53,7 @@ function describe(error: Error): string {
 function audit(logger: RedactingLogger, metrics: MetricsOf, facts: AuditFacts, status: number, misconfigured = false): void {
   // Nested: Powertools reserves top-level keys such as `service`. EMF needs its members at the top.
   const { members, directive } = metrics(facts, status);
-  // Written whatever the log level: the audit trail is not debug output (README "Read the audit trail").
+  // Written whatever the log level: the audit trail is not debug output (docs/operations.md "Read the audit trail").
   // ERROR for a misconfigured deployment or an overprivileged user (operators must act; a bug has its
   // own ERROR line), WARN for other failures and degraded answers.
   const level = misconfigured ? 'ERROR' : status >= 500 || facts.degraded ? 'WARN' : 'INFO';

@@ -13,7 +13,7 @@ const params = createRequire(import.meta.url)('../../infra/params.cjs') as Recor
 const resolve = (name: keyof typeof params, given: Record<string, string> = {}) =>
   (params[name] as Resolver)({ resolveVariable: async (variable) => given[/^param:(\w+), null$/.exec(variable)?.[1] ?? ''] ?? null });
 
-// The documented deployment parameters (README "Deploy"); pinned here, not read from limits.json.
+// The documented deployment parameters (docs/deploy.md); pinned here, not read from limits.json.
 const BOUNDED = [
   { name: 'reservedConcurrency', min: 1, max: 100, fallback: 10 },
   { name: 'identityBudgetMs', min: 100, max: 25_000, fallback: 8_000 },

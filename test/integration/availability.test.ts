@@ -81,7 +81,7 @@ describe('Availability: time limits, backoff and what the cached token belongs t
       }
     });
 
-    it('has the limits README "Secrets Manager failures" gives each call: 1 s connect, 2 s request (then it throws), two attempts', async () => {
+    it('has the limits docs/design.md "Secrets Manager failures" gives each call: 1 s connect, 2 s request (then it throws), two attempts', async () => {
       const d = await start();
       const client = secretsManagerClient({ endpoint: d.secrets.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' } });
       try {

@@ -94,7 +94,7 @@ describe('Key rotation: the rotation function driven by RotateSecret through the
     await rotateAndSettle(r);
     const failed = r.audit().filter((line) => line.rotation.outcome === 'failed');
     const reason =
-      'RotationError: Rackspace Identity refuses the AWSCURRENT key and no earlier attempt of this rotation saved a session: the key was changed outside this rotation. Put the working key in the secret by hand (README, "Rotating keys").';
+      'RotationError: Rackspace Identity refuses the AWSCURRENT key and no earlier attempt of this rotation saved a session: the key was changed outside this rotation. Put the working key in the secret by hand (docs/operations.md, "Rotating keys").';
     assert.deepEqual(
       failed.map((line) => [line.level, (line as { message?: string }).message, line.rotation]),
       [['ERROR', 'rotation', { step: 'createSecret', secretId: r.secrets.arnOf(DEMO_SECRET_ID), version: r.secrets.rotations[0]?.token, outcome: 'failed', reason, ms: 250 }]],

@@ -418,7 +418,7 @@ describe('DynamoDB store: encrypted and authenticated at rest', () => {
 });
 
 describe('Shared-tier clients as deployed', () => {
-  it('give each call what README "Fallback" says: one attempt, 500 ms connect, 1 s request (then they throw)', async () => {
+  it('give each call what docs/operations.md "Fallback" says: one attempt, 500 ms connect, 1 s request (then they throw)', async () => {
     const local = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
     const dynamo = dynamoClient({ ...local, endpoint: tier.dynamo.endpoint });
     const kms = kmsClient({ ...local, endpoint: tier.kms.endpoint });

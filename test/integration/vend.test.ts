@@ -32,7 +32,7 @@ async function start(options: DemoOptions & { identityBehindMs?: number } = {}) 
 }
 
 describe('Integration: the vending path against the emulators (real SDK client, real fetch)', () => {
-  it('answers exactly the trimmed PRODUCT.md shape for an API-key secret', async () => {
+  it('answers exactly the trimmed docs/contract.md shape for an API-key secret', async () => {
     const d = await start({ identity: { users: [{ ...DEMO_USER, ...NAMED }] } });
     const answer = await d.vend({ query: { service: 'cloudFiles', region: 'dfw', interface: 'internal' } });
     assert.equal(answer.statusCode, 200);
@@ -185,7 +185,7 @@ describe('Integration: the vending path against the emulators (real SDK client, 
     assert.deepEqual(JSON.parse(JSON.stringify({ values }, redactReplacer)).values, values.map(() => '[REDACTED]'));
   });
 
-  describe('each Identity failure class maps to PRODUCT.md (one attempt, no retries)', () => {
+  describe('each Identity failure class maps to docs/contract.md (one attempt, no retries)', () => {
     const cases: Array<[string, Record<string, unknown>, number, string | undefined]> = [
       ['400 bad request', { status: 400, body: '{"badRequest":{"code":400,"message":"Invalid request body"}}' }, 502, undefined],
       ['403 user disabled', { status: 403, body: '{"userDisabled":{"code":403,"message":"User is disabled"}}' }, 502, undefined],
@@ -209,7 +209,7 @@ describe('Integration: the vending path against the emulators (real SDK client, 
     }
   });
 
-  describe('each Secrets Manager failure class maps to README "Secrets Manager failures", and the log says which', () => {
+  describe('each Secrets Manager failure class maps to docs/design.md "Secrets Manager failures", and the log says which', () => {
     const UNUSABLE = 'The credentials custodied for this profile cannot be used; the service log has the reason.';
     const UNAVAILABLE = 'Secrets Manager is unavailable; try again shortly.';
     // The caller's detail is generic; the audit line's reason adds the cause: name, kind and status, never a value.

@@ -5,7 +5,7 @@ import { loadConfig } from '../../functions/config.ts';
 const refuses = (env: Record<string, string>, pattern: RegExp) =>
   assert.throws(() => loadConfig(env), (error: unknown) => error instanceof Error && pattern.test(error.message));
 
-// The documented ranges (README "Running locally"), not read from infra/limits.json: this pins them.
+// The documented ranges (docs/reference.md "Running locally"), not read from infra/limits.json: this pins them.
 const RANGES = [
   { name: 'IDENTITY_TIMEOUT_MS', key: 'identityTimeoutMs', min: 100, max: 30_000, with: { IDENTITY_BUDGET_MS: '60000' } },
   { name: 'IDENTITY_BUDGET_MS', key: 'identityBudgetMs', min: 100, max: 60_000, with: { IDENTITY_TIMEOUT_MS: '100' } },
