@@ -3,7 +3,8 @@
 import { dynamoClient, kmsClient } from '../../functions/adapters/shared-clients.ts';
 import { LOCAL_CREDENTIALS } from '../emulators/dynamodb.ts';
 import { DEMO_USER } from '../emulators/identity.ts';
-import { DEMO_SECRET_ID, startDemo } from '../local/demo.ts';
+import type { AppDeps } from '../../functions/token/app.ts';
+import { DEMO_SECRET_ID, startDemo, type DemoOptions } from '../local/demo.ts';
 import { fakeClock } from '../support/clock.ts';
 import { call } from '../support/events.ts';
 import { BUDGET } from './matrix.ts';
@@ -117,7 +118,19 @@ export async function runWireFault(fault: WireFaultCase): Promise<WireFaultResul
  * IDENTITY_URL), Secrets Manager, DynamoDB and KMS. `instance(id)` is one more execution
  * environment wired through the proxies. Also used by the soak (test/faults/soak.ts).
  */
-export async function startProxiedDemo(options: { clock?: ReturnType<typeof fakeClock> | null; timeouts?: typeof WIRE_TIMEOUTS; env?: Record<string, string> } = {}) {
+export interface ProxiedDemoOptions {
+  /** A fake clock (default: a fresh one); `null` for real time, as the soak runs. */
+  clock?: ReturnType<typeof fakeClock> | null;
+  /** The AWS clients' connect and request limits (default {@link WIRE_TIMEOUTS}). */
+  timeouts?: typeof WIRE_TIMEOUTS;
+  env?: Record<string, string>;
+  /** Identity emulator options (more users, a shorter token lifetime). */
+  identity?: DemoOptions['identity'];
+  /** Handler dependencies for every instance (more profiles, say). */
+  deps?: Partial<AppDeps>;
+}
+
+export async function startProxiedDemo(options: ProxiedDemoOptions = {}) {
   const clock = options.clock === null ? undefined : (options.clock ?? fakeClock());
   const timeouts = options.timeouts ?? WIRE_TIMEOUTS;
   const logs: string[] = [];
@@ -136,7 +149,8 @@ export async function startProxiedDemo(options: { clock?: ReturnType<typeof fake
     env,
     ...(clock && { clock }),
     sink: (line) => void logs.push(line),
-    deps: { random: () => 0.5 },
+    deps: { random: () => 0.5, ...options.deps },
+    ...(options.identity && { identity: options.identity }),
     secretsEndpoint: secrets.origin,
     secretsTimeouts: timeouts,
   });
@@ -151,7 +165,7 @@ export async function startProxiedDemo(options: { clock?: ReturnType<typeof fake
     clock,
     proxies,
     logs,
-    instance: (instanceId: string) => started.instance({ ...clients, instanceId }),
+    instance: (instanceId: string, deps: Partial<AppDeps> = {}) => started.instance({ ...clients, instanceId, ...deps }),
     async close() {
       clients.dynamoClient.destroy();
       clients.kmsClient.destroy();

@@ -44,6 +44,8 @@ export interface FaultProxy {
   clear(): void;
   /** Every request seen, by name, and what was done to it, in order. */
   readonly log: ReadonlyArray<{ name: string; fault: FaultKind | 'pass' }>;
+  /** Rules not yet used up (a soak adds one only when none is waiting). */
+  readonly pending: number;
   /** How many requests took each fault. */
   readonly faulted: Readonly<Record<FaultKind, number>>;
   close(): Promise<void>;
@@ -137,6 +139,9 @@ export async function startFaultProxy(options: ProxyOptions): Promise<FaultProxy
     clear: () => void rules.splice(0),
     log,
     faulted,
+    get pending() {
+      return rules.filter((rule) => rule.used < (rule.times ?? 1)).length;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
