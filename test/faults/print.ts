@@ -37,3 +37,14 @@ for (const fault of WIRE_FAULTS) {
   if (!ok && !fault.todo) process.exitCode = 1;
   console.log(`| ${fault.dependency} | ${fault.call} | ${FAULT_WORDS[fault.fault]} | ${r.statuses.join(', ')} | ${r.retryAfter.join(', ')} | ${r.identityCalls} | ${ok ? 'yes' : fault.todo ? 'NO (known: fleet fix pending)' : 'NO'} |`);
 }
+
+// The operator flush with one call (or every call of a kind) lost, late or reset (test/faults/flush-wire.ts).
+const { FLUSH_FAULTS, flushKeptPromise, runFlushFault } = await import('./flush-wire.ts');
+console.log('\n| flush: dependency | call | fault | flush status | revoked at Identity | fleet still serves it | audit line names | promise kept |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const fault of FLUSH_FAULTS) {
+  const r = await runFlushFault(fault);
+  const ok = r.fired >= 1 && flushKeptPromise(r);
+  if (!ok && !fault.todo) process.exitCode = 1;
+  console.log(`| ${fault.dependency} | ${fault.call} | ${FAULT_WORDS[fault.fault]} | ${r.status} | ${r.revoked ? 'yes' : 'no'} | ${r.stillServed ? 'yes' : 'no'} | ${r.audited.join(', ') || '–'} | ${ok ? 'yes' : fault.todo ? 'NO (known: fleet fix pending)' : 'NO'} |`);
+}
