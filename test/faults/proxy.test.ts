@@ -160,4 +160,16 @@ describe('Fault proxy in front of dynalite, with the deployed DynamoDB client', 
     assert.deepEqual(proxy.log.map((l) => `${l.name}:${l.fault}`), ['PutItem:lose', 'GetItem:pass']);
     client.destroy();
   });
+
+  it('a doubled GetItem answer is not taken for the next request on that connection', async () => {
+    const client = dynamoClient({ endpoint: proxy.origin, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
+    const put = (profile: string, n: string) => client.send(new PutItemCommand({ TableName: dynamo.table, Item: { profile: { S: profile }, n: { N: n } } }));
+    const get = async (profile: string) => (await client.send(new GetItemCommand({ TableName: dynamo.table, Key: { profile: { S: profile } }, ConsistentRead: true }))).Item?.n?.N;
+    await put('first', '1');
+    await put('second', '2');
+    proxy.inject({ match: 'GetItem', fault: 'twice' });
+    assert.deepEqual([await get('first'), await get('second'), await get('second')], ['1', '2', '2']);
+    assert.ok(proxy.log.some((l) => l.name === 'GetItem' && l.fault === 'twice'));
+    client.destroy();
+  });
 });
