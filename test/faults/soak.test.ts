@@ -27,12 +27,13 @@ describe("Soak: what counts as an answer the contract does not allow", () => {
 
 describe('Soak: options and randomness', () => {
   it('reads durations in seconds, rates and counts, in both --name value and --name=value forms', () => {
-    assert.deepEqual(parseSoakArgs(['--duration', '5', '--rate=20', '--json', '--instances', '2']), { options: { durationMs: 5_000, rate: 20, instances: 2 }, json: true });
+    assert.deepEqual(parseSoakArgs(['--duration', '5', '--rate=20', '--json', '--instances', '2', '--deps', 'kms,identity']), { options: { durationMs: 5_000, rate: 20, instances: 2, dependencies: ['kms', 'identity'] }, json: true });
   });
   it('refuses an unknown option, a bad value and a run past its bounds', () => {
     assert.throws(() => parseSoakArgs(['--forever']), /unknown option/);
     assert.throws(() => parseSoakArgs(['--rate', 'fast']), /bad value/);
     assert.throws(() => parseSoakArgs(['--duration', '3600']), /at most --duration 600/);
+    assert.throws(() => parseSoakArgs(['--deps', 'dynamo,s3']), /--deps takes/);
   });
   it('the same seed plays the same sequence, another seed another', () => {
     const [a, b, c] = [seeded(7), seeded(7), seeded(8)];

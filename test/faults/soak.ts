@@ -6,6 +6,7 @@ import { DEMO_CALLER } from '../local/demo.ts';
 import { serveLocally } from '../local/http-adapter.ts';
 import type { LocalKey } from '../local/sigv4.ts';
 import { loadProfiles } from '../../functions/core/profiles.ts';
+import limits from '../../infra/limits.json' with { type: 'json' };
 import { SHARED_TIMEOUTS } from '../../functions/adapters/shared-clients.ts';
 import { signedHeaders } from '../support/signed.ts';
 import { startProxiedDemo } from './proxy-matrix.ts';
@@ -25,14 +26,20 @@ export interface SoakOptions {
   seed: number;
   /** Requests in flight beyond this are not sent (counted as `shed`), so the run stays bounded. */
   maxInFlight: number;
+  /** The dependencies faults are injected into (all four by default): narrows a diagnosis. */
+  dependencies: ReadonlyArray<(typeof DEPENDENCIES)[number]>;
 }
 
-export const SOAK_DEFAULTS: SoakOptions = { durationMs: 60_000, rate: 200, profiles: 4, instances: 4, faultsPerSecond: 1, recycleMs: 3_000, seed: 26, maxInFlight: 400 };
+export const DEPENDENCIES = ['dynamo', 'kms', 'secrets', 'identity'] as const;
+export const SOAK_DEFAULTS: SoakOptions = { durationMs: 60_000, rate: 200, profiles: 4, instances: 4, faultsPerSecond: 1, recycleMs: 3_000, seed: 26, maxInFlight: 400, dependencies: DEPENDENCIES };
+
+const DEPLOYED_IDENTITY_LIMITS = Object.fromEntries(
+  (['IDENTITY_TIMEOUT_MS', 'IDENTITY_BUDGET_MS', 'IDENTITY_ATTEMPTS'] as const).map((name) => [name, String(limits.environment[name].default)]),
+);
 
 /** Identity's tokens here live an hour and 30 s, so a request asking minTtl=3600 needs a new one every 30 s. */
 const TOKEN_LIFETIME_MS = 3_630_000;
 const QUERIES = ['', 'service=cloudFiles&region=dfw', 'interface=internal&region=dfw&service=cloudFiles', 'region=ORD&service=cloudServersOpenStack', 'minTtl=3600', 'minTtl=600&service=cloudFiles'];
-const DEPENDENCIES = ['dynamo', 'kms', 'secrets', 'identity'] as const;
 
 export interface SoakResult {
   requests: number;
@@ -94,7 +101,9 @@ export async function runSoak(options: Partial<SoakOptions> = {}): Promise<SoakR
     clock: null,
     timeouts: SHARED_TIMEOUTS,
     identity: { users, lifetimeMs: TOKEN_LIFETIME_MS },
-    env: { SECRET_TTL_SECONDS: '5' },
+    // The deployed Identity limits (real time, a loaded loopback: the fault matrix's 300 ms would time
+    // out on load alone); the secret re-read every 5 s so Secrets Manager sees traffic too.
+    env: { ...DEPLOYED_IDENTITY_LIMITS, SECRET_TTL_SECONDS: '5' },
     deps: { profiles },
   });
   for (const u of users) rig.demo.secrets.putSecret(`soak/${u.username}`, JSON.stringify({ username: u.username, apiKey: u.apiKey, identityUrl: rig.proxies.identity.via(rig.demo.identity.url) }));
@@ -136,7 +145,7 @@ export async function runSoak(options: Partial<SoakOptions> = {}): Promise<SoakR
   };
 
   const inject = () => {
-    const proxy = rig.proxies[pick(DEPENDENCIES)];
+    const proxy = rig.proxies[pick(o.dependencies)];
     if (proxy.pending === 0) proxy.inject({ fault: pick(FAULT_KINDS) });
   };
 
@@ -202,7 +211,7 @@ function settledRss(): number {
   return process.memoryUsage().rss;
 }
 
-/** `--duration 60 --rate 200 --profiles 4 --instances 4 --faults 1 --recycle 3 --seed 26 --json` (seconds where a time). */
+/** `--duration 60 --rate 200 --profiles 4 --instances 4 --faults 1 --recycle 3 --seed 26 --deps dynamo,kms --json` (seconds where a time). */
 export function parseSoakArgs(argv: readonly string[]): { options: Partial<SoakOptions>; json: boolean } {
   const options: Partial<SoakOptions> = {};
   let json = false;
@@ -219,6 +228,13 @@ export function parseSoakArgs(argv: readonly string[]): { options: Partial<SoakO
     const arg = argv[i] as string;
     if (arg === '--json') {
       json = true;
+      continue;
+    }
+    if (arg.startsWith('--deps')) {
+      const list = (arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : (argv[++i] ?? '')).split(',');
+      const known = list.filter((d): d is (typeof DEPENDENCIES)[number] => (DEPENDENCIES as readonly string[]).includes(d));
+      if (known.length === 0 || known.length !== list.length) throw new Error(`soak: --deps takes a comma-separated list of ${DEPENDENCIES.join(', ')}`);
+      options.dependencies = known;
       continue;
     }
     const [name, inline] = arg.split('=', 2) as [string, string | undefined];
