@@ -2,6 +2,7 @@
 // injecting lost, late, reset, doubled and duplicated answers at random; counts what the contract
 // does not allow. Loopback only; bounded in requests, in-flight requests and time; stops by itself.
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { DEMO_CALLER } from '../local/demo.ts';
 import { serveLocally } from '../local/http-adapter.ts';
 import type { LocalKey } from '../local/sigv4.ts';
@@ -56,6 +57,8 @@ export interface SoakResult {
   faults: Record<string, Partial<Record<FaultKind, number>>>;
   shed: number;
   durationMs: number;
+  /** The machine's 1-minute load average at the start and the end: a loaded machine's figures say so. */
+  loadAverage: [number, number];
 }
 
 /** A small seeded generator (mulberry32): the same seed plays the same mix of requests and faults. */
@@ -150,6 +153,7 @@ export async function runSoak(options: Partial<SoakOptions> = {}): Promise<SoakR
   };
 
   const started = performance.now();
+  const loadAtStart = loadavg()[0] ?? 0;
   let rssBase = 0;
   const tickMs = 50;
   const running = new Set<Promise<void>>();
@@ -202,6 +206,7 @@ export async function runSoak(options: Partial<SoakOptions> = {}): Promise<SoakR
     faults,
     shed,
     durationMs: Math.round(performance.now() - started),
+    loadAverage: [loadAtStart, loadavg()[0] ?? 0].map((x) => Math.round(x * 10) / 10) as [number, number],
   };
 }
 
