@@ -9,7 +9,8 @@ const built = new URL('./dist/cli.mjs', import.meta.url);
 const hasBuild = existsSync(built);
 if (major < 22 || (!hasBuild && major === 22 && minor < 18)) {
   process.stderr.write(`rackspace-token needs Node ${hasBuild ? '22' : '22.18'} or later; this is ${process.version}.\n`);
-  process.exit(78);
+  // EXIT.nodeTooOld in cli.ts, which this Node may not be able to load.
+  process.exit(79);
 }
 // Jobs start this often: Node's on-disk compile cache (in the OS temp dir) spares re-compiling the
 // client and its dependencies on every run.

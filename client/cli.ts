@@ -1,6 +1,9 @@
 // `rackspace-token`: a token for scheduled jobs and people, from the command line.
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import packageJson from '../package.json' with { type: 'json' };
+import { DEFAULT_SERVICE, FORMATS, isFormat, variables, type Format } from './formats.ts';
+import { localHint } from './local-hint.ts';
 // Types only: the client (signer, zod) loads after the command line is understood, so --help and
 // usage errors answer at Node's own start-up speed.
 import type { TokenAnswer, TokenClientOptions, TokenRequest } from './index.ts';
@@ -20,6 +23,9 @@ export const EXIT = {
   unavailable: 75, // EX_TEMPFAIL: 503 after one retry, or no answer; try again later
   forbidden: 77, // EX_NOPERM: the service (403 problem) or API Gateway (403) refused this caller
   config: 78, // EX_CONFIG: no URL, region or AWS credentials here
+  // Not a sysexits code (64–78 all mean something else above); client/bin.mjs exits with it before
+  // any of this file loads, so it keeps its own copy of the number.
+  nodeTooOld: 79, // this Node is older than the CLI needs (22.18 from a checkout, 22 installed)
 } as const;
 
 const COMMON = {
@@ -28,6 +34,7 @@ const COMMON = {
   interface: { type: 'string', short: 'i' },
   'service-version': { type: 'string' },
   'min-ttl': { type: 'string' },
+  format: { type: 'string', short: 'f' },
   url: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -43,6 +50,13 @@ const OPTIONS_HELP = `Options:
 AWS credentials and region come from the standard chain (AWS_PROFILE, environment, SSO,
 container and instance roles); the signing region from an execute-api URL, else AWS_REGION.`;
 
+const FORMAT_HELP = `  -f, --format F      the variables' names, for the client that reads them:
+        rackspace (default)  AUTH_TOKEN, TENANT_ID, API_ENDPOINT (with --service), AUTH_TOKEN_EXPIRES
+        swift                OS_AUTH_TOKEN, OS_STORAGE_URL
+        rclone               RCLONE_SWIFT_AUTH_TOKEN, RCLONE_SWIFT_STORAGE_URL
+        openstack            OS_AUTH_TYPE=token_endpoint, OS_TOKEN, OS_ENDPOINT
+      swift, rclone and openstack ask for --service object-store (Cloud Files) unless given one.`;
+
 const HELP: Record<string, string> = {
   main: `Usage: rackspace-token <command> PROFILE [options]
 
@@ -50,13 +64,14 @@ Commands:
   token PROFILE [options]             print the JSON answer (token, expiresAt, tenant, endpoint)
   env PROFILE [options]               print shell export lines: AUTH_TOKEN, TENANT_ID, API_ENDPOINT, AUTH_TOKEN_EXPIRES
   exec PROFILE [options] -- CMD ...   run CMD with those variables set; exits with its status
+  admin put-key|flush|rotate|grant PROFILE   operators' commands (rackspace-token admin --help)
 
 Run \`rackspace-token <command> --help\` for a command's options.
 Exit codes: 64 usage, 65 bad request, 66 endpoint not found, 69 credentials refused upstream,
-70 unexpected answer, 75 unavailable (try later), 77 forbidden, 78 configuration.`,
+70 unexpected answer, 75 unavailable (try later), 77 forbidden, 78 configuration, 79 Node too old.`,
   token: `Usage: rackspace-token token PROFILE [options]\n\nPrints the service's JSON answer on stdout.\n\n${OPTIONS_HELP}`,
-  env: `Usage: rackspace-token env PROFILE [options]\n\nPrints shell export lines, for eval "$(rackspace-token env PROFILE …)":\n  AUTH_TOKEN, TENANT_ID, API_ENDPOINT (when --service is given), AUTH_TOKEN_EXPIRES (ISO 8601)\n\n${OPTIONS_HELP}`,
-  exec: `Usage: rackspace-token exec PROFILE [options] -- COMMAND [ARGS...]\n\nRuns COMMAND with AUTH_TOKEN, TENANT_ID, API_ENDPOINT and AUTH_TOKEN_EXPIRES in its\nenvironment and exits with its status (128+N if a signal N ended it).\n\n${OPTIONS_HELP}`,
+  env: `Usage: rackspace-token env PROFILE [options]\n\nPrints shell export lines, for eval "$(rackspace-token env PROFILE …)", in the names --format picks.\n\n${FORMAT_HELP}\n${OPTIONS_HELP}`,
+  exec: `Usage: rackspace-token exec PROFILE [options] -- COMMAND [ARGS...]\n\nRuns COMMAND with the variables --format picks in its environment and exits with its\nstatus (128+N if a signal N ended it).\n\n${FORMAT_HELP}\n${OPTIONS_HELP}`,
 };
 
 class UsageError extends Error {}
@@ -78,15 +93,22 @@ export interface Io {
  */
 export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-V') {
+    io.out(`${packageJson.version}\n`);
+    return 0;
+  }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.out(`${HELP.main}\n`);
     return command === undefined ? EXIT.usage : 0;
   }
+  // The operators' commands live apart (client/admin.ts) and load only when asked for.
+  if (command === 'admin') return (await import('./admin.ts')).admin(rest, io);
   if (!['token', 'env', 'exec'].includes(command)) {
     io.err(`rackspace-token: unknown command '${command}'\n\n${HELP.main}\n`);
     return EXIT.usage;
   }
   let lib: Client | null = null;
+  let url: string | undefined;
   try {
     const dash = rest.indexOf('--');
     const own = dash === -1 ? rest : rest.slice(0, dash);
@@ -101,8 +123,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'${command === 'exec' ? ' (put the command after --)' : ''}.`);
     if (command === 'exec' && child.length === 0) throw new UsageError('exec needs a command after --.');
     if (command !== 'exec' && child.length > 0) throw new UsageError(`${command} takes no command after --.`);
-    const request = toRequest(values);
-    const url = values.url ?? io.env.RACKSPACE_TOKEN_URL;
+    const format = toFormat(values.format, command);
+    const request = toRequest({ service: DEFAULT_SERVICE[format], ...values });
+    url = values.url ?? io.env.RACKSPACE_TOKEN_URL;
     if (!url) return fail(io, EXIT.config, 'No URL: pass --url or set RACKSPACE_TOKEN_URL.');
 
     lib = await import('./index.ts');
@@ -110,12 +133,19 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const client = lib.createTokenClient({ url, maxRetryWaitMs: 60_000, ...io.client, credentials });
     const answer = await client.getToken(profile, request);
     if (command === 'token') io.out(`${JSON.stringify(answer, null, 2)}\n`);
-    else if (command === 'env') io.out(exportLines(answer));
-    else return await run(child, { ...io.env, ...variables(answer) }, io);
+    else if (command === 'env') io.out(exportLines(variables(answer, format)));
+    else return await run(child, { ...io.env, ...variables(answer, format) }, io);
     return 0;
   } catch (error) {
-    return report(io, command, error, lib);
+    return report(io, command, error, lib, localHint(error, url, io.env));
   }
+}
+
+function toFormat(text: string | undefined, command: string): Format {
+  if (text === undefined) return 'rackspace';
+  if (command === 'token') throw new UsageError('--format applies to env and exec; token prints the JSON answer.');
+  if (!isFormat(text)) throw new UsageError(`--format must be ${FORMATS.join(', ')}, not '${text}'.`);
+  return text;
 }
 
 function toRequest(values: { service?: string | undefined; region?: string | undefined; interface?: string | undefined; 'service-version'?: string | undefined; 'min-ttl'?: string | undefined }): TokenRequest {
@@ -134,21 +164,11 @@ function toRequest(values: { service?: string | undefined; region?: string | und
   return request;
 }
 
-/** The names Rackspace's own API guide uses in its examples, plus the expiry. */
-export function variables(answer: TokenAnswer): Record<string, string> {
-  return {
-    AUTH_TOKEN: answer.token,
-    TENANT_ID: answer.tenant?.id ?? '',
-    ...(answer.endpoint && { API_ENDPOINT: answer.endpoint.url }),
-    AUTH_TOKEN_EXPIRES: answer.expiresAt,
-  };
-}
-
 /** POSIX single quotes: safe for any value in sh, bash, zsh and dash. */
 const quote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
 
-function exportLines(answer: TokenAnswer): string {
-  return Object.entries(variables(answer)).map(([name, value]) => `export ${name}=${quote(value)}\n`).join('');
+function exportLines(values: Record<string, string>): string {
+  return Object.entries(values).map(([name, value]) => `export ${name}=${quote(value)}\n`).join('');
 }
 
 function run([command, ...args]: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
@@ -183,11 +203,18 @@ function fail(io: Io, code: number, message: string): number {
   return code;
 }
 
-/** The problem's title and detail on stderr — never the token, which no error carries. */
-function report(io: Io, command: string, error: unknown, lib: Client | null): number {
+/**
+ * The problem's title and detail on stderr — never the token, which no error carries — and, when
+ * the caller's AWS setup is why a local gateway refused, a second line saying what to unset.
+ */
+function report(io: Io, command: string, error: unknown, lib: Client | null, hint: string | null): number {
   if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
-    return fail(io, EXIT.usage, `${error.message}\nRun 'rackspace-token ${command} --help'.`);
+    return fail(io, EXIT.usage, `${error.message} Run 'rackspace-token ${command} --help'.`);
   }
+  return hint === null ? classify(io, error, lib) : classify({ ...io, err: (text) => io.err(`${text}rackspace-token: ${hint}\n`) }, error, lib);
+}
+
+function classify(io: Io, error: unknown, lib: Client | null): number {
   if (lib && error instanceof lib.TokenVendorError) {
     const { BadRequestError, ForbiddenError, GatewayError, EndpointNotFoundError, AmbiguousEndpointError, CredentialsUnusableError, UnavailableError } = lib;
     const where = error.status === 0 ? '' : ` (HTTP ${error.status})`;

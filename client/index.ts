@@ -22,6 +22,12 @@ export interface TokenClientOptions {
   maxRetryWaitMs?: number;
   /** One HTTP request's limit (default 10 s). */
   timeoutMs?: number;
+  /**
+   * The most bytes of one answer's body the client reads (default 1 MiB; a token answer is about
+   * 1 KiB, the longest problem a few KiB). A longer answer → TokenVendorError "Answer too large",
+   * and the connection is dropped there rather than the whole body buffered.
+   */
+  maxAnswerBytes?: number;
   /** For tests: the clock the reuse decision reads, and the wait before a retry. */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -49,6 +55,7 @@ export interface TokenClient {
 }
 
 const DEFAULT_MIN_TTL = 300;
+const DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024;
 
 /** SHA-256 (HMAC when given a secret) from node:crypto, in the shape the SDK's signer takes. */
 class Sha256 extends Hash {
@@ -74,6 +81,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const maxRetryWaitMs = options.maxRetryWaitMs ?? 10_000;
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
   const signer = new SignatureV4({ service: 'execute-api', region, credentials: options.credentials ?? credentialsFromEnvironment, sha256: Sha256, applyChecksum: false });
 
   const reusable = new Map<string, { answer: TokenAnswer; expiresAtMs: number }>();
@@ -90,14 +98,19 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
       query,
       headers: { host: base.host },
     });
-    const url = new URL(path, base);
-    for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
+    // The query exactly as SigV4 canonicalises it (a space is %20): URLSearchParams would send `+`,
+    // which API Gateway reads as a literal plus, so the signature would not match what arrives.
+    const search = Object.entries(query).map(([name, value]) => `${uriEscape(name)}=${uriEscape(value)}`).join('&');
+    const url = new URL(`${path}${search && `?${search}`}`, base);
+    let response: Response;
     try {
-      const response = await fetch(url, { headers: signed.headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
-      return { status: response.status, headers: response.headers, text: await response.text() };
+      response = await fetch(url, { headers: signed.headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
+      const text = await readBounded(response, maxAnswerBytes);
+      if (text !== null) return { status: response.status, headers: response.headers, text };
     } catch (error) {
       throw new UnavailableError(0, 'Token vendor unreachable', `No answer from ${base.host}: ${describe(error)}`, { cause: error });
     }
+    throw new TokenVendorError(response.status, 'Answer too large', `The answer from ${base.host} (HTTP ${response.status}) is longer than ${maxAnswerBytes} bytes; the client stopped reading it.`);
   }
 
   async function request(profile: string, query: Record<string, string>) {
@@ -163,6 +176,30 @@ async function credentialsFromEnvironment(): Promise<AwsCredentialIdentity> {
     throw new TokenVendorError(0, 'No AWS credentials', 'Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass `credentials` (for example fromNodeProviderChain() from @aws-sdk/credential-providers).');
   }
   return { accessKeyId, secretAccessKey, ...(sessionToken && { sessionToken }) };
+}
+
+/** The body as text, or null once it passes `limit` bytes (the rest is never read: the stream is cancelled). */
+async function readBounded(response: Response, limit: number): Promise<string | null> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared > limit) {
+    await response.body?.cancel();
+    return null;
+  }
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    // Breaking out of the loop cancels the stream, which closes the connection.
+    if (size > limit) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** RFC 3986 percent-encoding, as SigV4 wants it: everything but A-Z a-z 0-9 - . _ ~ escaped. */
+function uriEscape(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** Retry-After as seconds: a number, or an HTTP date relative to `now`. */

@@ -33,7 +33,7 @@ const TTL_AFTER_EXPIRY_S = 86_400;
 export function dynamoStore(options: DynamoStoreOptions): TokenStore {
   const { client, table, stage, envelope } = options;
 
-  async function update(input: { profile: string; set?: Record<string, AttributeValue>; add?: boolean; remove?: readonly string[]; condition: string; values?: Item; returnOld?: boolean }): Promise<Item | undefined | false> {
+  async function update(input: { profile: string; set?: Record<string, AttributeValue>; add?: boolean; remove?: readonly string[]; condition: string; values?: Item }): Promise<boolean> {
     const names: Record<string, string> = { '#revision': 'revision' };
     const values: Item = { ':one': { N: '1' }, ':zero': { N: '0' }, ...input.values };
     const sets = ['#revision = if_not_exists(#revision, :zero) + :one'];
@@ -46,7 +46,7 @@ export function dynamoStore(options: DynamoStoreOptions): TokenStore {
     for (const match of input.condition.matchAll(/#(\w+)/g)) names[`#${match[1]}`] = match[1] as string;
     const removes = (input.remove ?? []).map((name) => `#${name}`);
     try {
-      const out = await client.send(
+      await client.send(
         new UpdateItemCommand({
           TableName: table,
           Key: { profile: { S: input.profile } },
@@ -54,10 +54,9 @@ export function dynamoStore(options: DynamoStoreOptions): TokenStore {
           ConditionExpression: input.condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
-          ...(input.returnOld && { ReturnValues: 'ALL_OLD' }),
         }),
       );
-      return out.Attributes;
+      return true;
     } catch (error) {
       if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
       throw unavailable('UpdateItem', error);
@@ -112,19 +111,18 @@ export function dynamoStore(options: DynamoStoreOptions): TokenStore {
     },
 
     async acquire(profile, { owner, until, revision }) {
-      const result = await update({
+      return update({
         profile,
         set: { leaseOwner: { S: owner }, leaseUntil: { N: String(until) } },
         condition: revision === 0 ? 'attribute_not_exists(#revision)' : '#revision = :seen',
         ...(revision !== 0 && { values: { ':seen': { N: String(revision) } } }),
       });
-      return result !== false;
     },
 
     async publish(profile, { owner, token, identity, confirmedAt }) {
       const context = recordContext(stage, profile);
       const sealed = await envelope.seal(context, recordAad(context, { identity, expiresAt: token.expiresAt, confirmedAt }), tokenText(token));
-      const result = await update({
+      return update({
         profile,
         set: {
           identity: { S: identity },
@@ -140,7 +138,6 @@ export function dynamoStore(options: DynamoStoreOptions): TokenStore {
         condition: '#leaseOwner = :owner OR (#identity = :identity AND #expiresAt < :expiresAt)',
         values: { ':owner': { S: owner } },
       });
-      return result !== false;
     },
 
     async fail(profile, { owner, backoff }) {
@@ -153,10 +150,14 @@ export function dynamoStore(options: DynamoStoreOptions): TokenStore {
       });
     },
 
-    async flush(profile) {
-      const old = await update({ profile, remove: [...TOKEN_FIELDS, ...LEASE_FIELDS], condition: 'attribute_exists(#profile)', returnOld: true });
-      // No record (the condition failed): nothing to open, as an empty item opens to no token.
-      return (await open(profile, old || {})).token;
+    async drop(profile, { identity, expiresAt }) {
+      // Only the token the caller revoked: one published since fails the condition and is not lost.
+      return update({
+        profile,
+        remove: [...TOKEN_FIELDS, ...LEASE_FIELDS],
+        condition: '#identity = :identity AND #expiresAt = :expiresAt',
+        values: { ':identity': { S: identity }, ':expiresAt': { N: String(expiresAt) } },
+      });
     },
   };
 }

@@ -38,11 +38,11 @@ export function memoryStore(): TokenStore & { records: Map<string, StoredState> 
     async fail(profile, { owner, backoff }) {
       if (get(profile).lease?.owner === owner) put(profile, { lease: null, backoff });
     },
-    async flush(profile) {
-      if (!records.has(profile)) return null;
-      const { token } = get(profile);
+    async drop(profile, { identity, expiresAt }) {
+      const current = get(profile);
+      if (current.identity !== identity || current.token?.expiresAt !== expiresAt) return false;
       put(profile, { token: null, identity: null, confirmedAt: null, unreadable: false, lease: null });
-      return token;
+      return true;
     },
   };
 }

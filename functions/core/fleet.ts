@@ -1,7 +1,8 @@
 import { Circuit } from './circuit.ts';
+import type { Timeout } from './deadline.ts';
 import { DeadlineExceededError, UpstreamUnavailableError } from './errors.ts';
 import { FLOOR_SECONDS } from './profile-state.ts';
-import { KeyRefused, type Authenticated, type Peeked, type SharedAnswer, type SharedRequest, type SharedTier } from './shared-tier.ts';
+import { KeyRefused, type Authenticated, type Held, type Peeked, type SharedAnswer, type SharedRecord, type SharedRequest, type SharedTier } from './shared-tier.ts';
 import { StoreUnavailableError, type Backoff, type StoredState, type TokenStore } from './token-store.ts';
 import { isFresh, type Token } from './token.ts';
 
@@ -28,7 +29,12 @@ export interface FleetOptions {
   maxSkewMs?: number;
   /** How long Identity's refusal of a key is remembered (the fingerprint goes when the secret changes anyway). */
   refusedMs?: number;
+  /** Timers bounding the wait for a write after authenticating: `AbortSignal.timeout`, or a test's fake clock. */
+  timeout?: Timeout;
 }
+
+/** A write after authenticating is waited for until this long before the request's deadline, so the answer makes it. */
+export const ANSWER_MARGIN_MS = 50;
 
 export type FleetRequest = SharedRequest;
 export type FleetAnswer = SharedAnswer;
@@ -52,7 +58,7 @@ export class Fleet implements SharedTier {
   readonly #holding = new Set<string>();
 
   constructor(options: FleetOptions) {
-    this.#o = { pollMs: 100, quietMs: 60_000, circuitMs: 30_000, maxSkewMs: 5 * 60_000, refusedMs: 24 * 3_600_000, ...options };
+    this.#o = { pollMs: 100, quietMs: 60_000, circuitMs: 30_000, maxSkewMs: 5 * 60_000, refusedMs: 24 * 3_600_000, timeout: (ms) => AbortSignal.timeout(ms), ...options };
     this.#circuit = new Circuit({ now: options.now, openMs: this.#o.circuitMs });
   }
 
@@ -97,9 +103,15 @@ export class Fleet implements SharedTier {
     }
   }
 
-  /** Operator flush: the record loses its token fleet-wide; the token it held is answered for revocation. */
-  flush(profile: string): Promise<Token | null> {
-    return this.#o.store.flush(profile);
+  /** Operator flush: the record's token, past the circuit; the table or KMS failing throws (unknown is not none). */
+  async record(profile: string): Promise<SharedRecord> {
+    const { token, identity, unreadable } = await this.#o.store.read(profile);
+    return { held: token && identity !== null ? { token, identity } : null, unreadable };
+  }
+
+  /** Operator flush: drops `held` (revoked by then) only if the record still holds it. */
+  drop(profile: string, held: Held): Promise<boolean> {
+    return this.#o.store.drop(profile, { identity: held.identity, expiresAt: held.token.expiresAt });
   }
 
   async #alone(authenticate: (guard: { refusedKey: string | null }) => Promise<Authenticated>): Promise<FleetAnswer> {
@@ -141,18 +153,42 @@ export class Fleet implements SharedTier {
         continue;
       }
       // Nobody holds a live lease: try to become the holder. Losing means someone wrote since we read.
-      if (!(await this.#o.store.acquire(profile, { owner: this.#o.owner, until: now() + this.#o.leaseMs, revision: state.revision }))) continue;
+      if (!(await this.#acquire(profile, state.revision))) continue;
       this.#seen.delete(profile);
       this.#holding.add(profile);
       try {
-        return await this.#hold(profile, state, authenticate);
+        return await this.#hold(profile, state, request.deadline, authenticate);
       } finally {
         this.#holding.delete(profile);
       }
     }
   }
 
-  async #hold(profile: string, state: StoredState, authenticate: (guard: { refusedKey: string | null }) => Promise<Authenticated>): Promise<FleetAnswer> {
+  /**
+   * Takes the lease. A write that failed may have landed with its answer lost: one read tells, since
+   * a lease we took names us and the expiry we wrote (so we hold it, and go on as the holder). If
+   * that read fails too, we act as the holder anyway: our publish and release are fenced on the lease
+   * (they land only if it is ours), whereas a lease we took and never released would keep every
+   * other instance waiting to its deadline. Not holding it then costs one extra Identity call.
+   */
+  async #acquire(profile: string, revision: number): Promise<boolean> {
+    const { store, owner, now, leaseMs } = this.#o;
+    const until = now() + leaseMs;
+    try {
+      return await store.acquire(profile, { owner, until, revision });
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+    }
+    try {
+      const { lease } = await store.read(profile);
+      return lease?.owner === owner && lease.until === until;
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      return true;
+    }
+  }
+
+  async #hold(profile: string, state: StoredState, deadline: number, authenticate: (guard: { refusedKey: string | null }) => Promise<Authenticated>): Promise<FleetAnswer> {
     const { store, owner, now } = this.#o;
     const refused = state.backoff?.reason === 'refused' && state.backoff.until > now() ? state.backoff.refusedKey : null;
     let result: Authenticated;
@@ -165,12 +201,27 @@ export class Fleet implements SharedTier {
           ? { until: now() + this.#o.refusedMs, reason: 'refused', refusedKey: error.refusedKey }
           : this.#backoff(original);
       // Releases the lease too; recording is best effort: the caller's answer does not depend on it.
-      await store.fail(profile, { owner, backoff: backoff ?? { until: now(), reason: 'unavailable', refusedKey: null } }).catch((e: unknown) => this.#trip(e));
+      await this.#until(deadline, store.fail(profile, { owner, backoff: backoff ?? { until: now(), reason: 'unavailable', refusedKey: null } }).catch((e: unknown) => this.#trip(e)));
       // The memory cache above serves its own still-valid token (degraded) and backs off, as alone.
       throw original;
     }
-    await store.publish(profile, { owner, token: result.token, identity: result.identity, confirmedAt: now() }).catch((e: unknown) => this.#trip(e));
+    await this.#until(deadline, store.publish(profile, { owner, token: result.token, identity: result.identity, confirmedAt: now() }).catch((e: unknown) => this.#trip(e)));
     return { ...result, source: 'identity', fallback: null };
+  }
+
+  /**
+   * Waits for `write` no later than {@link ANSWER_MARGIN_MS} before the request's deadline: the
+   * caller has its answer already, and a table that does not answer must not turn it into a 503.
+   * The write goes on; if it fails later, it still opens the circuit.
+   */
+  async #until(deadline: number, write: Promise<unknown>): Promise<void> {
+    const ms = deadline - this.#o.now() - ANSWER_MARGIN_MS;
+    if (ms <= 0) return;
+    const signal = this.#o.timeout(ms);
+    await new Promise<void>((resolve) => {
+      signal.addEventListener('abort', () => resolve(), { once: true });
+      void write.then(() => resolve());
+    });
   }
 
   #backoff(error: unknown): Backoff | null {

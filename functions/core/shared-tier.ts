@@ -25,6 +25,19 @@ export interface SharedAnswer {
   degradedBecause?: string;
 }
 
+/** A token the shared record holds, and whom it was issued to. */
+export interface Held {
+  token: Token;
+  identity: string;
+}
+
+/** What the operator's flush finds in the record: its token, and whether one is there but cannot be opened. */
+export interface SharedRecord {
+  held: Held | null;
+  /** A record that cannot be decrypted or verified (tampered, another key): never served, never revocable by us. */
+  unreadable: boolean;
+}
+
 /** A fresh token found in the shared record before the secret was read. */
 export interface Peeked {
   token: Token;
@@ -42,8 +55,16 @@ export interface SharedTier {
   peek(profile: string, minTtl: number): Promise<Peeked | null>;
   /** A token through one authentication across the fleet (`authenticate` runs here only if this instance holds the lease). */
   obtain(profile: string, request: SharedRequest, authenticate: (guard: { refusedKey: string | null }) => Promise<Authenticated>): Promise<SharedAnswer>;
-  /** Operator flush: drop the profile's shared token; answers the token it held (to revoke it). */
-  flush(profile: string): Promise<Token | null>;
+  /**
+   * Operator flush, first step: the token the record holds, read even while the circuit is open.
+   * A failing table or KMS throws: the flush must not take "unknown" for "none".
+   */
+  record(profile: string): Promise<SharedRecord>;
+  /**
+   * Operator flush, last step: drop `held` (revoked by then) fleet-wide, only if the record still
+   * holds that token; `false` when another replaced it since (the caller revokes that one first).
+   */
+  drop(profile: string, held: Held): Promise<boolean>;
   /**
    * Does the fleet still hold `token` for `profile`? `false` once an operator flushed it or a later
    * token replaced it (this instance then drops its copy); `null` when unknown (no record, store failing).
@@ -76,7 +97,8 @@ export const aloneTier: SharedTier = {
       throw error instanceof KeyRefused ? error.original : error;
     }
   },
-  flush: async () => null,
+  record: async () => ({ held: null, unreadable: false }),
+  drop: async () => true,
   holds: async () => null,
   fallback: null,
 };

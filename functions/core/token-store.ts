@@ -51,8 +51,11 @@ export interface TokenStore {
   publish(profile: string, input: PublishInput): Promise<boolean>;
   /** Record a failed authentication as the fleet's backoff and release the lease, if `owner` holds it. */
   fail(profile: string, input: { owner: string; backoff: Backoff }): Promise<void>;
-  /** Drop the profile's token fleet-wide; answers the token that was stored (to revoke it), if any. */
-  flush(profile: string): Promise<Token | null>;
+  /**
+   * Drop the profile's token (and any lease) fleet-wide, only while the record still holds the token
+   * issued to `identity` expiring at `expiresAt`: the one the caller revoked. `false` otherwise.
+   */
+  drop(profile: string, token: { identity: string; expiresAt: number }): Promise<boolean>;
 }
 
 /** A store's request failed (throttled, unreachable, denied): the caller falls back to its own cache. */

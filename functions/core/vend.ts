@@ -2,9 +2,9 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { Credentials } from './credentials.ts';
 import { within, type Deadline } from './deadline.ts';
 import { CredentialsRefusedError, UpstreamUnavailableError } from './errors.ts';
-import { KeyRefused } from './fleet.ts';
+import { KeyRefused, type Authenticated } from './fleet.ts';
 import { identityFingerprint, keyFingerprint } from './fingerprints.ts';
-import { MemoryProfileStore, type ProfileStore } from './profile-state.ts';
+import { FLOOR_SECONDS, MemoryProfileStore, type ProfileStore } from './profile-state.ts';
 import type { Profile } from './profiles.ts';
 import type { SecretCache } from './secret-cache.ts';
 import { aloneTier, type SharedTier } from './shared-tier.ts';
@@ -113,14 +113,21 @@ export function createVendor(deps: VendorDeps): Vendor {
           throw new KeyRefused(guard.refusedKey, remember(refusal, now.credentials, current));
         }
       }
+      let answer: Authenticated;
       try {
-        return await authenticateWith(current, options);
+        answer = await authenticateWith(current, options);
       } catch (error) {
         const refused = error instanceof CredentialsRefusedError ? refusedWith.get(error) : undefined;
         if (!refused) throw error;
         const who = tagsOf(refused).identity;
         throw new KeyRefused(await keyFingerprint(refused, who), error);
       }
+      // A token no caller may be served is a failed authentication: thrown here, the memory cache
+      // and the fleet's record both learn a backoff, and nobody publishes it or asks again at once.
+      if (!isFresh(answer.token, deps.now(), FLOOR_SECONDS)) {
+        throw new UpstreamUnavailableError(`Rackspace Identity issued a token with less than ${FLOOR_SECONDS} s left; try again shortly.`, 5, { upstream: 'identity' });
+      }
+      return answer;
     };
     const authenticateWith = async (used: Credentials, options: AuthenticateOptions) => {
       const usedTags = tagsOf(used);

@@ -195,6 +195,7 @@ function sharedTier(deps: AppDeps, now: () => number, sleep: (ms: number) => Pro
     sleep,
     random: deps.random ?? Math.random,
     leaseMs: deps.config.identityBudgetMs + 2_000,
+    ...(deps.timeout && { timeout: deps.timeout }),
     backoffFor: (error) =>
       error instanceof UpstreamUnavailableError && error.upstream === 'identity' && !(error instanceof DeadlineExceededError)
         ? { reason: error.retryAfterGiven ? 'rate-limited' : 'unavailable', ms: error.retryAfterGiven ? error.retryAfterSeconds * 1000 : 5_000 }

@@ -5,6 +5,7 @@ import type { RedactingLogger } from '../core/logger.ts';
 import type { Profile } from '../core/profiles.ts';
 import type { SecretCache } from '../core/secret-cache.ts';
 import type { SharedTier } from '../core/shared-tier.ts';
+import { StoreUnavailableError } from '../core/token-store.ts';
 import type { Token } from '../core/token.ts';
 import type { Revocation } from '../adapters/identity-revoke.ts';
 import { fingerprint } from './audit.ts';
@@ -52,7 +53,8 @@ export interface FlushResult {
  *
  * Revoked first, dropped after: a leaked token stays usable at Rackspace until it is revoked,
  * whatever we serve, and once dropped we no longer hold it to revoke. So a flush that cannot read
- * the secret or whose revocation Identity does not confirm changes nothing, and is invoked again.
+ * the secret or the shared record, or whose revocation Identity does not confirm, changes nothing,
+ * and is invoked again.
  */
 export function operatorFlush(deps: OperatorDeps): (event: unknown, context: { awsRequestId?: string }) => Promise<FlushResult> {
   return async (event, context) => {
@@ -62,29 +64,62 @@ export function operatorFlush(deps: OperatorDeps): (event: unknown, context: { a
       const profile = deps.profiles.get(parsed.data.profile);
       if (!profile) return { status: 404, profile: parsed.data.profile, tokens: [], detail: 'No such profile is declared.' };
       const credentials = await deps.secrets.get(profile.secretId);
-      const identityUrl = credentials.identityUrl ?? deps.defaultIdentityUrl;
-      const tokens: FlushResult['tokens'] = [];
-      const revoked = new Set<string>();
-      const revoke = async (held: Array<Token | null>) => {
-        for (const token of held) {
-          if (!token || revoked.has(token.id)) continue;
-          revoked.add(token.id);
-          tokens.push({ tokenSha256: fingerprint(token), revocation: await deps.revoke(identityUrl, token.id) });
-        }
-        return !tokens.some((t) => t.revocation === 'failed');
-      };
-      if (!(await revoke([(await deps.shared.peek(profile.name, 0))?.token ?? null, deps.held(profile.name)]))) {
-        return { status: 503, profile: profile.name, tokens, detail: 'Identity did not confirm the revocation, so nothing was dropped: invoke again.' };
-      }
-      // This instance's copy goes first, so a failing table leaves it serving nothing revoked; a
-      // token published between the read and the drop is revoked too.
-      const local = deps.forget(profile.name);
-      const complete = await revoke([await deps.shared.flush(profile.name), local]);
-      if (tokens.length === 0) return { status: 200, profile: profile.name, tokens, detail: 'No token was held for this profile.' };
-      return { status: complete ? 200 : 503, profile: profile.name, tokens, detail: complete ? 'Revoked at Rackspace and dropped fleet-wide.' : 'Dropped fleet-wide, but Identity did not confirm the revocation of a token published during the flush.' };
+      return flushProfile(deps, profile.name, credentials.identityUrl ?? deps.defaultIdentityUrl);
     })().catch((error: unknown): FlushResult => ({ status: 503, profile: parsed.success ? parsed.data.profile : null, tokens: [], detail: error instanceof Error ? error.message : 'failed' }));
-    const facts = { requestId: context.awsRequestId ?? 'unknown', operation: 'flush', profile: result.profile, reason: parsed.success ? (parsed.data.reason ?? null) : null, tokens: result.tokens, status: result.status };
+    // `detail` says what happened (what was revoked, dropped, or why nothing was): never a token, only fingerprints.
+    const facts = { requestId: context.awsRequestId ?? 'unknown', operation: 'flush', profile: result.profile, reason: parsed.success ? (parsed.data.reason ?? null) : null, tokens: result.tokens, status: result.status, detail: result.detail };
     deps.logger.always(result.status === 200 ? 'INFO' : 'WARN', 'flush', { audit: facts });
     return result;
   };
+}
+
+/** Rounds of read → revoke → drop before giving up on a record that keeps receiving new tokens. */
+const ROUNDS = 3;
+
+/**
+ * Each round reads what is held (the shared record, past its circuit; this instance's copy),
+ * revokes every token not yet revoked, and only then drops them: this instance's copy if it is still
+ * the one revoked, the record's only if it still holds it (a conditional write). A token published
+ * since the read is not dropped but found by the next round. Whatever fails, no token is dropped
+ * that was not revoked, and the detail says what happened.
+ */
+async function flushProfile(deps: OperatorDeps, profile: string, identityUrl: string): Promise<FlushResult> {
+  const tokens: FlushResult['tokens'] = [];
+  const revoked = new Set<string>();
+  const answer = (status: FlushResult['status'], detail: string): FlushResult => ({ status, profile, tokens, detail });
+  // After the first round something was dropped already: the detail must not say "nothing".
+  const sofar = (round: number) => (round === 0 ? 'nothing was dropped' : 'the tokens revoked before it were dropped, it was not');
+  for (let round = 0; round < ROUNDS; round++) {
+    let record;
+    try {
+      record = await deps.shared.record(profile);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      return answer(503, `The shared record could not be read (${error.dependency}: ${error.message}), so ${round === 0 ? 'nothing was revoked or dropped' : 'the flush stopped there'}: invoke again.`);
+    }
+    if (record.unreadable) {
+      return answer(502, 'The shared record holds a token that cannot be opened (tampered with, or sealed under another key): it is never served, could not be revoked and was not dropped; the next authentication replaces it.');
+    }
+    for (const token of [record.held?.token ?? null, deps.held(profile)]) {
+      if (!token || revoked.has(token.id)) continue;
+      const revocation = await deps.revoke(identityUrl, token.id);
+      tokens.push({ tokenSha256: fingerprint(token), revocation });
+      if (revocation === 'failed') return answer(503, `Identity did not confirm the revocation, so ${sofar(round)}: invoke again.`);
+      revoked.add(token.id);
+    }
+    // Looked at and dropped with nothing awaited between: a copy that is not the one revoked stays.
+    const local = deps.held(profile);
+    if (local && revoked.has(local.id)) deps.forget(profile);
+    if (!record.held) return tokens.length ? answer(200, 'Revoked at Rackspace and dropped fleet-wide.') : answer(200, 'No token was held for this profile.');
+    let dropped: boolean;
+    try {
+      dropped = await deps.shared.drop(profile, record.held);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      return answer(503, `Revoked at Rackspace, but the shared record did not confirm the drop (${error.dependency}: ${error.message}): invoke again.`);
+    }
+    if (dropped) return answer(200, 'Revoked at Rackspace and dropped fleet-wide.');
+    // The record holds another token now (published since the read): the next round revokes it first.
+  }
+  return answer(503, `New tokens kept arriving in the shared record (${ROUNDS} rounds); those listed were revoked: invoke again.`);
 }

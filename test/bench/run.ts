@@ -11,6 +11,7 @@ import { buildBundles, measureCold } from './cold.ts';
 import { measureMemory } from './memory.ts';
 import { buildRows, compositionText } from './report.ts';
 import { formatTable, note, summarize } from './stats.ts';
+import { benchVerdict } from './verdict.ts';
 import { measureWarm } from './warm.ts';
 
 // Sized so the whole run stays well under 3 minutes on a 2-core machine.
@@ -111,6 +112,10 @@ try {
     console.log(`\n${compositionText(bundles)}`);
     console.log(`\n${machine.cpus} CPUs (${machine.model}, ${machine.arch}), Node ${machine.node}, ${elapsedSeconds} s.`);
   }
+  // Non-zero when a goal shows NO, so CI and scripts can use the run; the figures are printed first.
+  const verdict = benchVerdict(rows, fleetGoals);
+  if (verdict.missed.length > 0) note(`goals missed: ${verdict.missed.join('; ')}`);
+  process.exitCode = verdict.exitCode;
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -169,6 +169,23 @@ describe('Operator flush: a direct invoke drops the profile\'s token fleet-wide 
     assert.equal(d.identity.calls, 2, 'one new authentication for the fleet');
   });
 
+  it('revokes before it drops when KMS Decrypt is throttled: 503 naming KMS, nothing dropped, the audit line says why, and the next flush revokes it', async () => {
+    const d = await start();
+    const first = await d.vend();
+    // A new instance has no data key cached: reading the record needs Decrypt, throttled twice.
+    d.shared!.kms.injectFaults({ type: 'ThrottlingException', status: 400 }, { type: 'ThrottlingException', status: 400 });
+    const failed = await flush(d.instance(), { operation: 'flush', profile: 'demo', reason: 'suspected leak' });
+    const body = JSON.parse(failed.body);
+    assert.deepEqual([failed.statusCode, body.tokens, d.identity.requests.revoke], [503, [], 0]);
+    assert.match(body.detail, /^The shared record could not be read \(kms: .*ThrottlingException.*\), so nothing was revoked or dropped: invoke again\.$/);
+    assert.equal(d.audits().at(-1)!.detail, body.detail, 'the audit line says what happened');
+    d.shared!.kms.clearFaults();
+    assert.equal((await d.vend(d.instance())).json.token, first.json.token, 'the fleet still holds the token');
+    const again = await flush(d.instance(), { operation: 'flush', profile: 'demo' });
+    assert.deepEqual([again.statusCode, JSON.parse(again.body).tokens.map((t: { revocation: string }) => t.revocation)], [200, ['revoked']]);
+    assert.equal(d.identity.revoked.has(first.json.token), true);
+  });
+
   it('revokes nothing and answers "No token was held" when no instance holds a token for the profile', async () => {
     const d = await start();
     const answer = await flush(d.handler, { operation: 'flush', profile: 'demo' });

@@ -108,16 +108,19 @@ for (const [name, make] of [
       assert.deepEqual((await store.read(profile)).backoff, outage);
     });
 
-    it('flushes: answers the stored token once, and the record holds none afterwards', async () => {
+    it('drops the stored token only while it is the one named (identity and expiry), and the record holds none afterwards', async () => {
       const store = make();
       const { profile, token } = fixture();
-      assert.equal(await store.flush(profile), null);
+      assert.equal(await store.drop(profile, { identity: 'id-1', expiresAt: token.expiresAt }), false, 'no record');
       await store.acquire(profile, { owner: 'a', until: clock.now() + 10_000, revision: 0 });
       await store.publish(profile, { owner: 'a', token, identity: 'id-1', confirmedAt: clock.now() });
-      assert.deepEqual(await store.flush(profile), token);
+      assert.equal(await store.drop(profile, { identity: 'id-1', expiresAt: token.expiresAt + 1 }), false, 'another token');
+      assert.equal(await store.drop(profile, { identity: 'id-2', expiresAt: token.expiresAt }), false, 'another identity');
+      assert.deepEqual((await store.read(profile)).token, token);
+      assert.equal(await store.drop(profile, { identity: 'id-1', expiresAt: token.expiresAt }), true);
       const state = await store.read(profile);
-      assert.deepEqual([state.token, state.identity, state.unreadable], [null, null, false]);
-      assert.equal(await store.flush(profile), null);
+      assert.deepEqual([state.token, state.identity, state.unreadable, state.lease], [null, null, false, null]);
+      assert.equal(await store.drop(profile, { identity: 'id-1', expiresAt: token.expiresAt }), false, 'already dropped');
     });
   });
 }
@@ -364,11 +367,11 @@ describe('DynamoDB store: encrypted and authenticated at rest', () => {
     );
   });
 
-  it('flushes with a conditional write that bumps the revision, so a lease taken on what was read before fails', async () => {
+  it('drops with a conditional write that bumps the revision, so a lease taken on what was read before fails', async () => {
     const { store } = tier.instance(clock.now);
     const { profile, token } = await published();
     const before = await store.read(profile);
-    assert.deepEqual(await store.flush(profile), token);
+    assert.equal(await store.drop(profile, { identity: before.identity!, expiresAt: token.expiresAt }), true);
     assert.equal(await store.acquire(profile, { owner: 'b', until: clock.now() + 10_000, revision: before.revision }), false);
     assert.deepEqual(Object.keys(await rawItem(profile)).sort(), ['profile', 'revision']);
   });

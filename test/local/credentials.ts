@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod/mini';
 import type { LocalKey } from './sigv4.ts';
+import { StartError } from './start-env.ts';
 
 /** Where `npm start` keeps its local keys (git-ignored); `LOCAL_CREDENTIALS_FILE` points elsewhere. */
 export const DEFAULT_CREDENTIALS_FILE = fileURLToPath(new URL('./credentials.local.json', import.meta.url));
@@ -40,22 +41,34 @@ export function loadOrCreateCredentials(path: string = DEFAULT_CREDENTIALS_FILE)
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw new StartError(`${path} cannot be read (${code}): point LOCAL_CREDENTIALS_FILE at a file npm start may read and write.`, { cause: error });
     const fresh: LocalCredentials = { region: 'us-east-1', keys: SEEDED_CALLERS.map((arn) => ({ ...newKey(), arn })) };
     // 'wx': never overwrite a file another `npm start` created a moment ago.
     try {
       writeFileSync(path, `${JSON.stringify(fresh, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
       return { ...fresh, path, created: true };
     } catch (raced) {
-      if ((raced as NodeJS.ErrnoException).code !== 'EEXIST') throw raced;
+      const code = (raced as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw new StartError(`${path} cannot be created (${code}): point LOCAL_CREDENTIALS_FILE at a file in a writable directory.`, { cause: raced });
       text = readFileSync(path, 'utf8');
     }
   }
-  const parsed = File.safeParse(JSON.parse(text));
+  const json = parseJson(text);
+  const parsed = File.safeParse(json);
   if (!parsed.success) {
-    throw new Error(`${path} is not a local credentials file (${z.prettifyError(parsed.error)}); delete it and npm start writes a new one.`);
+    const problems = json === undefined ? 'not JSON' : z.prettifyError(parsed.error).replace(/\s*\n\s*/g, ' ');
+    throw new StartError(`${path} is not a local credentials file (${problems}); delete it and npm start writes a new one.`);
   }
   return { ...parsed.data, path, created: false };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Shaped like AWS keys (20-character id, 40-character secret) so tools that check the shape accept them. */

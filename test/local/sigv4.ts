@@ -80,7 +80,10 @@ export async function verify(request: SignedRequest, options: { keys: ReadonlyMa
   const expected = await recompute(request, key, { amzDate, region, signedHeaders });
   const given = Buffer.from(signature, 'utf8');
   const wanted = Buffer.from(expected.signature, 'utf8');
-  if (given.length === wanted.length && timingSafeEqual(given, wanted)) return { ok: true, key };
+  // The signer builds the canonical request from the headers it finds, so a name in SignedHeaders
+  // that was not sent would silently drop out of it: the caller signed something else.
+  const allSent = signedHeaders.every((name) => Object.hasOwn(request.headers, name));
+  if (allSent && given.length === wanted.length && timingSafeEqual(given, wanted)) return { ok: true, key };
   // A REST API tells the caller what it signed, so a client author can find the difference.
   return invalid(`${MISMATCH}\n\nThe Canonical String for this request should have been\n'${expected.canonicalRequest}'\n\nThe String-to-Sign should have been\n'${expected.stringToSign}'\n`);
 }
@@ -149,10 +152,12 @@ class Recomputer extends SignatureV4 {
 }
 
 async function recompute(request: SignedRequest, key: LocalKey, signed: { amzDate: string; region: string; signedHeaders: string[] }) {
-  const headers: Record<string, string> = {};
+  // SignedHeaders is the caller's text: a name like `constructor` or `__proto__` must find only a
+  // header that was sent (none: a mismatch), never a member of Object.prototype.
+  const headers: Record<string, string> = Object.create(null);
   for (const name of signed.signedHeaders) {
-    const value = single(request.headers[name]);
-    if (value !== undefined) headers[name] = value;
+    const value = Object.hasOwn(request.headers, name) ? single(request.headers[name]) : undefined;
+    if (typeof value === 'string') headers[name] = value;
   }
   const httpRequest: HttpRequest = { method: request.method, protocol: 'http:', hostname: headers.host ?? '', path: request.rawPath, query: request.query, headers };
   const signer = new Recomputer({ service: SERVICE, region: signed.region, credentials: key, sha256: Sha256, applyChecksum: false });

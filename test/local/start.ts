@@ -5,15 +5,13 @@
 import { loadOrCreateCredentials } from './credentials.ts';
 import { serveLocally } from './http-adapter.ts';
 import type { LocalKey } from './sigv4.ts';
-
-const real = process.env.USE_REAL_SERVICES === '1';
-const port = Number(process.env.PORT ?? 3000);
+import { environmentNotes, readStartSettings, startFailure, type StartSettings } from './start-env.ts';
 
 /** POSIX single quotes: the printed lines paste into any sh-like shell as they are. */
 const q = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
 
-async function main(): Promise<void> {
-  const credentials = loadOrCreateCredentials(process.env.LOCAL_CREDENTIALS_FILE || undefined);
+async function main({ port, real, caller: fixedCaller, credentialsFile, shared }: StartSettings): Promise<void> {
+  const credentials = loadOrCreateCredentials(credentialsFile);
   const keys = new Map(credentials.keys.map((key) => [key.accessKeyId, key]));
   const [first, second] = credentials.keys as [LocalKey, ...LocalKey[]];
   const signing = `aws:amz:${credentials.region}:execute-api`;
@@ -22,13 +20,10 @@ async function main(): Promise<void> {
   let server: Awaited<ReturnType<typeof serveLocally>>;
   let close: () => Promise<void>;
   let tryUrl: string;
+  let operators: Record<string, string> | null = null;
   if (real) {
     // Real tokens: the caller is fixed at start, never chosen per request.
-    const caller = process.env.LOCAL_CALLER_ARN;
-    if (!caller) {
-      console.error('USE_REAL_SERVICES=1 needs LOCAL_CALLER_ARN=arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION: every signed request acts as that caller.');
-      process.exit(78);
-    }
+    const caller = fixedCaller as string;
     const { handler } = await import('../../functions/token/handler.ts');
     server = await serveLocally(handler, { port, keys, region: credentials.region, fixedCaller: caller });
     close = server.close;
@@ -38,10 +33,15 @@ async function main(): Promise<void> {
   } else {
     const { startDemo } = await import('./demo.ts');
     // FLEET_TABLE= (empty) turns the shared tier off, as --param=sharedTier=off does when deployed.
-    const demo = await startDemo(process.env.FLEET_TABLE === '' ? { shared: false } : {});
+    const demo = await startDemo(shared ? {} : { shared: false });
     server = await serveLocally(demo.handler, { port, keys, region: credentials.region });
+    // `rackspace-token admin …` against the demo: local CloudFormation, Lambda and rotation.
+    const { startOperatorStandIns } = await import('./operators.ts');
+    const ops = await startOperatorStandIns(demo, { apiUrl: server.url });
+    operators = ops.env;
     close = async () => {
       await server.close();
+      await ops.close();
       await demo.close();
     };
     // Query keys in sorted order: curl before 8.x signs the query as written, not sorted as SigV4
@@ -57,10 +57,17 @@ async function main(): Promise<void> {
   console.log(`  export AWS_SECRET_ACCESS_KEY=${q(first.secretAccessKey)}`);
   console.log(`  export AWS_REGION=${q(credentials.region)}`);
   console.log(`  export RACKSPACE_TOKEN_URL=${q(server.url)}`);
+  for (const note of environmentNotes(process.env, credentials.region)) console.log(`  Note: ${note}`);
   console.log(`Try (curl 7.75 or later signs SigV4 itself):\n  ${curl(first, tryUrl)}`);
   if (!real) {
     console.log(`  npx rackspace-token env demo --service cloudFiles --region dfw --interface internal`);
     if (second) console.log(`As ${second.arn}, which the demo profile refuses (403 problem+json):\n  ${curl(second, tryUrl)}`);
+  }
+  if (operators) {
+    console.log('Operators: rackspace-token admin against local CloudFormation, Lambda and Secrets Manager (these also redirect the aws CLI in that shell):');
+    for (const [name, value] of Object.entries(operators)) console.log(`  export ${name}=${q(value)}`);
+    console.log(`  npx rackspace-token admin flush demo --stage local --reason ${q('trying it')}`);
+    console.log('  npx rackspace-token admin rotate demo --stage local');
   }
   console.log(`Unsigned, refused by the gateway (403 Missing Authentication Token):\n  curl -s ${q(tryUrl)}`);
   stopOn(close);
@@ -70,4 +77,14 @@ function stopOn(close: () => Promise<void>): void {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void close().then(() => process.exit(0)));
 }
 
-await main();
+// One line and an exit code for anything that stops the start: a busy PORT, a bad setting, an
+// unreadable credentials file. Node's stack trace helps no one who just ran `npm start`.
+let settings: StartSettings | null = null;
+try {
+  settings = readStartSettings(process.env);
+  await main(settings);
+} catch (error) {
+  const { line, exitCode } = startFailure(error, settings);
+  process.stderr.write(`npm start: ${line}\n`);
+  process.exit(exitCode);
+}

@@ -12,7 +12,7 @@ describe('aloneTier: the shared tier turned off', () => {
     const answer = await aloneTier.obtain('billing', request, async (guard) => (guards.push(guard), { token, identity: 'demo@110011' }));
     assert.deepEqual(guards, [{ refusedKey: null }]);
     assert.deepEqual(answer, { token, identity: 'demo@110011', source: 'identity', fallback: null });
-    assert.deepEqual([await aloneTier.peek('billing', 300), await aloneTier.flush('billing'), await aloneTier.holds('billing', token), aloneTier.fallback], [null, null, null, null]);
+    assert.deepEqual([await aloneTier.peek('billing', 300), await aloneTier.record('billing'), await aloneTier.drop('billing', { token, identity: 'demo@110011' }), await aloneTier.holds('billing', token), aloneTier.fallback], [null, { held: null, unreadable: false }, true, null, null]);
   });
 
   it('hands the caller the error Identity gave, not the KeyRefused wrapper the fleet records', async () => {

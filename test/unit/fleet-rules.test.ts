@@ -102,10 +102,27 @@ describe('Class: Fleet (holds)', () => {
     assert.deepEqual([await s.fleet.holds('p', token('x', 0)), s.fleet.fallback], [null, 'kms: KMS Decrypt AccessDenied']);
   });
 
-  it("flushes through the store, answering the token the record held", async () => {
+  it("reads the record for a flush even while the circuit is open, and lets the store's failure through (unknown is not none)", async () => {
     const held = token('held', T0 + HOUR);
     const s = setup({ token: held, identity: 'id-1' });
-    assert.deepEqual([await s.fleet.flush('p'), (await s.memory.read('p')).token], [held, null]);
+    const read = s.store.read;
+    s.store.read = async () => Promise.reject(storeDown());
+    await s.fleet.peek('p', 300);
+    assert.equal(s.fleet.fallback, 'kms: KMS Decrypt AccessDenied', 'the circuit is open');
+    await assert.rejects(s.fleet.record('p'), StoreUnavailableError);
+    s.store.read = read;
+    assert.deepEqual(await s.fleet.record('p'), { held: { token: held, identity: 'id-1' }, unreadable: false });
+    assert.deepEqual(await setup({ token: held, unreadable: true }).fleet.record('p'), { held: null, unreadable: true });
+  });
+
+  it('drops the token the flush revoked, and only that one: another published since stays', async () => {
+    const held = token('held', T0 + HOUR);
+    const s = setup({ token: held, identity: 'id-1' });
+    assert.equal(await s.fleet.drop('p', { token: token('held', T0 + 2 * HOUR), identity: 'id-1' }), false);
+    assert.equal(await s.fleet.drop('p', { token: held, identity: 'id-2' }), false);
+    assert.equal((await s.memory.read('p')).token?.id, 'held');
+    assert.equal(await s.fleet.drop('p', { token: held, identity: 'id-1' }), true);
+    assert.equal((await s.memory.read('p')).token, null);
   });
 });
 

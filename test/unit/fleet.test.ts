@@ -198,6 +198,78 @@ describe('Class: Fleet', () => {
   });
 });
 
+describe('Class: Fleet (a write whose answer is lost or never comes)', () => {
+  const lost = () => new StoreUnavailableError('dynamodb', 'DynamoDB UpdateItem TimeoutError');
+
+  it('acts as the holder when its lease write lands but the answer is lost: it publishes, so the next instance is served from the table', async () => {
+    const w = world();
+    const lossy: TokenStore = { ...w.store, acquire: async (profile, input) => (await w.store.acquire(profile, input), Promise.reject(lost())) };
+    const first = await w.instance({ store: lossy }).obtain('p', w.request(), w.authenticate);
+    const next = await w.instance().obtain('p', w.request(), w.authenticate);
+    assert.deepEqual([first.source, next.source, next.token.id, w.calls()], ['identity', 'table', first.token.id, 1]);
+    assert.equal((await w.store.read('p')).lease, null, 'no lease left behind');
+  });
+
+  it('recognises by one read that its lease write did not land, and waits on the instance that took the lease: no extra Identity call', async () => {
+    const w = world();
+    const other = w.instance();
+    let racing: Promise<unknown> = Promise.resolve();
+    const failing: TokenStore = { ...w.store, acquire: async () => ((racing = other.obtain('p', w.request(), w.authenticate)), Promise.reject(lost())) };
+    const first = await w.instance({ store: failing }).obtain('p', w.request(), w.authenticate);
+    await racing;
+    assert.deepEqual([first.source, w.calls()], ['table', 1]);
+  });
+
+  it('acts as the holder when neither its lease write nor the read after it answers, and then costs one extra Identity call, not a 503', async () => {
+    const w = world();
+    const other = w.instance();
+    let racing: Promise<unknown> = Promise.resolve();
+    let reads = 0;
+    const failing: TokenStore = {
+      ...w.store,
+      read: async (profile) => (++reads === 2 ? Promise.reject(lost()) : w.store.read(profile)),
+      acquire: async () => ((racing = other.obtain('p', w.request(), w.authenticate)), Promise.reject(lost())),
+    };
+    const first = await w.instance({ store: failing }).obtain('p', w.request(), w.authenticate);
+    await racing;
+    assert.deepEqual([first.source, w.calls(), reads], ['identity', 2, 2]);
+  });
+
+  it('does not wait for the publish at all when the deadline is within 50 ms once it has its token', async () => {
+    const w = world();
+    const hanging: TokenStore = { ...w.store, publish: () => new Promise<never>(() => {}) };
+    // Identity takes 300 ms of the 340 left: 40 ms remain, inside the margin.
+    const answer = await w.instance({ store: hanging, timeout: () => assert.fail('no timer is needed') }).obtain('p', { ...w.request(), deadline: w.clock.now() + 340 }, w.authenticate);
+    assert.equal(answer.source, 'identity');
+  });
+
+  it('lets an error of the lease write that is not the store failing through, without reading again', async () => {
+    const w = world();
+    const bug = new TypeError('bug in the adapter');
+    let reads = 0;
+    const broken: TokenStore = { ...w.store, read: async (profile) => (reads++, w.store.read(profile)), acquire: async () => Promise.reject(bug) };
+    await assert.rejects(w.instance({ store: broken }).obtain('p', w.request(), w.authenticate), (e) => e === bug);
+    assert.deepEqual([reads, w.calls()], [1, 0]);
+  });
+
+  for (const write of ['publish', 'fail'] as const) {
+    it(`answers by the request's deadline when the ${write === 'publish' ? 'publish of its token' : 'record of its failure'} is never answered`, async () => {
+      const w = world();
+      const outage = new UpstreamUnavailableError('Rackspace Identity is unavailable (HTTP 503)', 30, { upstream: 'identity' });
+      if (write === 'fail') w.setIdentity(async () => Promise.reject(outage));
+      const hanging: TokenStore = { ...w.store, [write]: () => new Promise<never>(() => {}) };
+      const request = w.request();
+      let outcome: unknown;
+      void w.instance({ store: hanging, timeout: w.clock.timeout }).obtain('p', request, w.authenticate).then((a) => (outcome = a.source), (e: unknown) => (outcome = e));
+      // Once the write hangs, time moves to the next timer due, as it would pass while waiting.
+      do await new Promise((resolve) => setImmediate(resolve));
+      while (outcome === undefined && w.clock.advanceTowards(request.deadline));
+      assert.equal(outcome, write === 'publish' ? 'identity' : outage);
+      assert.ok(w.clock.now() < request.deadline, 'before the deadline, so the caller is answered with it');
+    });
+  }
+});
+
 describe('Class: Fleet (which record it serves)', () => {
   it('serves a record only to requests for the identity it was issued to', async () => {
     const w = world();
@@ -270,6 +342,6 @@ describe('Object: aloneTier (shared tier off)', () => {
     const refusal = new CredentialsUnusableError('refused', { upstream: 'identity' });
     await assert.rejects(aloneTier.obtain('p', { minTtl: 300, deadline: 0, knownIdentity: null }, async () => Promise.reject(new KeyRefused('fp', refusal))), (e) => e === refusal);
     const answer = await aloneTier.obtain('p', { minTtl: 300, deadline: 0, knownIdentity: null }, async () => ({ token: token('t', 1), identity: 'id' }));
-    assert.deepEqual([answer.source, answer.token.id, await aloneTier.peek('p', 300), await aloneTier.flush('p')], ['identity', 't', null, null]);
+    assert.deepEqual([answer.source, answer.token.id, await aloneTier.peek('p', 300), await aloneTier.record('p')], ['identity', 't', null, { held: null, unreadable: false }]);
   });
 });

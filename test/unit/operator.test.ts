@@ -4,7 +4,10 @@ import type { Revocation } from '../../functions/adapters/identity-revoke.ts';
 import type { Credentials } from '../../functions/core/credentials.ts';
 import { createLogger } from '../../functions/core/logger.ts';
 import { SecretCache } from '../../functions/core/secret-cache.ts';
+import { memoryStore } from '../../functions/adapters/memory-store.ts';
+import { Fleet } from '../../functions/core/fleet.ts';
 import { aloneTier } from '../../functions/core/shared-tier.ts';
+import { StoreUnavailableError } from '../../functions/core/token-store.ts';
 import type { Token } from '../../functions/core/token.ts';
 import { isOperatorEvent, operatorFlush, type OperatorDeps } from '../../functions/token/operator.ts';
 
@@ -43,19 +46,102 @@ describe('operatorFlush: outcomes that depend on timing or on what a dependency 
     };
   }
 
-  it('answers 503, naming both tokens, when a token published during the flush is dropped but Identity does not confirm its revocation', async () => {
-    const held = token('held-token-0001');
-    const published = token('published-during-flush-0002');
-    const { deps: d } = deps({
-      held: () => held,
-      forget: () => held,
-      shared: { ...aloneTier, flush: async () => published },
-      revoke: async (_url, id): Promise<Revocation> => (id === held.id ? 'revoked' : 'failed'),
+  /** A fleet over the in-memory store whose record holds `held` (issued to id-1). */
+  async function fleetHolding(held: Token) {
+    const store = memoryStore();
+    const fleet = new Fleet({ store, owner: 'i-1', now: () => 0, sleep: async () => {}, random: () => 0.5, leaseMs: 10_000, backoffFor: () => null });
+    await store.acquire('billing', { owner: 'i-1', until: 10_000, revision: 0 });
+    await store.publish('billing', { owner: 'i-1', token: held, identity: 'id-1', confirmedAt: 0 });
+    return { store, fleet };
+  }
+  const later = (id: string): Token => ({ ...token(id), expiresAt: 1 });
+
+  it('revokes a token published during the flush before dropping it, and drops nothing it could not revoke', async () => {
+    const first = token('first-token-0001');
+    const published = later('published-during-flush-0002');
+    for (const [answer, status, detail, left] of [
+      ['revoked', 200, 'Revoked at Rackspace and dropped fleet-wide.', null],
+      ['failed', 503, 'Identity did not confirm the revocation, so the tokens revoked before it were dropped, it was not: invoke again.', published.id],
+    ] as const) {
+      const { store, fleet } = await fleetHolding(first);
+      const revoke = async (_url: string, id: string): Promise<Revocation> => {
+        // Another instance publishes a later token while the first is being revoked.
+        if (id === first.id) await store.publish('billing', { owner: 'i-2', token: published, identity: 'id-1', confirmedAt: 0 });
+        return id === first.id ? 'revoked' : answer;
+      };
+      const { deps: d, lines } = deps({ shared: fleet, revoke });
+      const result = await operatorFlush(d)({ operation: 'flush', profile: 'billing' }, { awsRequestId: 'op-2' });
+      assert.deepEqual([result.status, result.tokens.map((t) => t.revocation), result.detail], [status, ['revoked', answer], detail]);
+      assert.equal((await store.read('billing')).token?.id ?? null, left);
+      assert.equal(lines.at(-1)?.audit.detail, detail, 'the audit line says what happened');
+    }
+  });
+
+  it("keeps this instance's copy when it is not the token revoked (renewed meanwhile), and drops it when it is", async () => {
+    const mine = token('mine-0004');
+    let held: Token | null = mine;
+    const forgotten: string[] = [];
+    const { deps: d } = deps({ held: () => held, forget: () => (forgotten.push(held!.id), held) });
+    assert.equal((await operatorFlush(d)({ operation: 'flush', profile: 'billing' }, {})).status, 200);
+    held = mine;
+    const renewing = deps({ held: () => held, forget: () => (forgotten.push(held!.id), held), revoke: async () => ((held = token('renewed-0005')), 'revoked') });
+    assert.equal((await operatorFlush(renewing.deps)({ operation: 'flush', profile: 'billing' }, {})).status, 200);
+    assert.deepEqual(forgotten, ['mine-0004']);
+  });
+
+  it('says the table did not confirm the drop when its answer is lost after the write landed: the token was revoked first, and the next flush finds none', async () => {
+    const first = token('first-token-0006');
+    const { store, fleet } = await fleetHolding(first);
+    const drop = store.drop;
+    store.drop = async (...args) => (await drop(...args), Promise.reject(new StoreUnavailableError('dynamodb', 'DynamoDB UpdateItem TimeoutError')));
+    const revoked: string[] = [];
+    const { deps: d } = deps({ shared: fleet, revoke: async (_url, id) => (revoked.push(id), 'revoked') });
+    const lost = await operatorFlush(d)({ operation: 'flush', profile: 'billing' }, {});
+    assert.deepEqual([lost.status, lost.detail, revoked], [503, 'Revoked at Rackspace, but the shared record did not confirm the drop (dynamodb: DynamoDB UpdateItem TimeoutError): invoke again.', [first.id]]);
+    const again = await operatorFlush(d)({ operation: 'flush', profile: 'billing' }, {});
+    assert.deepEqual([again.status, again.detail], [200, 'No token was held for this profile.']);
+  });
+
+  it('answers 502 and drops nothing when the shared record holds a token that cannot be opened', async () => {
+    const forgotten: string[] = [];
+    const { deps: d, lines } = deps({
+      shared: { ...aloneTier, record: async () => ({ held: null, unreadable: true }), drop: async () => assert.fail('nothing is dropped') },
+      held: () => token('held-token-0007'),
+      forget: (name) => (forgotten.push(name), null),
     });
-    const result = await operatorFlush(d)({ operation: 'flush', profile: 'billing' }, { awsRequestId: 'op-2' });
-    assert.deepEqual([result.status, result.tokens.map((t) => t.revocation), result.detail], [
-      503, ['revoked', 'failed'], 'Dropped fleet-wide, but Identity did not confirm the revocation of a token published during the flush.',
-    ]);
+    const result = await operatorFlush(d)({ operation: 'flush', profile: 'billing' }, {});
+    assert.deepEqual([result.status, result.tokens, forgotten], [502, [], []]);
+    assert.match(result.detail, /^The shared record holds a token that cannot be opened/);
+    assert.equal(lines.at(-1)?.level, 'WARN');
+  });
+
+  it('gives up after 3 rounds when every drop finds another token, having revoked each one first', async () => {
+    let n = 0;
+    const revoked: string[] = [];
+    const { deps: d } = deps({
+      shared: { ...aloneTier, record: async () => ({ held: { token: token(`published-${++n}`), identity: 'id-1' }, unreadable: false }), drop: async () => false },
+      revoke: async (_url, id) => (revoked.push(id), 'revoked'),
+    });
+    const result = await operatorFlush(d)({ operation: 'flush', profile: 'billing' }, {});
+    assert.deepEqual([result.status, result.detail, revoked], [503, 'New tokens kept arriving in the shared record (3 rounds); those listed were revoked: invoke again.', ['published-1', 'published-2', 'published-3']]);
+  });
+
+  it('says the flush stopped, not that nothing was revoked, when the record cannot be read in a later round', async () => {
+    let reads = 0;
+    const { deps: d } = deps({
+      shared: {
+        ...aloneTier,
+        record: async () => (++reads === 1 ? { held: { token: token('first-0008'), identity: 'id-1' }, unreadable: false } : Promise.reject(new StoreUnavailableError('kms', 'KMS Decrypt ThrottlingException (HTTP 400)'))),
+        drop: async () => false,
+      },
+    });
+    const result = await operatorFlush(d)({ operation: 'flush', profile: 'billing' }, {});
+    assert.deepEqual([result.status, result.detail, result.tokens.map((t) => t.revocation)], [503, 'The shared record could not be read (kms: KMS Decrypt ThrottlingException (HTTP 400)), so the flush stopped there: invoke again.', ['revoked']]);
+  });
+
+  it('lets an error that is not the store failing through to the 503 with its message', async () => {
+    const { deps: d } = deps({ shared: { ...aloneTier, record: async () => Promise.reject(new TypeError('bug in the adapter')) } });
+    assert.deepEqual(await operatorFlush(d)({ operation: 'flush', profile: 'billing' }, {}), { status: 503, profile: 'billing', tokens: [], detail: 'bug in the adapter' });
   });
 
   it("answers 503 with detail 'failed' and no token when a dependency throws something that is not an Error", async () => {

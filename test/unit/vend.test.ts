@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import type { Credentials } from '../../functions/core/credentials.ts';
 import { createDeadline } from '../../functions/core/deadline.ts';
 import { CredentialsRefusedError, UpstreamUnavailableError } from '../../functions/core/errors.ts';
+import { memoryStore } from '../../functions/adapters/memory-store.ts';
+import { Fleet } from '../../functions/core/fleet.ts';
 import { identityFingerprint, keyFingerprint } from '../../functions/core/fingerprints.ts';
 import { MemoryProfileStore } from '../../functions/core/profile-state.ts';
 import type { Profile } from '../../functions/core/profiles.ts';
@@ -123,7 +125,8 @@ function fakeShared(): SteeredTier {
         throw error.original;
       }
     },
-    flush: async () => null,
+    record: async () => ({ held: null, unreadable: false }),
+    drop: async () => true,
     async holds(_name: string, held: Token): Promise<boolean | null> {
       this.seen.holds.push(held.id);
       return this.holdsAnswer;
@@ -228,6 +231,21 @@ describe('Function: createVendor', () => {
       r.onRead = () => r.clock.advance(DEADLINE_MS);
       await assert.rejects(r.lease(), { message: "No answer from Secrets Manager within this request's time; try again shortly." });
     });
+
+    it('treats a token Identity issues with under 60 s left as a failed authentication: the profile backs off instead of asking on every request', async () => {
+      const dying = () => token('dying', r.clock.now() + 59_000);
+      const r = rig({ answers: Array.from({ length: 10 }, () => dying) });
+      const answers: unknown[] = [];
+      for (let i = 0; i < 10; i++) {
+        answers.push(await r.lease(60).catch((error: unknown) => error));
+        r.clock.advance(400);
+      }
+      assert.equal(r.sent.length, 1, 'one Identity call in 4 s: the 5 s backoff holds the others');
+      assert.ok(answers.every((a) => a instanceof UpstreamUnavailableError && a.upstream === 'identity'), 'each answer is a 503 naming Identity');
+      r.clock.advance(2_000);
+      await r.lease(60).catch(() => {});
+      assert.deepEqual(r.sent.map((s) => s.attempts), [ 'all', 1 ], 'after the backoff, one probing attempt');
+    });
   });
 
   describe('Method: lease, when Identity refuses the key', () => {
@@ -313,6 +331,18 @@ describe('Function: createVendor', () => {
   });
 
   describe('Method: lease, with a shared tier', () => {
+    it('neither publishes a token Identity issued with under 60 s left nor leaves the fleet free to ask again: the record holds a backoff', async () => {
+      const store = memoryStore();
+      const shared = new Fleet({
+        store, owner: 'i-1', now: () => r.clock.now(), sleep: async (ms) => r.clock.advance(ms), random: () => 0.5, leaseMs: 10_000,
+        backoffFor: (error) => (error instanceof UpstreamUnavailableError ? { reason: 'unavailable', ms: 5_000 } : null),
+      });
+      const r = rig({ shared, answers: [() => token('dying', r.clock.now() + 59_000)] });
+      await assert.rejects(r.lease(60), UpstreamUnavailableError);
+      const record = await store.read(profile.name);
+      assert.deepEqual([record.token, record.lease, record.backoff], [null, null, { until: r.clock.now() + 5_000, reason: 'unavailable', refusedKey: null }]);
+    });
+
     it('asks the tier with minTtl, the deadline as epoch ms and the identity the secret names, and traces the source', async () => {
       const shared = fakeShared();
       const r = rig({ shared });
