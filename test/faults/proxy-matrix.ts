@@ -129,6 +129,8 @@ export interface ProxiedDemoOptions {
   identity?: DemoOptions['identity'];
   /** Handler dependencies for every instance (more profiles, say). */
   deps?: Partial<AppDeps>;
+  /** Keep the log lines in `logs` (default); a soak drops them, or they are most of its memory growth. */
+  keepLogs?: boolean;
 }
 
 export async function startProxiedDemo(options: ProxiedDemoOptions = {}) {
@@ -149,7 +151,7 @@ export async function startProxiedDemo(options: ProxiedDemoOptions = {}) {
   demo = await startDemo({
     env,
     ...(clock && { clock }),
-    sink: (line) => void logs.push(line),
+    sink: options.keepLogs === false ? () => {} : (line) => void logs.push(line),
     deps: { random: () => 0.5, ...options.deps },
     ...(options.identity && { identity: options.identity }),
     secretsEndpoint: secrets.origin,

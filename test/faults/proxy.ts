@@ -42,7 +42,7 @@ export interface FaultProxy {
   via(url: string): string;
   inject(...rules: ProxyRule[]): void;
   clear(): void;
-  /** Every request seen, by name, and what was done to it, in order. */
+  /** The last 1,000 requests seen, by name, and what was done to it, in order (a soak must not grow it forever). */
   readonly log: ReadonlyArray<{ name: string; fault: FaultKind | 'pass' }>;
   /** Rules not yet used up (a soak adds one only when none is waiting). */
   readonly pending: number;
@@ -112,6 +112,7 @@ export async function startFaultProxy(options: ProxyOptions): Promise<FaultProxy
     const name = requestName(req.method, req.url, req.headers);
     const rule = pick(name);
     log.push({ name, fault: rule?.fault ?? 'pass' });
+    if (log.length > 1_000) log.shift();
     if (rule) faulted[rule.fault]++;
     if (rule?.fault === 'reset') return void req.socket.resetAndDestroy();
     if (rule?.fault === 'duplicate') await upstream(target(), req, body);

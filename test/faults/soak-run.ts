@@ -7,10 +7,10 @@ if (!json) console.log(`soak: ${o.rate} requests/s for ${o.durationMs / 1000} s,
 const r = await runSoak(options);
 if (json) {
   const { requests, byStatus, nonContract, identityCalls, p50Ms, p99Ms, rssGrowth } = r;
-  console.log(JSON.stringify({ requests, byStatus, nonContract, identityCalls, p50Ms, p99Ms, rssGrowth, nonContractBy: r.nonContractBy, faults: r.faults, shed: r.shed, loadAverage: r.loadAverage }));
+  console.log(JSON.stringify({ requests, byStatus, nonContract, identityCalls, p50Ms, p99Ms, rssGrowth, heapGrowth: r.heapGrowth, nonContractBy: r.nonContractBy, faults: r.faults, shed: r.shed, loadAverage: r.loadAverage }));
 } else {
   console.log(`requests ${r.requests} (shed ${r.shed}) in ${r.durationMs} ms; by status ${JSON.stringify(r.byStatus)}; load average ${r.loadAverage.join(' → ')}`);
-  console.log(`Identity calls ${r.identityCalls}; p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; RSS growth ${r.rssGrowth} MiB`);
+  console.log(`Identity calls ${r.identityCalls}; p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; RSS growth ${r.rssGrowth} MiB, heap growth ${r.heapGrowth} MiB`);
   console.log(`faults applied ${JSON.stringify(r.faults)}`);
   console.log(`non-contract answers ${r.nonContract}${r.nonContract ? `: ${JSON.stringify(r.nonContractBy, null, 1)}` : ''}`);
 }

@@ -53,6 +53,8 @@ export interface SoakResult {
   p99Ms: number;
   /** Resident memory at the end minus after the warm-up, MiB (each after a full GC when node runs with --expose-gc, as npm run soak does). */
   rssGrowth: number;
+  /** The same for the V8 heap in use, MiB: RSS rarely shrinks once grown, the heap shows what stays. */
+  heapGrowth: number;
   /** Faults the proxy actually applied, by dependency and kind. */
   faults: Record<string, Partial<Record<FaultKind, number>>>;
   shed: number;
@@ -108,6 +110,7 @@ export async function runSoak(options: Partial<SoakOptions> = {}): Promise<SoakR
     // out on load alone); the secret re-read every 5 s so Secrets Manager sees traffic too.
     env: { ...DEPLOYED_IDENTITY_LIMITS, SECRET_TTL_SECONDS: '5' },
     deps: { profiles },
+    keepLogs: false,
   });
   for (const u of users) rig.demo.secrets.putSecret(`soak/${u.username}`, JSON.stringify({ username: u.username, apiKey: u.apiKey, identityUrl: rig.proxies.identity.via(rig.demo.identity.url) }));
   const key: LocalKey = { accessKeyId: 'AKLOCALSOAK000000000', secretAccessKey: randomBytes(30).toString('base64'), arn: DEMO_CALLER };
@@ -155,6 +158,7 @@ export async function runSoak(options: Partial<SoakOptions> = {}): Promise<SoakR
   const started = performance.now();
   const loadAtStart = loadavg()[0] ?? 0;
   let rssBase = 0;
+  let heapBase = 0;
   const tickMs = 50;
   const running = new Set<Promise<void>>();
   let sentSoFar = 0;
@@ -167,7 +171,7 @@ export async function runSoak(options: Partial<SoakOptions> = {}): Promise<SoakR
         clearInterval(timer);
         return resolve();
       }
-      if (rssBase === 0 && elapsed >= Math.min(5_000, o.durationMs / 4)) rssBase = settledRss();
+      if (rssBase === 0 && elapsed >= Math.min(5_000, o.durationMs / 4)) [rssBase, heapBase] = settled();
       for (; sentSoFar < Math.floor((elapsed * o.rate) / 1000); sentSoFar++) {
         if (inFlight >= o.maxInFlight) {
           shed++;
@@ -182,12 +186,16 @@ export async function runSoak(options: Partial<SoakOptions> = {}): Promise<SoakR
       }
       for (; faultsSoFar < Math.floor((elapsed * o.faultsPerSecond) / 1000); faultsSoFar++) inject();
       for (; recycled < Math.floor(elapsed / o.recycleMs); recycled++) slots[Math.floor(random() * slots.length)] = fresh();
+      // The table emulator records every request for tests; a soak has no use for the record.
+      rig.demo.shared?.dynamo.resetCalls();
     }, tickMs);
   });
   // Every request has its own 15 s limit: this wait is bounded too.
   await Promise.all(running);
-  const rssEnd = settledRss();
-  const rssGrowth = Math.round((rssEnd - (rssBase || rssEnd)) / 104_857.6) / 10;
+  const [rssEnd, heapEnd] = settled();
+  const mib = (bytes: number) => Math.round(bytes / 104_857.6) / 10;
+  const rssGrowth = mib(rssEnd - (rssBase || rssEnd));
+  const heapGrowth = mib(heapEnd - (heapBase || heapEnd));
   const faults = Object.fromEntries(DEPENDENCIES.map((d) => [d, Object.fromEntries(Object.entries(rig.proxies[d].faulted).filter(([, n]) => n > 0))]));
   const identityCalls = rig.demo.identity.calls;
   await Promise.all(gateways.map((g) => g.close()));
@@ -203,6 +211,7 @@ export async function runSoak(options: Partial<SoakOptions> = {}): Promise<SoakR
     p50Ms: at(0.5),
     p99Ms: at(0.99),
     rssGrowth,
+    heapGrowth,
     faults,
     shed,
     durationMs: Math.round(performance.now() - started),
@@ -210,10 +219,11 @@ export async function runSoak(options: Partial<SoakOptions> = {}): Promise<SoakR
   };
 }
 
-/** RSS after a full collection when the process allows one (`node --expose-gc`), so growth is what stays. */
-function settledRss(): number {
+/** RSS and heap in use after a full collection when the process allows one (`node --expose-gc`), so growth is what stays. */
+function settled(): [number, number] {
   (globalThis as { gc?: () => void }).gc?.();
-  return process.memoryUsage().rss;
+  const { rss, heapUsed } = process.memoryUsage();
+  return [rss, heapUsed];
 }
 
 /** `--duration 60 --rate 200 --profiles 4 --instances 4 --faults 1 --recycle 3 --seed 26 --deps dynamo,kms --json` (seconds where a time). */
