@@ -18,17 +18,8 @@ const CALLS: Array<Pick<FlushFaultCase, 'dependency' | 'call' | 'proxy' | 'match
   { dependency: 'Identity', call: 'DELETE /v2.0/tokens (the revocation)', proxy: 'identity', match: 'DELETE /v2.0/tokens' },
 ];
 
-const DROPPED = 'needs the fleet fix: the flush finds no token when opening the record fails, then empties the record anyway (issue 26 item 2)';
-const UNAUDITED = 'needs the fleet fix: a drop that fails after the revocation answers tokens: [], so the audit line does not say the token was revoked (issue 26 item 2)';
-/** Known defects (branch `fleet` fixes them), by row key `dependency/call/fault`. */
-const KNOWN: Record<string, string> = {
-  'KMS/every Decrypt of the flush/lose': DROPPED,
-  'KMS/every Decrypt of the flush/late': DROPPED,
-  'KMS/every Decrypt of the flush/reset': DROPPED,
-  'DynamoDB/dropping the token (UpdateItem)/lose': UNAUDITED,
-  'DynamoDB/dropping the token (UpdateItem)/late': UNAUDITED,
-  'DynamoDB/dropping the token (UpdateItem)/reset': UNAUDITED,
-};
+/** Known defects, by row key `dependency/call/fault` (none since the fleet fix: the rows that found them stay). */
+const KNOWN: Record<string, string> = {};
 
 export const FLUSH_FAULTS: FlushFaultCase[] = CALLS.flatMap((c) =>
   (['lose', 'late', 'reset'] as const).map((fault) => {
