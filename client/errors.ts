@@ -40,6 +40,19 @@ export class EndpointNotFoundError extends TokenVendorError {}
 export class AmbiguousEndpointError extends TokenVendorError {}
 /** 502: Identity refused the custodied credentials; an operator must fix the secret. Retrying does not help. */
 export class CredentialsUnusableError extends TokenVendorError {}
+/**
+ * 502 `credentials-overprivileged`: the profile's Rackspace user holds roles the profile does not
+ * allow, so the service vends no token for it. A {@link CredentialsUnusableError} (code that
+ * handles every unusable-credentials case keeps working); an operator must custody a
+ * least-privilege user or fix the declaration. Retrying does not help.
+ */
+export class CredentialsOverprivilegedError extends CredentialsUnusableError {
+  /** The roles the service refused (role names, not secrets). */
+  get unexpectedRoles(): string[] {
+    const roles = this.problem.unexpectedRoles;
+    return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [];
+  }
+}
 /** 503 (after the one retry), or no answer at all: try again later. */
 export class UnavailableError extends TokenVendorError {
   /** Seconds the service asked callers to wait (`Retry-After`), when it said. */
@@ -68,6 +81,7 @@ const BY_SLUG: Record<string, new (...args: ConstructorParameters<typeof TokenVe
   'endpoint-not-found': EndpointNotFoundError,
   'ambiguous-endpoint': AmbiguousEndpointError,
   'credentials-unusable': CredentialsUnusableError,
+  'credentials-overprivileged': CredentialsOverprivilegedError,
   'upstream-unavailable': UnavailableError,
 };
 

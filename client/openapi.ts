@@ -8,6 +8,7 @@ import pkg from '../package.json' with { type: 'json' };
 import {
   AmbiguousEndpointError,
   BadRequestError,
+  CredentialsOverprivilegedError,
   CredentialsUnusableError,
   EndpointNotFoundError,
   ForbiddenError,
@@ -25,22 +26,27 @@ const meta = <T extends z.ZodMiniType>(schema: T, data: Meta): T => {
   return schema;
 };
 
-/** Each problem the route can answer, as the handler writes it: type URN, title and status come from the error itself. */
+/**
+ * Each problem the route can answer, as the handler writes it: type URN, title and status come
+ * from the error itself. A status may have several problem types (502: unusable, overprivileged).
+ */
 function problems() {
-  const examples = {
-    400: new BadRequestError("Query parameter 'interface' must be 'public' or 'internal'; got 'private'.", 'interface'),
-    403: new ForbiddenError('caller role not in the profile allowlist'),
-    404: new EndpointNotFoundError("'cloudFiles' has no endpoint for region 'syd' and no global endpoint; pass one of the available regions.", 'region', ['DFW', 'ORD', 'IAD']),
-    409: new AmbiguousEndpointError("'compute' matches 2 endpoints; narrow it with a service name or a region.", [{ service: 'cloudServersOpenStack', type: 'compute', region: 'DFW' }]),
-    500: new Error('not shown'),
-    502: new CredentialsUnusableError('Rackspace Identity rejected the custodied credentials (HTTP 401).', { upstream: 'identity' }),
-    503: new UpstreamUnavailableError('Rackspace Identity is unavailable; try again shortly.', 5, { upstream: 'identity' }),
-  } as const;
-  return Object.entries(examples).map(([status, error]) => {
-    const answer = problemResponse(error);
-    const body = JSON.parse(answer.body) as { type: string; title: string } & Record<string, unknown>;
-    return { status: Number(status), body, headers: answer.headers };
-  });
+  const examples: Array<[number, unknown]> = [
+    [400, new BadRequestError("Query parameter 'interface' must be 'public' or 'internal'; got 'private'.", 'interface')],
+    [403, new ForbiddenError('caller role not in the profile allowlist')],
+    [404, new EndpointNotFoundError("'cloudFiles' has no endpoint for region 'syd' and no global endpoint; pass one of the available regions.", 'region', ['DFW', 'ORD', 'IAD'])],
+    [409, new AmbiguousEndpointError("'compute' matches 2 endpoints; narrow it with a service name or a region.", [{ service: 'cloudServersOpenStack', type: 'compute', region: 'DFW' }])],
+    [500, new Error('not shown')],
+    [502, new CredentialsUnusableError('Rackspace Identity rejected the custodied credentials (HTTP 401).', { upstream: 'identity' })],
+    [502, new CredentialsOverprivilegedError("The Rackspace user of profile 'files' holds account-management roles: identity:user-admin. …", ['identity:user-admin'])],
+    [503, new UpstreamUnavailableError('Rackspace Identity is unavailable; try again shortly.', 5, { upstream: 'identity' })],
+  ];
+  const byStatus = new Map<number, Array<{ type: string; title: string } & Record<string, unknown>>>();
+  for (const [status, error] of examples) {
+    const body = JSON.parse(problemResponse(error).body) as { type: string; title: string } & Record<string, unknown>;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), body]);
+  }
+  return [...byStatus].map(([status, bodies]) => ({ status, bodies, body: bodies[0] as { type: string; title: string } & Record<string, unknown> }));
 }
 
 const WHEN: Record<number, string> = {
@@ -49,7 +55,7 @@ const WHEN: Record<number, string> = {
   404: 'The catalog has no such service, region, version or interface; `missing` says which, `available` what there is.',
   409: 'Several endpoints match and nothing narrows them to one; `candidates` lists them.',
   500: 'An unexpected error; the detail is fixed and says nothing more.',
-  502: 'Identity refused the custodied credentials, or the secret is unusable: an operator must act.',
+  502: 'Identity refused the custodied credentials, the secret is unusable, Identity\'s answer is unusable for the request (`credentials-unusable`), or the profile\'s Rackspace user holds roles the profile does not allow (`credentials-overprivileged`, `unexpectedRoles` names them): an operator must act.',
   503: 'Identity or Secrets Manager is unavailable or rate-limiting; retry after `Retry-After` seconds.',
 };
 
@@ -76,11 +82,15 @@ function build() {
   const path = z.object({ profile: meta(z.string().check(z.regex(PROFILE)), { description: 'A profile declared in infra/profiles.json.' }) });
 
   // The problem exactly as the handler writes it for this status: its type URN, title and status as
-  // constants, and the extension members that problem carries.
-  const problemContent = (status: number, body: { type: string; title: string } & Record<string, unknown>) => {
+  // constants, and the extension members that problem carries; one of them when a status has several.
+  const problemSchema = (status: number, body: { type: string; title: string } & Record<string, unknown>, id: string) => {
     const extensions = Object.fromEntries(Object.entries(ProblemExtensions).filter(([name]) => name in body));
-    const schema = z.object({ ...ProblemBase, ...extensions, type: z.literal(body.type), title: z.literal(body.title), status: z.literal(status) });
-    return { 'application/problem+json': { schema: meta(schema, { id: `Problem${status}` }) } };
+    return meta(z.object({ ...ProblemBase, ...extensions, type: z.literal(body.type), title: z.literal(body.title), status: z.literal(status) }), { id });
+  };
+  const problemContent = (status: number, bodies: Array<{ type: string; title: string } & Record<string, unknown>>) => {
+    const schemas = bodies.map((body, index) => problemSchema(status, body, index === 0 ? `Problem${status}` : `Problem${status}${pascal(body.type)}`));
+    const [only] = schemas;
+    return { 'application/problem+json': { schema: schemas.length === 1 && only ? only : z.union(schemas) } };
   };
   const responses: Record<string, unknown> = {
     '200': {
@@ -92,14 +102,14 @@ function build() {
       content: { 'application/json': { schema: meta(TokenAnswerSchema, { id: 'TokenAnswer' }) } },
     },
   };
-  for (const { status, body } of problems()) {
-    const response: Record<string, unknown> = { description: `${body.title}: ${WHEN[status]}`, content: problemContent(status, body) };
+  for (const { status, body, bodies } of problems()) {
+    const response: Record<string, unknown> = { description: `${body.title}: ${WHEN[status]}`, content: problemContent(status, bodies) };
     if (status === 503) {
       response.headers = z.object({ 'Retry-After': meta(z.string().check(z.regex(/^\d+$/)), { description: 'Seconds to wait before asking again.' }) });
     }
     if (status === 403) {
       response.description = `${body.title}: ${WHEN[status]} API Gateway's own refusal (unsigned, badly signed or expired signature, no execute-api:Invoke) is plain JSON instead, with \`x-amzn-ErrorType\`.`;
-      response.content = { ...problemContent(status, body), 'application/json': { schema: meta(GatewayMessageSchema, { id: 'GatewayMessage' }) } };
+      response.content = { ...problemContent(status, bodies), 'application/json': { schema: meta(GatewayMessageSchema, { id: 'GatewayMessage' }) } };
     }
     responses[String(status)] = response;
   }
@@ -128,6 +138,11 @@ function build() {
       },
     },
   });
+}
+
+/** `urn:…:problem:credentials-overprivileged` → `CredentialsOverprivileged`, for a component id. */
+function pascal(type: string): string {
+  return (type.split(':').pop() ?? type).split('-').map((word) => word.charAt(0).toUpperCase() + word.slice(1)).join('');
 }
 
 /** The document as committed: stable key order, two-space indent, final newline. */

@@ -42,7 +42,7 @@ function dashboardBody({ stage, functionName, apiName, logGroupName }) {
     metricWidget('Shared tier: table hits and fallbacks', [stageMetric(stage, 'SharedCacheHit'), stageMetric(stage, 'SharedTierFallback')]),
     metricWidget('Identity calls and failures', [stageMetric(stage, 'IdentityCalls'), stageMetric(stage, 'IdentityFailure')]),
     metricWidget('Identity latency (p50, p99, ms)', [stageMetric(stage, 'IdentityLatency', { stat: 'p50' }), stageMetric(stage, 'IdentityLatency', { stat: 'p99' })]),
-    metricWidget('Degraded, denied and refused keys', [stageMetric(stage, 'Degraded'), stageMetric(stage, 'Denied'), stageMetric(stage, 'CredentialsUnusable')]),
+    metricWidget('Degraded, denied, refused keys and overprivileged users', [stageMetric(stage, 'Degraded'), stageMetric(stage, 'Denied'), stageMetric(stage, 'CredentialsUnusable'), stageMetric(stage, 'CredentialsOverprivileged')]),
     metricWidget('Caller errors and upstream errors', [stageMetric(stage, 'ClientError'), stageMetric(stage, 'UpstreamError')]),
     metricWidget('Shortest token life vended (s)', [stageMetric(stage, 'TokenSecondsLeft', { stat: 'Minimum' })]),
     {
@@ -55,7 +55,7 @@ function dashboardBody({ stage, functionName, apiName, logGroupName }) {
         view: 'table',
         query: [
           `SOURCE '${logGroupName}'`,
-          'fields @timestamp, audit.status, audit.profile, audit.caller, audit.reason, audit.upstream',
+          'fields @timestamp, audit.status, audit.profile, audit.caller, audit.reason, audit.upstream, audit.refusedRoles',
           'filter audit.status >= 400',
           'sort @timestamp desc',
           'limit 50',
@@ -121,6 +121,12 @@ module.exports = {
         CredentialsUnusableAlarm: stageAlarm({
           ...common, name: 'credentials-unusable', metric: 'CredentialsUnusable', threshold: 1,
           description: 'A profile\'s custodied key was refused by Identity (even after re-reading the secret), its secret is unusable, or its Identity URL is wrong (502). Callers of that profile get no new token. Find the profile and reason in the audit lines (status 502) and put a valid key or URL in its secret.',
+        }),
+        // Also counted in CredentialsUnusable (a 502), but its own alarm: the fix is another user or
+        // a declaration, not a key, and the runbook must say so.
+        CredentialsOverprivilegedAlarm: stageAlarm({
+          ...common, name: 'credentials-overprivileged', metric: 'CredentialsOverprivileged', threshold: 1,
+          description: 'A profile\'s Rackspace user holds roles the profile does not allow (an account-management role such as identity:user-admin without "accountAdmin": true, or a role outside its "roles"), so no token is vended for it (502 credentials-overprivileged). Find the profile and the roles in the audit lines (audit.refusedRoles), then custody a sub-user holding only the product roles its callers need, or fix the declaration in infra/profiles.json.',
         }),
         ConcurrencyAlarm: {
           Type: 'AWS::CloudWatch::Alarm',

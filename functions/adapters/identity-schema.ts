@@ -68,7 +68,11 @@ export function parseAccess(json: unknown): Token | undefined {
     defaultRegion: readDefaultRegion(access.access.user, notes),
     catalog: readCatalog(access.access.serviceCatalog, notes),
     userId: readUserId(access.access.user),
+    roles: readRoles(access.access.user, notes),
   };
+  if (access.access.serviceCatalog !== undefined && access.access.serviceCatalog !== null && !Array.isArray(access.access.serviceCatalog)) {
+    token.catalogFault = 'serviceCatalog is not a list';
+  }
   const skipped = notes.list();
   if (skipped.length > 0) token.skipped = skipped;
   return token;
@@ -106,6 +110,21 @@ function readDefaultRegion(value: unknown, notes: Notes): string | null {
 function readUserId(value: unknown): string | null {
   const user = Entry.safeParse(value);
   return user.success ? (optional(Id, user.data.id)?.value ?? null) : null;
+}
+
+/** The names of the user's roles; `null` without a roles list (the role guard then refuses: it cannot check). */
+function readRoles(value: unknown, notes: Notes): string[] | null {
+  const user = Entry.safeParse(value);
+  const roles = user.success ? user.data.roles : undefined;
+  if (!Array.isArray(roles)) return null;
+  const names = roles.flatMap((role: unknown, index): string[] => {
+    const entry = Entry.safeParse(role);
+    const name = entry.success ? Text.safeParse(entry.data.name) : undefined;
+    if (name?.success) return [name.data];
+    notes.add(`user.roles[${index}] (no usable name)`);
+    return [];
+  });
+  return [...new Set(names)];
 }
 
 function readCatalog(value: unknown, notes: Notes): CatalogService[] {

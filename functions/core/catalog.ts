@@ -56,7 +56,10 @@ interface Candidate {
  *    services has any regional endpoint (a truly global service such as `cloudDNS`); otherwise a
  *    region with no endpoint is a 404 listing the regions that exist. Another region, or another
  *    service's global endpoint, is never substituted. With no region asked and no default region,
- *    every endpoint stays a candidate (so a service with a single endpoint needs no region).
+ *    a service that has a region-less endpoint offers only that (a global endpoint answers such a
+ *    request rather than a 409 against its own regional ones); every other endpoint stays a
+ *    candidate (so a service with a single regional endpoint needs no region, and a type that
+ *    matches several services is still a 409).
  * 3. **Version.** When asked, only endpoints whose `versionId` equals it exactly.
  * 4. **Interface.** `public` uses `publicURL`; `internal` keeps only endpoints with an `internalURL`
  *    (ServiceNet). One never falls back to the other.
@@ -122,7 +125,13 @@ function matchServices(catalog: readonly CatalogService[], wanted: string): Cata
 
 function selectRegion(all: Candidate[], request: EndpointRequest, defaultRegion: string | null): Candidate[] {
   const region = request.region ?? defaultRegion;
-  if (region === null) return all;
+  if (region === null) {
+    // Nothing names a region: a service's region-less endpoint is the one meant (PRODUCT.md's
+    // default, "else a region-less endpoint"). Per service: another service's global endpoint
+    // never stands in for this one's regional ones, so several services still make a 409.
+    const hasGlobal = new Set(all.filter((c) => c.endpoint.region === null).map((c) => c.service));
+    return all.filter((c) => c.endpoint.region === null || !hasGlobal.has(c.service));
+  }
   const wanted = region.toUpperCase();
   const regional = all.filter((c) => c.endpoint.region?.toUpperCase() === wanted);
   if (regional.length > 0) return regional;

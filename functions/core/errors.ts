@@ -20,7 +20,7 @@ export abstract class VendError extends Error {
 }
 
 export type Upstream = 'identity' | 'secrets-manager';
-export type UpstreamErrorOptions = ErrorOptions & { upstream?: Upstream };
+export type UpstreamErrorOptions = ErrorOptions & { upstream?: Upstream | null };
 
 /** 400: a request parameter is malformed or unknown. */
 export class BadRequestError extends VendError {
@@ -71,10 +71,27 @@ export class AmbiguousEndpointError extends VendError {
 /** 502: the custodied credentials cannot be used (Identity rejected them, or the secret is unusable). */
 export class CredentialsUnusableError extends VendError {
   readonly status = 502;
-  readonly title = 'Custodied credentials unusable';
-  readonly slug = 'credentials-unusable';
-  constructor(detail: string, options: UpstreamErrorOptions & { upstream: Upstream }) {
+  readonly title: string = 'Custodied credentials unusable';
+  readonly slug: string = 'credentials-unusable';
+  constructor(detail: string, options: UpstreamErrorOptions & { upstream: Upstream | null }) {
     super(detail, options);
+  }
+}
+
+/**
+ * 502: Identity accepted the credentials, but its user holds roles the profile does not allow
+ * (core/role-guard.ts). Its own problem type: the fix is a different Rackspace user or a
+ * declaration, not a key. No upstream failed (`upstream` null), so it is not an Identity failure.
+ */
+export class CredentialsOverprivilegedError extends CredentialsUnusableError {
+  override readonly title = 'Custodied credentials overprivileged';
+  override readonly slug = 'credentials-overprivileged';
+  /** The roles held that the profile does not allow: role names, never secrets. */
+  readonly unexpectedRoles: readonly string[];
+  constructor(detail: string, unexpectedRoles: readonly string[]) {
+    super(detail, { upstream: null });
+    this.unexpectedRoles = unexpectedRoles;
+    this.extensions.unexpectedRoles = [...unexpectedRoles];
   }
 }
 

@@ -7,6 +7,14 @@ export interface Profile {
   /** Secrets Manager secret name or ARN. */
   secretId: string;
   allow: RolePattern[];
+  /**
+   * The Rackspace role names the profile's user is expected to hold (`identity:default`,
+   * `object-store:admin`…): a user holding any other is not vended for. Absent: only the
+   * account-management roles are refused (core/role-guard.ts).
+   */
+  roles?: ReadonlySet<string>;
+  /** The profile's user is meant to be an account administrator: its account-management roles are accepted. */
+  accountAdmin?: boolean;
 }
 
 /** A compiled `allow` entry. Role names are unique in an account, so account + name identify a role. */
@@ -26,6 +34,8 @@ const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 // arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME — see README "ARN matching".
 // Characters of role name a wildcard must follow (see README "ARN matching").
 const MIN_WILDCARD_PREFIX = 3;
+// Rackspace role names: `identity:default`, `object-store:admin`, `rcn:admin`, `admin`; no spaces at either end.
+const ROLE_NAME = /^[A-Za-z0-9][\w:.@-]{0,127}$/;
 const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/((?:[\w+=,.@*-]+\/)*)([\w+=,.@*-]{1,64})$/;
 
 const Declaration = z.strictObject({
@@ -38,6 +48,9 @@ const Declaration = z.strictObject({
       // Read by the stack (infra/rotation.cjs: a rotation schedule on the secret); validated here too,
       // with Secrets Manager's own bounds, so a typo fails the function's tests, not the deploy.
       rotateEveryDays: z.optional(z.int('must be a whole number of days').check(z.gte(1, 'must be at least 1 day'), z.lte(1000, 'must be at most 1000 days'))),
+      // Every user holds at least identity:default, so an empty list would refuse every token: a mistake.
+      roles: z.optional(z.array(z.string().check(z.regex(ROLE_NAME, 'must be a role name such as object-store:admin'))).check(z.minLength(1, 'must list a role (every user holds identity:default)'))),
+      accountAdmin: z.optional(z.boolean('must be true or false')),
     }),
     'must be a list of profiles',
   ),
@@ -58,9 +71,15 @@ export function loadProfiles(json: unknown): Map<string, Profile> {
     throw new DeclarationError(`infra/profiles.json is invalid: ${what.join('; ')}`);
   }
   const profiles = new Map<string, Profile>();
-  for (const { name, secretId, allow } of parsed.data.profiles) {
+  for (const { name, secretId, allow, roles, accountAdmin } of parsed.data.profiles) {
     if (profiles.has(name)) throw new DeclarationError(`infra/profiles.json is invalid: profile '${name}' is declared twice`);
-    profiles.set(name, { name, secretId, allow: allow.map((pattern) => compilePattern(name, pattern)) });
+    profiles.set(name, {
+      name,
+      secretId,
+      allow: allow.map((pattern) => compilePattern(name, pattern)),
+      ...(roles && { roles: new Set(roles) }),
+      ...(accountAdmin === true && { accountAdmin }),
+    });
   }
   return profiles;
 }

@@ -28,11 +28,13 @@ const Sealed = z.strictObject({
       endpoints: z.array(z.object({ publicURL: text, internalURL: nullableText, region: nullableText, tenantId: nullableText, versionId: nullableText })),
     }),
   ),
+  // Written only when set, so every other record keeps the layout instances before it read.
+  catalogFault: z.optional(text),
 });
 
 /** What is sealed: what the service needs to answer (id, tenant, region, catalog), never credentials. */
 export function tokenText(token: Token): string {
-  return JSON.stringify({ id: token.id, tenant: token.tenant, defaultRegion: token.defaultRegion, catalog: token.catalog });
+  return JSON.stringify({ id: token.id, tenant: token.tenant, defaultRegion: token.defaultRegion, catalog: token.catalog, catalogFault: token.catalogFault });
 }
 
 /** The token back from its opened text, or `undefined` if the text is not what we seal. */
@@ -44,5 +46,7 @@ export function tokenFromText(plaintext: string, expiresAt: number): Token | und
     // Not JSON: json stays undefined, which the schema below refuses like any other text we did not seal.
   }
   const parsed = Sealed.safeParse(json);
-  return parsed.success ? { ...parsed.data, expiresAt } : undefined;
+  if (!parsed.success) return undefined;
+  const { catalogFault, ...token } = parsed.data;
+  return { ...token, expiresAt, ...(catalogFault !== undefined && { catalogFault }) };
 }

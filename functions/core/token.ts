@@ -9,8 +9,20 @@ export interface Token {
   tenant: { id: string; name: string | null } | null;
   defaultRegion: string | null;
   catalog: CatalogService[];
+  /**
+   * The user's role names (`access.user.roles[].name`), for the role guard when the token is
+   * obtained; `null` when Identity's answer has no roles list. Not kept in the shared record: a
+   * token there was checked by the instance that obtained it.
+   */
+  roles?: readonly string[] | null;
   /** Identity's id of the user (`access.user.id`), which the key calls of a rotation need; absent when not parsed. */
   userId?: string | null;
+  /**
+   * Why Identity's `serviceCatalog` could not be read at all (`serviceCatalog is not a list`, the
+   * old v1.1 object shape); absent when it could. Such a token still serves token-only callers; a
+   * service request is Identity's fault, not the caller's (502, not 404).
+   */
+  catalogFault?: string;
   /** What parsing Identity's answer skipped as unusable (paths, catalog names, counts; never values). */
   skipped?: readonly string[];
 }

@@ -18,6 +18,7 @@ import type { RedactingLogger } from '../core/logger.ts';
 import { jsonTextResponse, type HttpResponse } from '../core/problem.ts';
 import type { Profile } from '../core/profiles.ts';
 import { retrying } from '../core/retry.ts';
+import { guardRoles, RecentRefusals } from '../core/role-guard.ts';
 import { SecretCache } from '../core/secret-cache.ts';
 import { createDeadline, type Timeout } from '../core/deadline.ts';
 import { DeadlineExceededError, UpstreamUnavailableError } from '../core/errors.ts';
@@ -85,6 +86,7 @@ export function makeHandler(deps: AppDeps) {
   const policy = identityRetryPolicy(config, { now, sleep, random: deps.random ?? Math.random });
   const readPending = pendingReader(deps.secretsClient);
   const shared = sharedTier(deps, now, sleep);
+  const overprivileged = new RecentRefusals(now);
   const vendor = createVendor({
     now,
     secrets,
@@ -97,6 +99,7 @@ export function makeHandler(deps: AppDeps) {
       return credentials;
     },
     authenticate: async (credentials, { attempts, deadline, onCall, profile }) => {
+      overprivileged.check(credentials);
       // The retry cycle gets what is left of the request's time, if that is less than its own budget.
       const budgetMs = Math.min(config.identityBudgetMs, deadline.left());
       // Stryker disable next-line StringLiteral: only stops the call; the caller's own deadline wait has already rejected, naming Identity.
@@ -108,6 +111,14 @@ export function makeHandler(deps: AppDeps) {
       }, cycle);
       markSensitive(`token of profile ${profile}`, token.id);
       reportSkipped(logger, token, profile);
+      // Once per token, here, before the cache keeps it or the fleet's table shares it: a warm vend
+      // checks nothing. An undeclared name cannot reach here; if it did, the default guard applies.
+      try {
+        guardRoles(profiles.get(profile) ?? { name: profile }, token);
+      } catch (error) {
+        overprivileged.remember(credentials, error);
+        throw error;
+      }
       return token;
     },
   });

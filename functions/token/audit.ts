@@ -32,10 +32,12 @@ export interface AuditFacts {
    */
   shared: 'table' | 'identity' | 'fallback' | null;
   sharedFallback: string | null;
+  /** The roles the role guard refused (credentials-overprivileged), else `null`: the CredentialsOverprivileged metric. */
+  refusedRoles: string[] | null;
 }
 
 export function emptyFacts(requestId: string): AuditFacts {
-  return { requestId, caller: null, profile: null, service: null, region: null, interface: null, resolvedRegion: null, cacheHit: null, identityCalls: 0, identityMs: null, degraded: false, tokenSha256: null, secondsLeft: null, reason: null, upstream: null, shared: null, sharedFallback: null };
+  return { requestId, caller: null, profile: null, service: null, region: null, interface: null, resolvedRegion: null, cacheHit: null, identityCalls: 0, identityMs: null, degraded: false, tokenSha256: null, secondsLeft: null, reason: null, upstream: null, shared: null, sharedFallback: null, refusedRoles: null };
 }
 
 const fingerprints = new WeakMap<Token, string>();

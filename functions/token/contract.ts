@@ -27,12 +27,13 @@ export const TokenAnswerSchema = z.object({
 /** RFC 9457 members every problem of this service has. */
 export const ProblemBase = { type: z.string(), title: z.string(), status: z.number().check(z.int()), detail: z.string() };
 
-/** The extension members, each carried by one kind of problem (400, 404, 404, 409). */
+/** The extension members, each carried by one kind of problem (400, 404, 404, 409, 502 credentials-overprivileged). */
 export const ProblemExtensions = {
   parameter: z.string(),
   missing: z.enum(['service', 'region', 'interface', 'version']),
   available: z.array(z.unknown()),
   candidates: z.array(z.unknown()),
+  unexpectedRoles: z.array(z.string()),
 };
 
 /** API Gateway's own refusal (before the function runs): plain JSON, no problem type. */

@@ -1,4 +1,5 @@
 import { resolveEndpoint, type EndpointRequest, type ResolvedEndpoint } from '../core/catalog.ts';
+import { CredentialsUnusableError } from '../core/errors.ts';
 import type { Token } from '../core/token.ts';
 
 // Resolution is pure in (token, request), so warm vends reuse it. The key is what resolution depends
@@ -27,8 +28,17 @@ function memoOf(token: Token): Memo {
   return memo;
 }
 
-/** {@link resolveEndpoint} on the token's catalog, memoised per token. */
+/**
+ * {@link resolveEndpoint} on the token's catalog, memoised per token. A catalog Identity sent in a
+ * shape we cannot read is Identity's fault: a 502 naming its answer, never a 404 blaming the caller.
+ */
 export function endpointFor(token: Token, request: EndpointRequest): ResolvedEndpoint {
+  if (token.catalogFault !== undefined) {
+    throw new CredentialsUnusableError(
+      `Rackspace Identity's answer has no usable service catalog (${token.catalogFault}; a v1.1 answer?): no endpoint can be resolved, only a token. Check the profile's Identity URL (v2.0).`,
+      { upstream: 'identity' },
+    );
+  }
   const memo = memoOf(token);
   const region = request.region === undefined ? '' : request.region.toUpperCase();
   // Stryker disable next-line StringLiteral: a version holds only letters, digits and ._- (request.ts), so any text with others keys "no version" alike.

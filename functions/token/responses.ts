@@ -1,6 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { ForbiddenError, ServiceMisconfiguredError, VendError } from '../core/errors.ts';
+import { CredentialsOverprivilegedError, ForbiddenError, ServiceMisconfiguredError, VendError } from '../core/errors.ts';
 import type { RedactingLogger } from '../core/logger.ts';
 import { problemResponse, type HttpResponse } from '../core/problem.ts';
 import { emptyFacts, type AuditFacts } from './audit.ts';
@@ -33,13 +33,15 @@ export function vendResponses(logger: RedactingLogger, metrics: MetricsOf): Midd
       else if (error instanceof VendError) {
         facts.reason = describe(error);
         facts.upstream = error.upstream;
+        if (error instanceof CredentialsOverprivilegedError) facts.refusedRoles = [...error.unexpectedRoles];
       }
       else {
         facts.reason = 'unexpected error';
         logger.error('unexpected error', { requestId: facts.requestId, error });
       }
       request.response = problemResponse(error);
-      audit(logger, metrics, facts, request.response.statusCode, error instanceof ServiceMisconfiguredError);
+      // ERROR when operators must act and no retry helps: a broken deployment, or a user holding roles the profile refuses.
+      audit(logger, metrics, facts, request.response.statusCode, error instanceof ServiceMisconfiguredError || error instanceof CredentialsOverprivilegedError);
     },
   };
 }
@@ -52,8 +54,8 @@ function audit(logger: RedactingLogger, metrics: MetricsOf, facts: AuditFacts, s
   // Nested: Powertools reserves top-level keys such as `service`. EMF needs its members at the top.
   const { members, directive } = metrics(facts, status);
   // Written whatever the log level: the audit trail is not debug output (README "Read the audit trail").
-  // ERROR for a misconfigured deployment (operators must act; a bug has its own ERROR line), WARN for
-  // other failures and degraded answers.
+  // ERROR for a misconfigured deployment or an overprivileged user (operators must act; a bug has its
+  // own ERROR line), WARN for other failures and degraded answers.
   const level = misconfigured ? 'ERROR' : status >= 500 || facts.degraded ? 'WARN' : 'INFO';
   logger.always(level, 'vend', { audit: { ...facts, status }, ...members }, directive);
 }

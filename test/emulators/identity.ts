@@ -17,6 +17,11 @@ export interface IdentityUser {
   tenantName: string;
   defaultRegion?: string;
   enabled?: boolean;
+  /**
+   * Role names answered in `access.user.roles`. Default: a plain sub-user, `identity:default` only
+   * (the least privilege Identity has); the account owner holds `identity:user-admin`.
+   */
+  roles?: string[];
 }
 
 /** One injected answer: consumed by the next request, before normal handling. */
@@ -68,12 +73,23 @@ export interface IdentityEmulator {
   close(): Promise<void>;
 }
 
+/**
+ * A least-privilege sub-user, as an operator should custody: `identity:default` and one product
+ * role (Rackspace's "Permissions matrix for Cloud Files": admin reads and writes Cloud Files,
+ * observer only reads). Not the account owner: no `identity:user-admin`.
+ */
 export const DEMO_USER: IdentityUser = {
   username: 'demo',
   apiKey: 'demo-api-key-0123456789abcdef',
   tenantId: '110011',
   tenantName: '110011',
   defaultRegion: 'DFW',
+  roles: ['identity:default', 'object-store:admin'],
+};
+
+/** The one role whose id and description the seeds show (test/fixtures/seed-client-devguide.json); others get made-up ids. */
+const KNOWN_ROLES: Record<string, { id: string; description: string }> = {
+  'identity:user-admin': { id: '3', description: 'User Admin Role.' },
 };
 
 const HOUR = 3_600_000;
@@ -149,7 +165,7 @@ export async function startIdentityEmulator(options: IdentityEmulatorOptions): P
         user: {
           id: user.id,
           name: user.username,
-          roles: [{ id: '3', name: 'identity:user-admin', description: 'User Admin Role.' }, { id: '6', name: 'compute:default', tenantId: user.tenantId, description: 'A Role that allows a user access to keystone Service methods' }],
+          roles: (user.roles ?? ['identity:default']).map((name, index) => ({ id: KNOWN_ROLES[name]?.id ?? String(20000 + index), name, description: KNOWN_ROLES[name]?.description ?? `Emulated role ${name}.` })),
           ...(user.defaultRegion && { 'RAX-AUTH:defaultRegion': user.defaultRegion }),
         },
       },

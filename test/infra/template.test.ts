@@ -134,7 +134,7 @@ describe('The packaged CloudFormation template (npm run package)', () => {
     assert.ok(!/"secretsmanager:\*"|"kms:\*"/.test(all), 'no wildcard actions');
   });
 
-  it('keeps the function log group and the API access log group for the configured retention, and alarms on 5xx, Identity failures, degraded answers, refused keys and concurrency', () => {
+  it('keeps the function log group and the API access log group for the configured retention, and alarms on 5xx, Identity failures, degraded answers, refused keys, overprivileged users and concurrency', () => {
     const logs = (from: Template) => ofType('AWS::Logs::LogGroup', from).map((l) => [l.Properties.LogGroupName, l.Properties.RetentionInDays]).sort();
     assert.deepEqual(logs(template), [['/aws/api-gateway/rackspace-token-vendor-dev-access', 30], ['/aws/lambda/rackspace-token-vendor-dev-rotate', 30], ['/aws/lambda/rackspace-token-vendor-dev-token', 30]]);
     assert.deepEqual(logs(tuned), [['/aws/api-gateway/rackspace-token-vendor-dev-access', 1], ['/aws/lambda/rackspace-token-vendor-dev-rotate', 1], ['/aws/lambda/rackspace-token-vendor-dev-token', 1]]);
@@ -145,12 +145,19 @@ describe('The packaged CloudFormation template (npm run package)', () => {
       ['AWS/ApiGateway/5XXError', 1, api],
       ['AWS/Lambda/ConcurrentExecutions', 8, JSON.stringify([{ Name: 'FunctionName', Value: 'rackspace-token-vendor-dev-token' }])],
       ['AWS/Lambda/Errors', 1, JSON.stringify([{ Name: 'FunctionName', Value: { Ref: 'RotateLambdaFunction' } }])],
+      ['RackspaceTokenVendor/CredentialsOverprivileged', 1, '[{"Name":"Stage","Value":"dev"}]'],
       ['RackspaceTokenVendor/CredentialsUnusable', 1, '[{"Name":"Stage","Value":"dev"}]'],
       ['RackspaceTokenVendor/Degraded', 1, '[{"Name":"Stage","Value":"dev"}]'],
       ['RackspaceTokenVendor/IdentityFailure', 1, '[{"Name":"Stage","Value":"dev"}]'],
       ['RackspaceTokenVendor/SharedTierFallback', 1, '[{"Name":"Stage","Value":"dev"}]'],
     ]);
     for (const alarm of ofType('AWS::CloudWatch::Alarm')) assert.match(alarm.Properties.AlarmDescription, /\b(check|find|put|raise)\b/i, 'each alarm says what to do');
+    // Like a refused key: one refusal is enough, and its runbook names the fix (another user or the declaration).
+    const overprivileged = ofType('AWS::CloudWatch::Alarm').find((a) => a.Properties.MetricName === 'CredentialsOverprivileged');
+    const unusable = ofType('AWS::CloudWatch::Alarm').find((a) => a.Properties.MetricName === 'CredentialsUnusable');
+    const shape = (a: typeof unusable) => [a?.Properties.Statistic, a?.Properties.Period, a?.Properties.EvaluationPeriods, a?.Properties.ComparisonOperator, a?.Properties.TreatMissingData, JSON.stringify(a?.Properties.AlarmActions)];
+    assert.deepEqual(shape(overprivileged), shape(unusable));
+    assert.match(overprivileged?.Properties.AlarmDescription, /sub-user.*accountAdmin|accountAdmin.*sub-user/s);
   });
 
   it('has a dashboard whose every widget on our namespace names a metric the function emits, and whose API widgets name this API', () => {

@@ -36,7 +36,7 @@ describe('Audit: one structured line per decision', () => {
     assert.ok(Number.isInteger(identityMs) && identityMs >= 0);
     assert.deepEqual(rest, {
       caller: DEMO_CALLER, profile: 'demo', service: 'cloudFiles', region: 'ord', resolvedRegion: 'ORD', interface: 'internal',
-      cacheHit: false, identityCalls: 1, degraded: false, reason: null, upstream: null, status: 200, secondsLeft: answer.json.expiresIn, shared: 'identity', sharedFallback: null,
+      cacheHit: false, identityCalls: 1, degraded: false, reason: null, upstream: null, status: 200, secondsLeft: answer.json.expiresIn, shared: 'identity', sharedFallback: null, refusedRoles: null,
       tokenSha256: createHash('sha256').update(answer.json.token).digest('hex').slice(0, 12),
     });
     const again = await vend();

@@ -5,11 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import declaration from '../../infra/profiles.json' with { type: 'json' };
 import { bundleOptions } from '../build-options.ts';
 import { startContainerCredentialsEndpoint } from '../emulators/container-credentials.ts';
 import { DEMO_USER } from '../emulators/identity.ts';
 import { RETIRED_CALLER_HEADER } from '../local/http-adapter.ts';
+import { startSharedEmulators } from '../local/demo.ts';
 import { DECLARED, startDeclaredEmulators } from '../support/declared.ts';
 import { restTokenEvent, tokenEvent } from '../support/events.ts';
 import { observe, observeAnswer } from '../support/leak-guard.ts';
@@ -116,6 +119,60 @@ describe('Integration: the deployed bundle', () => {
       assert.ok(container.requests.some((r) => !r.authorized), 'the refused token reached the endpoint');
     } finally {
       await container.close();
+    }
+  });
+
+  it('refuses a token of an account owner the declaration does not mention: 502 credentials-overprivileged, audited at ERROR, nothing in memory or the table; with accountAdmin: true, 200', async () => {
+    // The shipped declaration's profile has no roles and no accountAdmin; a second bundle is packaged
+    // with accountAdmin: true on it, as an operator's infra/profiles.json would be.
+    const adminBundle = join(dir, 'handler-account-admin.mjs');
+    const withAccountAdmin: Plugin = {
+      name: 'declaration-with-account-admin',
+      setup(b) {
+        b.onLoad({ filter: /infra[\\/]profiles\.json$/ }, () => ({
+          loader: 'json',
+          contents: JSON.stringify({ profiles: declaration.profiles.map((p, i) => (i === 0 ? { ...p, accountAdmin: true } : p)) }),
+        }));
+      },
+    };
+    await build({ ...bundleOptions(adminBundle), plugins: [withAccountAdmin] });
+    const owner = await startDeclaredEmulators({ roles: ['identity:user-admin'] });
+    const shared = await startSharedEmulators();
+    try {
+      const env = { PATH: process.env.PATH, ...owner.env, ...shared.env, AWS_ENDPOINT_URL_DYNAMODB: shared.dynamo.endpoint, AWS_ENDPOINT_URL_KMS: shared.kms.endpoint };
+      const { event } = tokenEvent({ profile: DECLARED.profile, caller: DECLARED.caller });
+      /** Two requests to `file` in one fresh process: their answers and the audit lines. */
+      const twice = async (file: string) => {
+        const script = `const { handler } = await import(${JSON.stringify(file)});
+          for (const id of ['a', 'b']) console.log('RESULT ' + JSON.stringify(await handler(${JSON.stringify(event)}, { awsRequestId: id })));`;
+        const { stdout, stderr } = await run(process.execPath, ['--input-type=module', '-e', script], { env });
+        const lines = stdout.split('\n');
+        const results = lines.filter((l) => l.startsWith('RESULT ')).map((l) => JSON.parse(l.slice(7)) as { statusCode: number; body: string });
+        results.forEach((result) => observeAnswer('bundle answer', result));
+        observe('bundle output', lines.filter((l) => !l.startsWith('RESULT ')).join('\n') + stderr);
+        const audits = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+        return { results, audits };
+      };
+
+      const refused = await twice(bundle);
+      assert.deepEqual(refused.results.map((r) => r.statusCode), [502, 502], JSON.stringify(refused.results));
+      const problem = JSON.parse(refused.results[0]!.body);
+      assert.deepEqual([problem.type, problem.unexpectedRoles], ['urn:rackspace-token-vendor:problem:credentials-overprivileged', ['identity:user-admin']]);
+      assert.match(problem.detail, /identity:user-admin.*sub-user.*"accountAdmin": true/s);
+      // Audited at ERROR; the second request is refused again (within 10 s without asking Identity):
+      // no token was kept in memory to serve it.
+      assert.deepEqual(refused.audits.map((l) => [l.level, l.audit.status, l.audit.identityCalls, l.audit.tokenSha256, l.audit.refusedRoles]), [['ERROR', 502, 1, null, ['identity:user-admin']], ['ERROR', 502, 0, null, ['identity:user-admin']]]);
+      assert.equal(owner.identity.calls, 1);
+      const { Item } = await shared.dynamo.client.send(new GetItemCommand({ TableName: shared.dynamo.table, Key: { profile: { S: DECLARED.profile } } }));
+      assert.ok(!Item?.ciphertext && !Item?.expiresAt, `no token in the table: ${JSON.stringify(Object.keys(Item ?? {}))}`);
+
+      const allowed = await twice(adminBundle);
+      assert.deepEqual(allowed.results.map((r) => r.statusCode), [200, 200], JSON.stringify(allowed.results));
+      assert.deepEqual(allowed.audits.map((l) => [l.level, l.audit.cacheHit]), [['INFO', false], ['INFO', true]]);
+      const { Item: kept } = await shared.dynamo.client.send(new GetItemCommand({ TableName: shared.dynamo.table, Key: { profile: { S: DECLARED.profile } } }));
+      assert.ok(kept?.ciphertext, 'the accepted token is shared through the table');
+    } finally {
+      await Promise.all([owner.close(), shared.dynamo.close(), shared.kms.close()]);
     }
   });
 

@@ -94,4 +94,21 @@ describe('Integration: catalog queries through the handler', () => {
     assert.equal(answer.statusCode, 200);
     assert.equal(answer.json.expiresIn, 24 * 3600);
   });
+
+  it("answers a service request with a 502 naming Identity's answer when its serviceCatalog is not a list (the v1.1 object shape), and still serves token-only callers", async () => {
+    const v11 = { cloudFiles: [{ region: 'DFW', publicURL: 'https://storage101.dfw1.clouddrive.com/v1/MossoCloudFS_110011', v1Default: true }], cloudServers: [{ publicURL: 'https://servers.api.rackspacecloud.com/v1.0/110011' }] };
+    const d = await start({ catalog: () => v11 });
+    const tokenOnly = await d.vend();
+    assert.equal(tokenOnly.statusCode, 200);
+    // This instance, and another one served the same token from the shared table.
+    for (const handler of [d.handler, d.instance()]) {
+      const files = await call(handler, { query: { service: 'cloudFiles', region: 'dfw' } });
+      assert.deepEqual([files.statusCode, files.json.type], [502, 'urn:rackspace-token-vendor:problem:credentials-unusable'], files.body);
+      assert.match(files.json.detail, /Rackspace Identity's answer/);
+      assert.match(files.json.detail, /serviceCatalog is not a list/);
+    }
+    assert.equal(d.identity.calls, 1);
+    const audits = d.lines.map((line) => JSON.parse(line) as Record<string, any>).filter((line) => line.audit).map((line) => [line.audit.status, line.audit.upstream]);
+    assert.deepEqual(audits, [[200, null], [502, 'identity'], [502, 'identity']]);
+  });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import {
   BadRequestError,
+  CredentialsOverprivilegedError,
   CredentialsUnusableError,
   EndpointNotFoundError,
   ForbiddenError,
@@ -149,6 +150,14 @@ describe('token client', () => {
     const refused = await rejection(client().getToken('demo', files));
     assert.ok(refused instanceof CredentialsUnusableError, String(refused));
     assert.deepEqual([refused.status, gateway.requests, waits], [502, 1, []]);
+  });
+
+  it('maps a user holding roles the profile does not declare to CredentialsOverprivilegedError, a CredentialsUnusableError naming the roles, without a retry', async () => {
+    const { client, demo, gateway, waits } = await setup();
+    demo.identity.setUser(DEMO_USER.username, { roles: ['identity:default', 'object-store:admin', 'identity:user-manage'] });
+    const refused = await rejection(client().getToken('demo', files));
+    assert.ok(refused instanceof CredentialsOverprivilegedError && refused instanceof CredentialsUnusableError, String(refused));
+    assert.deepEqual([refused.status, refused.unexpectedRoles, gateway.requests, waits], [502, ['identity:user-manage'], 1, []]);
   });
 
   it('tells API Gateway\'s own plain-JSON 403 apart from the service\'s problem', async () => {

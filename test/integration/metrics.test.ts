@@ -45,14 +45,14 @@ describe('Metrics: Embedded Metric Format inside the one audit line', () => {
     const { IdentityLatency, ...firstRest } = metricsOf(first.line);
     assert.ok(typeof IdentityLatency === 'number' && IdentityLatency >= 0);
     assert.deepEqual(firstRest, {
-      Vend: 1, CacheHit: 0, SharedCacheHit: 0, SharedTierFallback: 0, IdentityCalls: 1, IdentityFailure: 0, CredentialsUnusable: 0, Degraded: 0, Denied: 0, ClientError: 0, UpstreamError: 0,
+      Vend: 1, CacheHit: 0, SharedCacheHit: 0, SharedTierFallback: 0, IdentityCalls: 1, IdentityFailure: 0, CredentialsUnusable: 0, CredentialsOverprivileged: 0, Degraded: 0, Denied: 0, ClientError: 0, UpstreamError: 0,
       TokenSecondsLeft: 24 * 3600,
     });
     clock.advance(HOUR);
     const second = await vend();
     assert.deepEqual(emfProblems(second.line), []);
     assert.deepEqual(metricsOf(second.line), {
-      Vend: 1, CacheHit: 1, SharedCacheHit: 0, SharedTierFallback: 0, IdentityCalls: 0, IdentityFailure: 0, CredentialsUnusable: 0, Degraded: 0, Denied: 0, ClientError: 0, UpstreamError: 0,
+      Vend: 1, CacheHit: 1, SharedCacheHit: 0, SharedTierFallback: 0, IdentityCalls: 0, IdentityFailure: 0, CredentialsUnusable: 0, CredentialsOverprivileged: 0, Degraded: 0, Denied: 0, ClientError: 0, UpstreamError: 0,
       TokenSecondsLeft: 23 * 3600,
     });
   });
@@ -89,7 +89,7 @@ describe('Metrics: Embedded Metric Format inside the one audit line', () => {
     assert.deepEqual(invented.line._aws.CloudWatchMetrics[0].Dimensions, [['Stage']]);
     assert.equal('Profile' in invented.line, false);
     assert.deepEqual(metricsOf(invented.line), {
-      Vend: 1, CacheHit: 0, SharedCacheHit: 0, SharedTierFallback: 0, IdentityCalls: 0, IdentityFailure: 0, CredentialsUnusable: 0, Degraded: 0, Denied: 1, ClientError: 0, UpstreamError: 0,
+      Vend: 1, CacheHit: 0, SharedCacheHit: 0, SharedTierFallback: 0, IdentityCalls: 0, IdentityFailure: 0, CredentialsUnusable: 0, CredentialsOverprivileged: 0, Degraded: 0, Denied: 1, ClientError: 0, UpstreamError: 0,
     });
   });
 
@@ -126,6 +126,15 @@ describe('Metrics: Embedded Metric Format inside the one audit line', () => {
     const refused = await vend();
     assert.deepEqual(emfProblems(refused.line), []);
     assert.deepEqual([refused.answer.statusCode, metricsOf(refused.line).CredentialsUnusable, metricsOf(refused.line).UpstreamError], [502, 1, 1]);
+  });
+
+  it('a user holding a role the profile does not declare counts CredentialsOverprivileged and CredentialsUnusable, not IdentityFailure', async () => {
+    const { demo, vend } = await start();
+    demo.identity.setUser('demo', { roles: ['identity:default', 'object-store:admin', 'identity:user-admin'] });
+    const refused = await vend();
+    assert.deepEqual(emfProblems(refused.line), []);
+    const m = metricsOf(refused.line);
+    assert.deepEqual([refused.answer.statusCode, m.CredentialsOverprivileged, m.CredentialsUnusable, m.IdentityFailure, m.UpstreamError], [502, 1, 1, 0, 1]);
   });
 
   it('every metric in metrics.json has a CloudWatch unit and a stated meaning', () => {

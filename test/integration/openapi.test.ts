@@ -23,7 +23,8 @@ function conforms(status: number, mediaType: string, body: unknown): void {
   ajv.addSchema({ $id: 'openapi.json', components: document.components });
   const schema = operation.responses[String(status)]?.content?.[mediaType]?.schema;
   assert.ok(schema, `the document has no ${mediaType} schema for ${status}`);
-  const ref = schema.$ref ? { $ref: `openapi.json${schema.$ref}` } : schema;
+  // References point into the components, also inside an anyOf (a status with several problem types).
+  const ref = JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi.json#/components/'));
   const valid = ajv.validate(ref, body);
   assert.ok(valid, `${status} ${mediaType}: ${ajv.errorsText(ajv.errors)}\n${JSON.stringify(body)}`);
 }
@@ -67,11 +68,15 @@ describe('OpenAPI document', () => {
     const refusing = await startDemo({ env: { IDENTITY_ATTEMPTS: '1' }, sink: () => {} });
     refusing.identity.setUser(DEMO_USER.username, { apiKey: 'rotated-elsewhere-0123456789' });
     problems.push(await call(refusing.handler, {}));
+    const overprivileged = await startDemo({ env: { IDENTITY_ATTEMPTS: '1' }, sink: () => {} });
+    overprivileged.identity.setUser(DEMO_USER.username, { roles: ['identity:default', 'identity:user-admin'] });
+    problems.push(await call(overprivileged.handler, {}));
     const failing = await startDemo({ env: { IDENTITY_ATTEMPTS: '1' }, sink: () => {} });
     failing.identity.injectFaults({ status: 500 });
     const unavailable = await call(failing.handler, {});
     problems.push(unavailable);
-    assert.deepEqual(problems.map((answer) => answer.statusCode), [400, 403, 404, 502, 503]);
+    assert.deepEqual(problems.map((answer) => answer.statusCode), [400, 403, 404, 502, 502, 503]);
+    assert.deepEqual(problems.slice(3, 5).map((answer) => answer.json.type.split(':').pop()), ['credentials-unusable', 'credentials-overprivileged']);
     for (const answer of problems) {
       assert.equal(answer.headers['content-type'], 'application/problem+json');
       conforms(answer.statusCode, 'application/problem+json', answer.json);

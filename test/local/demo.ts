@@ -13,8 +13,10 @@ import { observe } from '../support/leak-guard.ts';
 
 export const DEMO_SECRET_ID = 'rackspace-token-vendor/demo';
 export const DEMO_CALLER = 'arn:aws:sts::000000000000:assumed-role/local-caller/you';
+// The demo custodies a least-privilege sub-user (test/emulators/identity.ts DEMO_USER) and says
+// which roles it holds, as an operator's profile should: any other role would be refused.
 export const DEMO_PROFILES = {
-  profiles: [{ name: 'demo', description: 'Local demo profile', secretId: DEMO_SECRET_ID, allow: ['arn:aws:iam::000000000000:role/local-caller'] }],
+  profiles: [{ name: 'demo', description: 'Local demo profile', secretId: DEMO_SECRET_ID, allow: ['arn:aws:iam::000000000000:role/local-caller'], roles: ['identity:default', 'object-store:admin'] }],
 };
 
 export interface DemoOptions {

@@ -1,5 +1,5 @@
 import declaration from '../../infra/profiles.json' with { type: 'json' };
-import { DEMO_USER, startIdentityEmulator } from '../emulators/identity.ts';
+import { DEMO_USER, startIdentityEmulator, type IdentityUser } from '../emulators/identity.ts';
 import { startSecretsManagerEmulator } from '../emulators/secrets-manager.ts';
 
 // The shipped declaration's first profile, and a session of the first role it allows: what the
@@ -18,8 +18,8 @@ export const DECLARED = {
  * real SDK client and the handler's configuration at them: the variables a deployment or
  * `USE_REAL_SERVICES=1 npm start` would set, nothing else.
  */
-export async function startDeclaredEmulators() {
-  const identity = await startIdentityEmulator({ users: [{ ...DEMO_USER }] });
+export async function startDeclaredEmulators(user: Partial<IdentityUser> = {}) {
+  const identity = await startIdentityEmulator({ users: [{ ...DEMO_USER, ...user }] });
   const secrets = await startSecretsManagerEmulator({ secrets: { [DECLARED.secretId]: JSON.stringify({ username: DEMO_USER.username, apiKey: DEMO_USER.apiKey }) } });
   const env = {
     IDENTITY_URL: identity.url,

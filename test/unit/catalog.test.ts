@@ -162,14 +162,30 @@ describe('Function: resolveEndpoint (what each refusal tells the caller)', () =>
   });
 
   it('suggests each narrowing that tells the candidates apart, naming only real values', () => {
-    const catalog = [service('x', 'x', [{ url: 'https://regional.example/', region: 'DFW', versionId: '1' }, { url: 'https://global.example/' }])];
+    const catalog = [service('x', 'x', [{ url: 'https://dfw.example/', region: 'DFW', versionId: '1' }, { url: 'https://ord.example/', region: 'ORD' }])];
     const error = rejects(() => resolveEndpoint(catalog, { service: 'x', interface: 'public' }, null), AmbiguousEndpointError);
-    assert.equal(error.message, "'x' matches 2 endpoints; narrow it with a region (DFW) or a version (1).");
+    assert.equal(error.message, "'x' matches 2 endpoints; narrow it with a region (DFW, ORD) or a version (1).");
     assert.deepEqual(error.extensions.candidates, [
-      { service: 'x', type: 'x', region: 'DFW', version: '1', url: 'https://regional.example/' },
-      { service: 'x', type: 'x', region: null, url: 'https://global.example/' },
+      { service: 'x', type: 'x', region: 'DFW', version: '1', url: 'https://dfw.example/' },
+      { service: 'x', type: 'x', region: 'ORD', url: 'https://ord.example/' },
     ]);
     const same = rejects(() => resolveEndpoint([service('dup', 'x', [{ url: 'https://1.example/', region: 'DFW' }, { url: 'https://2.example/', region: 'DFW' }])], { service: 'dup', region: 'DFW', interface: 'public' }, null), AmbiguousEndpointError);
     assert.equal(same.message, "'dup' matches 2 endpoints that the catalog does not tell apart (same service, region and version).");
+  });
+
+  it('answers the region-less endpoint when no region is asked and the user has no default region, not a 409 with the regional ones', () => {
+    const catalog = [service('x', 'x', [{ url: 'https://dfw.example/', region: 'DFW' }, { url: 'https://global.example/' }, { url: 'https://ord.example/', region: 'ORD' }])];
+    const answer = resolveEndpoint(catalog, { service: 'x', interface: 'public' }, null);
+    assert.deepEqual([answer.url, answer.region], ['https://global.example/', null]);
+    // A region asked for, or a default region, still picks the regional endpoint.
+    assert.equal(resolveEndpoint(catalog, { service: 'x', region: 'ord', interface: 'public' }, null).url, 'https://ord.example/');
+    assert.equal(resolveEndpoint(catalog, { service: 'x', interface: 'public' }, 'DFW').url, 'https://dfw.example/');
+    // Two region-less endpoints are still told apart by nothing: a 409 between those two only.
+    const twoGlobal = [service('y', 'y', [{ url: 'https://a.example/', versionId: '1' }, { url: 'https://b.example/', versionId: '2' }, { url: 'https://dfw.example/', region: 'DFW' }])];
+    const error = rejects(() => resolveEndpoint(twoGlobal, { service: 'y', interface: 'public' }, null), AmbiguousEndpointError);
+    assert.deepEqual(error.extensions.candidates, [
+      { service: 'y', type: 'y', region: null, version: '1', url: 'https://a.example/' },
+      { service: 'y', type: 'y', region: null, version: '2', url: 'https://b.example/' },
+    ]);
   });
 });

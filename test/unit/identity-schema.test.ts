@@ -71,6 +71,13 @@ describe('Function: parseAccess', () => {
     }
   });
 
+  it('marks a serviceCatalog that is not a list (the v1.1 object shape) as a catalog fault, keeping the token', () => {
+    const json = sample('gophercloud-identity-v2.json');
+    const token = parsed({ access: { ...json.access, serviceCatalog: { cloudFiles: [{ region: 'DFW', publicURL: 'https://files.example/' }] } } });
+    assert.deepEqual([token.id, token.catalog, token.catalogFault, token.skipped], [json.access.token.id, [], 'serviceCatalog is not a list', ['serviceCatalog (not a list)']]);
+    assert.equal(parsed(json).catalogFault, undefined);
+  });
+
   it('drops a tenant whose id is unusable, and a name that is not a string, noting each', () => {
     const json = sample('gophercloud-identity-v2.json');
     const tenant = (value: unknown) => parsed({ access: { ...json.access, token: { ...json.access.token, tenant: value } } });

@@ -30,6 +30,19 @@ describe('Function: loadProfiles (the declaration)', () => {
     assert.match(problem(one({ secretId: 's'.repeat(2049) })), /^profiles\.0\.secretId: /);
   });
 
+  it('takes the Rackspace roles a profile\'s user may hold, and accountAdmin, refusing an empty or odd list', () => {
+    const loaded = loadProfiles(one({ roles: ['identity:default', 'object-store:admin', 'identity:default'], accountAdmin: true })).get('p');
+    assert.deepEqual([loaded?.roles && [...loaded.roles], loaded?.accountAdmin], [['identity:default', 'object-store:admin'], true]);
+    const plain = loadProfiles(one({})).get('p');
+    assert.deepEqual([plain?.roles, plain?.accountAdmin], [undefined, undefined]);
+    assert.equal(problem(one({ roles: [] })), 'profiles.0.roles: must list a role (every user holds identity:default)');
+    for (const bad of ['', ' identity:default', 'object-store:admin ', 'a b']) {
+      assert.equal(problem(one({ roles: [bad] })), 'profiles.0.roles.0: must be a role name such as object-store:admin', JSON.stringify(bad));
+    }
+    assert.equal(problem(one({ accountAdmin: 'yes' })), 'profiles.0.accountAdmin: must be true or false');
+    assert.equal(problem(one({ roles: 'identity:default' })).startsWith('profiles.0.roles: '), true);
+  });
+
   it('bounds rotateEveryDays to whole days from 1 to 1000, and takes a description', () => {
     assert.equal(problem(one({ rotateEveryDays: 1, description: 'billing jobs' })), 'accepted');
     assert.equal(problem(one({ rotateEveryDays: 1000 })), 'accepted');

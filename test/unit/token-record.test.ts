@@ -35,6 +35,13 @@ describe('Function: recordAad', () => {
 });
 
 describe('Function: tokenText', () => {
+  it('keeps a catalog fault through the seal, and writes the member only when there is one', () => {
+    const faulty = { ...token, catalog: [], catalogFault: 'serviceCatalog is not a list' };
+    assert.deepEqual(tokenFromText(tokenText(faulty), EXPIRES), faulty);
+    assert.ok(!('catalogFault' in (tokenFromText(tokenText(token), EXPIRES) ?? {})));
+    assert.ok(!tokenText(token).includes('catalogFault'));
+  });
+
   it('seals id, tenant, region and catalog only: not the expiry (kept in clear) nor what parsing skipped', () => {
     const text = tokenText({ ...token, userId: 'u-9', skipped: ['catalog[3]'] });
     assert.deepEqual(JSON.parse(text), { id: 'tok-1', tenant: token.tenant, defaultRegion: 'DFW', catalog: token.catalog });
