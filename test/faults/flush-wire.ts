@@ -2,7 +2,8 @@
 // clients), judged by README's promise: revoked first, dropped after, otherwise nothing changes.
 import { fakeClock } from '../support/clock.ts';
 import { call } from '../support/events.ts';
-import { startProxiedDemo, type Dependency, type WireFaultCase } from './proxy-matrix.ts';
+import { startProxiedDemo } from './proxied-demo.ts';
+import type { Dependency, WireFaultCase } from './proxy-matrix.ts';
 
 export interface FlushFaultCase extends WireFaultCase {
   /** How many matching calls of the flush take the fault (default 1; `Infinity`: all, a dependency failing throughout). */

@@ -1,5 +1,6 @@
 // `npm run soak [-- --duration S --rate N --json]`: see soak.ts.
-import { parseSoakArgs, runSoak, SOAK_DEFAULTS } from './soak.ts';
+import { runSoak, SOAK_DEFAULTS } from './soak.ts';
+import { parseSoakArgs } from './soak-rules.ts';
 
 const { options, json } = parseSoakArgs(process.argv.slice(2));
 const o = { ...SOAK_DEFAULTS, ...options };
