@@ -2,6 +2,7 @@ import { describeIssue } from '../core/issues.ts';
 import * as z from 'zod/mini';
 import { identityKeys } from '../adapters/identity-keys.ts';
 import { identityClient, identityRetryPolicy, isUnauthorized } from '../adapters/identity.ts';
+import { identityRevoker } from '../adapters/identity-revoke.ts';
 import { secretVersionStore } from '../adapters/secret-versions.ts';
 import { secretsRetryVerdict } from '../adapters/secrets.ts';
 import { retrying, type RetryPolicy } from '../core/retry.ts';
@@ -10,6 +11,14 @@ import { runStep, type StepDeps } from './steps.ts';
 
 /** The vending function's dependencies that rotation needs too, wired the same way. */
 export type RotationDeps = Pick<AppDeps, 'config' | 'secretsClient' | 'logger' | 'now' | 'sleep' | 'random' | 'fetch'>;
+
+/** The rotation function's timeout (serverless.yml `functions.rotate.timeout`), when Lambda's context does not say. */
+export const ROTATION_TIMEOUT_MS = 60_000;
+
+/** The part of Lambda's context the rotation reads: when this invocation will be ended. */
+export interface LambdaContext {
+  getRemainingTimeInMillis?: () => number;
+}
 
 // What Secrets Manager sends (Lambda invoke payload). Loose: the service may add fields (RotationToken).
 const RotationEvent = z.object({
@@ -28,7 +37,7 @@ const RotationEvent = z.object({
  * const handler = makeRotationHandler({ config, secretsClient: new SecretsManagerClient({}), logger });
  * await handler({ Step: 'createSecret', SecretId: arn, ClientRequestToken: token });
  */
-export function makeRotationHandler(deps: RotationDeps): (event: unknown) => Promise<void> {
+export function makeRotationHandler(deps: RotationDeps): (event: unknown, context?: LambdaContext) => Promise<void> {
   const { config, logger } = deps;
   const now = deps.now ?? Date.now;
   // Stryker disable next-line ArrowFunction: the production wait; tests pass their own sleep, and a real one is visible only as elapsed time.
@@ -40,7 +49,7 @@ export function makeRotationHandler(deps: RotationDeps): (event: unknown) => Pro
   const writePolicy: RetryPolicy = { attempts: 5, budgetMs: 10_000, attemptTimeoutMs: 5_000, baseMs: 50, capMs: 1_000, classify: secretsRetryVerdict, now, sleep, random };
   const authenticateOnce = identityClient({ defaultUrl: config.identityUrl, now, ...fetchOption });
   const keys = identityKeys({ now, ...fetchOption });
-  const stepDeps: StepDeps = {
+  const stepDeps: Omit<StepDeps, 'invocationEnds'> = {
     store: secretVersionStore(deps.secretsClient),
     authenticate: (credentials) => retrying((timeoutMs) => authenticateOnce(credentials, timeoutMs), identityPolicy),
     isUnauthorized,
@@ -48,12 +57,13 @@ export function makeRotationHandler(deps: RotationDeps): (event: unknown) => Pro
       reset: (session) => retrying((timeoutMs) => keys.reset(session, timeoutMs), identityPolicy),
       current: (session) => retrying((timeoutMs) => keys.current(session, timeoutMs), identityPolicy),
     },
+    revoke: identityRevoker({ timeoutMs: config.identityTimeoutMs, ...fetchOption }),
     retryingWrite: (write) => retrying(() => write(), writePolicy),
     defaultIdentityUrl: config.identityUrl,
     now,
   };
 
-  return async (event) => {
+  return async (event, context) => {
     const parsed = RotationEvent.safeParse(event);
     if (!parsed.success) {
       const what = parsed.error.issues.map((i) => describeIssue(i, '(event)')).join('; ');
@@ -63,8 +73,12 @@ export function makeRotationHandler(deps: RotationDeps): (event: unknown) => Pro
     const { Step: step, SecretId: secretId, ClientRequestToken: version } = parsed.data;
     const started = now();
     try {
-      const result = await runStep(step, secretId, version, stepDeps);
-      logger.info('rotation', { rotation: { step, secretId, version, ...result, ms: now() - started } });
+      // Lambda ends the invocation then; without a context (tests, a direct call) its configured timeout is assumed.
+      const invocationEnds = started + (context?.getRemainingTimeInMillis?.() ?? ROTATION_TIMEOUT_MS);
+      const result = await runStep(step, secretId, version, { ...stepDeps, invocationEnds });
+      const line = { rotation: { step, secretId, version, ...result, ms: now() - started } };
+      if (result.warning) logger.warn('rotation', line);
+      else logger.info('rotation', line);
     } catch (error) {
       logger.error('rotation', { rotation: { step, secretId, version, outcome: 'failed', reason: reasonOf(error), ms: now() - started } });
       throw error;

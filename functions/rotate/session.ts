@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import type { KeySession } from '../adapters/identity-keys.ts';
 
@@ -15,6 +16,10 @@ export interface SavedSession extends KeySession {
   rotation: string;
   /** Epoch ms: the token, and with it the chance to recover the key, ends then. */
   expiresAt: number;
+  /** The invocation that saved it (random): two runs never save the same text, so only one claim lands. */
+  claim?: string;
+  /** Epoch ms: Lambda ends the claiming invocation by then; after it (and a margin) the claim is dead. */
+  until?: number;
 }
 
 const Saved = z.strictObject({
@@ -23,12 +28,16 @@ const Saved = z.strictObject({
   userId: z.string().check(z.minLength(1)),
   token: z.string().check(z.minLength(1)),
   expiresAt: z.iso.datetime(),
+  // Absent in sessions saved before claims existed (a rotation left pending across the upgrade).
+  claim: z.optional(z.string().check(z.minLength(1))),
+  until: z.optional(z.iso.datetime()),
 });
 
 /** The version's text: `token` is a field name the logger always blanks. */
 export function sessionText(session: SavedSession): string {
-  const { rotation, identityUrl, userId, tokenId, expiresAt } = session;
-  return JSON.stringify({ rotation, identityUrl, userId, token: tokenId, expiresAt: new Date(expiresAt).toISOString() });
+  const { rotation, identityUrl, userId, tokenId, expiresAt, claim, until } = session;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return JSON.stringify({ rotation, identityUrl, userId, token: tokenId, expiresAt: iso(expiresAt), ...(claim !== undefined && { claim }), ...(until !== undefined && { until: iso(until) }) });
 }
 
 /** The saved session, or `null` when the text is not one (it is then ignored, never trusted). */
@@ -41,6 +50,17 @@ export function parseSession(text: string): SavedSession | null {
   }
   const parsed = Saved.safeParse(json);
   if (!parsed.success) return null;
-  const { token, expiresAt, ...rest } = parsed.data;
-  return { ...rest, tokenId: token, expiresAt: Date.parse(expiresAt) };
+  const { rotation, identityUrl, userId, token, expiresAt, claim, until } = parsed.data;
+  return { rotation, identityUrl, userId, tokenId: token, expiresAt: Date.parse(expiresAt), ...(claim !== undefined && { claim }), ...(until !== undefined && { until: Date.parse(until) }) };
+}
+
+/**
+ * The version id of a rotation's n-th claim: derived, not random, so every invocation of the same
+ * rotation puts its claim under the same ClientRequestToken and Secrets Manager lets exactly one of
+ * them land (a second put with another value is ResourceExistsException). A UUID's shape, as
+ * PutSecretValue's ClientRequestToken expects (32–64 characters).
+ */
+export function claimVersionId(rotation: string, n: number): string {
+  const hex = createHash('sha256').update(`rtv-rotation-claim\n${rotation}\n${n}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -66,11 +66,11 @@ describe('Key rotation: the rotation function driven by RotateSecret through the
     assert.equal(created?.rotation.version, r.secrets.rotations[0]?.token);
   });
 
-  it('audits how long each step took on the injected clock: two Identity calls for createSecret, one for testSecret, none for the others', async () => {
+  it('audits how long each step took on the injected clock: three Identity calls for createSecret (authenticate, reset, read back), one each for testSecret and finishSecret, none for setSecret', async () => {
     const r = await timedRig();
     await rotateAndSettle(r);
     await assertRotated(r);
-    assert.deepEqual(r.audit().map((line) => [line.rotation.step, line.rotation.ms]), [['createSecret', 500], ['setSecret', 0], ['testSecret', 250], ['finishSecret', 0]]);
+    assert.deepEqual(r.audit().map((line) => [line.rotation.step, line.rotation.ms]), [['createSecret', 750], ['setSecret', 0], ['testSecret', 250], ['finishSecret', 250]]);
   });
 
   it("audits a failed step as an ERROR line with the step, secret, version, the error's name and message, and how long it took", async () => {
@@ -139,7 +139,7 @@ describe('Key rotation: the rotation function driven by RotateSecret through the
     assert.match(String(failed?.rotation.reason), /could not be stored as AWSPENDING; run rotate-secret again before \d{4}-\d\d-\d\dT.*\(.*InternalServiceError/);
     await rotateAndSettle(r);
     await assertRotated(r);
-    assert.deepEqual([r.identity.requests.reset, r.identity.requests.getKey], [1, 1]);
+    assert.deepEqual([r.identity.requests.reset, r.identity.requests.getKey], [1, 2], 'the read-back after the reset, then the recovery');
   });
 
   it('refuses a password profile with a clear message, and resets nothing', async () => {
@@ -242,7 +242,7 @@ describe('Vending during a key rotation', () => {
     await rotation;
     assert.ok(statuses.length > 0);
     assert.deepEqual([...new Set(statuses)], [200]);
-    assert.equal(r.identity.calls - identityCalls, 2, 'only the rotation authenticated (createSecret, testSecret)');
+    assert.equal(r.identity.calls - identityCalls, 3, 'only the rotation authenticated (createSecret, testSecret, finishSecret)');
   });
 
   it('in the window between the reset and the put of AWSPENDING a new environment still fails (502): the remaining window', async () => {

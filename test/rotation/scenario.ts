@@ -2,7 +2,7 @@ import { call } from '../support/events.ts';
 import { startRotationRig, type RotationRigOptions } from '../support/rotation-rig.ts';
 import { DEMO_USER } from '../emulators/identity.ts';
 
-export const SCENARIOS = ['plain', 'put-fails-twice', 'step-invoked-twice', 'crash-after-reset'] as const;
+export const SCENARIOS = ['plain', 'put-fails-twice', 'step-invoked-twice', 'crash-after-reset', 'rotate-twice-at-once'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Summary {
@@ -36,6 +36,10 @@ export async function runScenario(scenario: Scenario, options: { callers?: numbe
   let resetAt: number | null = null;
   let pendingAt: number | null = null;
   let crashes = scenario === 'crash-after-reset' ? 1 : 0;
+  // rotate-twice-at-once: a second rotate-secret while the first rotation's createSecret is about to
+  // reset; the first reset waits until the second rotation's createSecret has ended (both read the old key).
+  let second: Promise<unknown> | undefined;
+  let secondCreated: (() => void) | undefined;
   const statuses: number[] = [];
   let coldVends = 0;
   const rigRef: { current?: Awaited<ReturnType<typeof startRotationRig>> } = {};
@@ -44,6 +48,11 @@ export async function runScenario(scenario: Scenario, options: { callers?: numbe
     invocationsPerStep: scenario === 'step-invoked-twice' ? 2 : 1,
     invocationTimeoutMs: options.invocationTimeoutMs ?? 2_000,
     fetch: (inner) => async (input, init) => {
+      if (scenario === 'rotate-twice-at-once' && !second && String(input).endsWith('/RAX-AUTH/reset')) {
+        const created = new Promise<void>((resolve) => (secondCreated = resolve));
+        second = rigRef.current?.rotate().catch(() => undefined);
+        await created;
+      }
       const response = await inner(input, init);
       if (String(input).endsWith('/RAX-AUTH/reset')) {
         resetAt = performance.now();
@@ -52,7 +61,8 @@ export async function runScenario(scenario: Scenario, options: { callers?: numbe
       }
       return response;
     },
-    afterInvocation: async (_event, failed) => {
+    afterInvocation: async (event, failed) => {
+      if (event.Step === 'createSecret') secondCreated?.();
       if (failed || !rigRef.current) return;
       const rig = rigRef.current;
       const cold = await Promise.all(Array.from({ length: coldPerStep }, () => rig.coldVend()));
@@ -88,6 +98,8 @@ export async function runScenario(scenario: Scenario, options: { callers?: numbe
       }
     });
     await rig.rotate();
+    await rig.secrets.rotationsSettled();
+    await second;
     await rig.secrets.rotationsSettled();
     if (scenario === 'crash-after-reset') {
       // What the next schedule, or an operator's rotate-secret, does: the same rotation, re-attempted.

@@ -51,9 +51,11 @@ export function deps(store: SecretVersionStore, overrides: Partial<StepDeps> = {
       reset: async () => (calls.push('reset'), 'new-key-000000000000000000000000'),
       current: async () => (calls.push('current'), 'new-key-000000000000000000000000'),
     },
+    revoke: async () => (calls.push('revoke'), 'revoked'),
     retryingWrite: (write) => write(),
     defaultIdentityUrl: 'https://identity.api.rackspacecloud.com/v2.0',
     now: () => NOW,
+    invocationEnds: NOW + 60_000,
     ...overrides,
     calls,
   };

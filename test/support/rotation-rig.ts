@@ -1,4 +1,5 @@
-import { RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { SECRETS_TIMEOUTS, secretsManagerClient } from '../../functions/adapters/secrets.ts';
 import { createLogger, type Sink } from '../../functions/core/logger.ts';
 import { loadConfig } from '../../functions/config.ts';
 import { loadProfiles } from '../../functions/core/profiles.ts';
@@ -28,6 +29,10 @@ export interface RotationRigOptions {
   /** Real waits between retries (the driver), or none (the tests). */
   realSleep?: boolean;
   sink?: Sink;
+  /** The Secrets Manager client's connect and request timeouts (the deployed ones by default). */
+  secretsTimeouts?: typeof SECRETS_TIMEOUTS;
+  /** Identity's token lifetime; under an hour, every authentication gets a token of its own. */
+  identityLifetimeMs?: number;
 }
 
 /**
@@ -41,15 +46,14 @@ export interface RotationRigOptions {
  * await rig.secrets.rotationsSettled();
  */
 export async function startRotationRig(options: RotationRigOptions = {}) {
-  const identity = await startIdentityEmulator({ users: [{ ...DEMO_USER }], ...(options.now && { now: options.now }) });
+  const identity = await startIdentityEmulator({ users: [{ ...DEMO_USER }], ...(options.now && { now: options.now }), ...(options.identityLifetimeMs && { lifetimeMs: options.identityLifetimeMs }) });
   const initial = options.secret?.(identity.url) ?? { username: DEMO_USER.username, apiKey: DEMO_USER.apiKey as string, identityUrl: identity.url };
   const secrets = await startSecretsManagerEmulator({ secrets: { [DEMO_SECRET_ID]: JSON.stringify(initial) } });
-  const client = new SecretsManagerClient({
-    endpoint: secrets.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-emulator' },
-    maxAttempts: 1,
-  });
+  // The deployed client (its timeouts), on the emulator, one attempt per call so the tests count them.
+  const client = secretsManagerClient(
+    { endpoint: secrets.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-emulator' }, maxAttempts: 1 },
+    options.secretsTimeouts,
+  );
   const lines: string[] = [];
   const logger = createLogger({
     sink: (line) => {
@@ -73,7 +77,9 @@ export async function startRotationRig(options: RotationRigOptions = {}) {
     for (let i = 0; i < (options.invocationsPerStep ?? 1); i++) {
       let failed = false;
       try {
-        await withTimeout(handler(event), options.invocationTimeoutMs);
+        // Lambda's context says when the invocation will be ended, as the timeout below does.
+        const timeoutMs = options.invocationTimeoutMs;
+        await withTimeout(handler(event, timeoutMs === undefined ? {} : { getRemainingTimeInMillis: () => timeoutMs }), timeoutMs);
       } catch (error) {
         failed = true;
         throw error;

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseCredentials } from '../../functions/core/credentials.ts';
-import { SESSION_STAGE, sessionText } from '../../functions/rotate/session.ts';
-import { RotationError, runStep } from '../../functions/rotate/steps.ts';
+import { createHash } from 'node:crypto';
+import { claimVersionId, SESSION_STAGE, sessionText } from '../../functions/rotate/session.ts';
+import { CLAIM_MARGIN_MS, RotationError, runStep } from '../../functions/rotate/steps.ts';
 import { deps, memoryVersions, NOW, type Version } from '../support/rotation-fakes.ts';
 
 // The rotation steps' refusals, each before anything is changed. The happy paths and recoveries run
@@ -14,6 +15,7 @@ const SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:rackspace/b
 const KEY = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 
 const current = JSON.stringify({ username: 'billing-bot', apiKey: KEY });
+const sha = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);
 
 async function refusal(run: Promise<unknown>): Promise<string> {
   const error: unknown = await run.then(() => null, (e: unknown) => e);
@@ -139,34 +141,108 @@ describe('Rotation steps: refusals before anything changes', () => {
     }
   });
 
-  it('finishSecret moves AWSCURRENT, clears AWSPENDING and drops a saved session, and leaves the session label alone when there is none', async () => {
+  it('finishSecret moves AWSCURRENT, clears AWSPENDING, unlabels the saved session and revokes its token', async () => {
     const saved = sessionText({ rotation: 'v2', identityUrl: 'https://identity.example/v2.0', userId: '10040001', tokenId: 'tok-rotation-0005', expiresAt: NOW + 3_600_000 });
-    const withSession = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: current, stages: ['AWSPENDING'] }, v3: { secretString: saved, stages: [SESSION_STAGE] } });
-    assert.deepEqual(await runStep('finishSecret', SECRET, 'v2', deps(withSession.store)), { outcome: 'finished' });
-    assert.deepEqual(withSession.writes, ['move AWSCURRENT to v2 from v1', 'move AWSPENDING from v2', `move ${SESSION_STAGE} from v3`]);
-    const without = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: current, stages: ['AWSPENDING'] } });
-    await runStep('finishSecret', SECRET, 'v2', deps(without.store));
-    assert.deepEqual(without.writes, ['move AWSCURRENT to v2 from v1', 'move AWSPENDING from v2']);
+    const { store, writes } = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: current, stages: ['AWSPENDING'] }, v3: { secretString: saved, stages: [SESSION_STAGE] } });
+    const revoked: string[] = [];
+    const d = deps(store, { revoke: async (url, token) => (revoked.push(`${url} ${token}`), 'revoked') });
+    const result = await runStep('finishSecret', SECRET, 'v2', d);
+    assert.deepEqual(result, { outcome: 'finished', keySha256: sha('a1b2c3d4e5f60718293a4b5c6d7e8f90'), sessions: [{ tokenSha256: sha('tok-rotation-0005'), end: 'revoked' }] });
+    assert.deepEqual(writes, [`move ${SESSION_STAGE} from v3`, 'move AWSCURRENT to v2 from v1', 'move AWSPENDING from v2']);
+    assert.deepEqual(revoked, ['https://identity.example/v2.0 tok-rotation-0005']);
   });
 
-  it('finishSecret does not look for a saved session when no version carries its label', async () => {
-    const { store } = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: current, stages: ['AWSPENDING'] } });
-    const looked: string[] = [];
-    const value = store.value.bind(store);
-    store.value = async (id, select) => (looked.push(select.stage ?? select.versionId ?? ''), value(id, select));
-    assert.deepEqual(await runStep('finishSecret', SECRET, 'v2', deps(store)), { outcome: 'finished' });
-    assert.deepEqual(looked, []);
+  it("finishSecret keeps a saved token that Identity issues now for the new key: it is the one every vend hands out", async () => {
+    // Rackspace answers the same token until its last hour, so the fleet holds the token the rotation saved.
+    const saved = sessionText({ rotation: 'v2', identityUrl: 'https://identity.example/v2.0', userId: '10040001', tokenId: 'tok-rotation-0001', expiresAt: NOW + 3_600_000 });
+    const { store } = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: current, stages: ['AWSPENDING'] }, v3: { secretString: saved, stages: [SESSION_STAGE] } });
+    const d = deps(store);
+    const result = await runStep('finishSecret', SECRET, 'v2', d);
+    assert.deepEqual(result.sessions, [{ tokenSha256: sha('tok-rotation-0001'), end: 'kept-in-use' }]);
+    assert.deepEqual(d.calls, ['authenticate']);
   });
 
-  it('createSecret still succeeds when its saved session cannot be read back to drop it: the label stays for finishSecret', async () => {
+  it('finishSecret still finishes when Identity does not confirm a revocation, and says so in a warning', async () => {
+    const saved = sessionText({ rotation: 'v2', identityUrl: 'https://identity.example/v2.0', userId: '10040001', tokenId: 'tok-rotation-0006', expiresAt: NOW + 3_600_000 });
+    const { store, writes } = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: current, stages: ['AWSPENDING'] }, v3: { secretString: saved, stages: [SESSION_STAGE] } });
+    const result = await runStep('finishSecret', SECRET, 'v2', deps(store, { revoke: async () => 'failed' }));
+    assert.equal(result.outcome, 'finished');
+    assert.deepEqual(result.sessions, [{ tokenSha256: sha('tok-rotation-0006'), end: 'failed' }]);
+    assert.equal(result.warning, 'Identity did not confirm the revocation of 1 saved session token(s); they stay valid until they expire. The rotation itself is complete.');
+    assert.deepEqual(writes.slice(1), ['move AWSCURRENT to v2 from v1', 'move AWSPENDING from v2']);
+  });
+
+  it('finishSecret without a saved session only moves the labels and revokes nothing', async () => {
+    const { store, writes } = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: current, stages: ['AWSPENDING'] } });
+    const d = deps(store);
+    assert.deepEqual((await runStep('finishSecret', SECRET, 'v2', d)).sessions, []);
+    assert.deepEqual(writes, ['move AWSCURRENT to v2 from v1', 'move AWSPENDING from v2']);
+    assert.deepEqual(d.calls, ['authenticate']);
+  });
+
+  it('finishSecret leaves AWSCURRENT where it is when Identity refuses the AWSPENDING key', async () => {
+    const refused = new Error('401');
+    const { store, writes } = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: current, stages: ['AWSPENDING'] } });
+    const d = deps(store, { authenticate: async () => Promise.reject(refused), isUnauthorized: (error) => error === refused });
+    assert.match(await refusal(runStep('finishSecret', SECRET, 'v2', d)), /^Rackspace Identity refuses the AWSPENDING key, so AWSCURRENT stays where it is/);
+    assert.deepEqual(writes, []);
+  });
+
+  it('finishSecret delivered before createSecret stored a key moves nothing', async () => {
+    const { store, writes } = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] } });
+    assert.equal(await refusal(runStep('finishSecret', SECRET, 'v2', deps(store))), 'AWSPENDING has no value for this version: createSecret has not completed, so AWSCURRENT stays where it is.');
+    assert.deepEqual(writes, []);
+  });
+
+  it("createSecret stores the key Identity reads back after the reset, not the reset's answer", async () => {
+    const versions: Record<string, Version> = { v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] } };
+    const { store } = memoryVersions(versions);
+    const d = deps(store);
+    d.keys.reset = async () => 'answered-by-reset-000000000000000';
+    d.keys.current = async () => 'read-back-after-0000000000000000';
+    assert.equal((await runStep('createSecret', SECRET, 'v2', d)).outcome, 'reset');
+    assert.equal(JSON.parse(versions.v2?.secretString ?? '{}').apiKey, 'read-back-after-0000000000000000');
+  });
+
+  it('createSecret saves its session under the rotation\'s first claim id, and leaves it labelled for finishSecret', async () => {
     const versions: Record<string, Version> = { v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] } };
     const { store, writes } = memoryVersions(versions);
-    const value = store.value.bind(store);
-    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
-    store.value = async (id, select) => (select.stage === SESSION_STAGE ? Promise.reject(throttled) : value(id, select));
-    assert.equal((await runStep('createSecret', SECRET, 'v2', deps(store))).outcome, 'reset');
+    await runStep('createSecret', SECRET, 'v2', deps(store));
     assert.deepEqual(writes, [`put ${SESSION_STAGE}`, 'put AWSPENDING']);
-    assert.equal(Object.values(versions).filter((v) => v.stages.includes(SESSION_STAGE)).length, 1);
+    assert.deepEqual(versions[claimVersionId('v2', 0)]?.stages, [SESSION_STAGE]);
+  });
+
+  it("createSecret stops before the reset while another invocation's claim holds, and takes the next claim once it is dead", async () => {
+    const claimed = (until: number) => sessionText({ rotation: 'v2', identityUrl: 'https://identity.example/v2.0', userId: '10040001', tokenId: 'tok-rotation-0007', expiresAt: NOW + 3_600_000, claim: 'other-run', until });
+    const live = memoryVersions({ v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] }, [claimVersionId('v2', 0)]: { secretString: claimed(NOW + 1), stages: [SESSION_STAGE] } });
+    const d = deps(live.store);
+    assert.equal(
+      await refusal(runStep('createSecret', SECRET, 'v2', d)),
+      `Another invocation of this rotation holds the claim to reset the key (until ${new Date(NOW + 1 + CLAIM_MARGIN_MS).toISOString()}); it stores the new key as AWSPENDING itself. Nothing was changed; if that invocation dies, a re-attempt after that time finishes the rotation.`,
+    );
+    assert.deepEqual([live.writes, d.calls], [[], ['authenticate']]);
+    // Dead: its invocation's end and the margin for clocks are behind us.
+    const versions: Record<string, Version> = { v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] }, [claimVersionId('v2', 0)]: { secretString: claimed(NOW - CLAIM_MARGIN_MS), stages: [SESSION_STAGE] } };
+    const dead = memoryVersions(versions);
+    assert.equal((await runStep('createSecret', SECRET, 'v2', deps(dead.store))).outcome, 'reset');
+    assert.ok(versions[claimVersionId('v2', 1)], 'the second claim');
+  });
+
+  it("createSecret that loses the race for a claim (ResourceExistsException) stops before the reset, naming when the winner's claim ends", async () => {
+    const versions: Record<string, Version> = { v1: { secretString: current, stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] } };
+    const { store } = memoryVersions(versions);
+    const winnerUntil = NOW + 42_000;
+    const winner = sessionText({ rotation: 'v2', identityUrl: 'https://identity.example/v2.0', userId: '10040001', tokenId: 'tok-rotation-0008', expiresAt: NOW + 3_600_000, claim: 'winner', until: winnerUntil });
+    const put = store.put.bind(store);
+    // The other invocation's put lands between our read of the claims and our own put.
+    store.put = async (id, version) => {
+      if (!version.stages.includes(SESSION_STAGE)) return put(id, version);
+      versions[version.versionId as string] = { secretString: winner, stages: [SESSION_STAGE] };
+      throw Object.assign(new Error('exists'), { name: 'ResourceExistsException' });
+    };
+    const d = deps(store);
+    assert.match(await refusal(runStep('createSecret', SECRET, 'v2', d)), new RegExp(`^Another invocation of this rotation holds the claim to reset the key \\(until ${new Date(winnerUntil + CLAIM_MARGIN_MS).toISOString()}\\)`));
+    assert.deepEqual(d.calls, ['authenticate']);
   });
 
   it('refuses testSecret before createSecret has stored the new key', async () => {
