@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { fakeClock } from '../support/clock.ts';
+import { call } from '../support/events.ts';
+import { startProxiedDemo } from './proxied-demo.ts';
 import { FAULT_WORDS } from './proxy-matrix.ts';
 import { FLUSH_FAULTS, flushKeptPromise, runFlushFault } from './flush-wire.ts';
 
@@ -17,4 +20,28 @@ describe('Operator flush on the wire: one lost, late or reset call', () => {
       assert.ok(flushKeptPromise(r));
     });
   }
+});
+
+describe('Operator flush on the wire: invoked again after a lost revocation answer', () => {
+  it('the second flush finds the token already invalid at Identity, drops it and answers 200; new instances get a new token', async () => {
+    const rig = await startProxiedDemo({ clock: fakeClock() });
+    try {
+      const first = await call(rig.instance('instance-a'));
+      rig.proxies.identity.inject({ match: 'DELETE /v2.0/tokens', fault: 'lose' });
+      const operator = rig.instance('operator') as unknown as (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>;
+      const flush = async () => {
+        const answer = await operator({ operation: 'flush', profile: 'demo', reason: 'wire test' }, { awsRequestId: 'op-1' });
+        const body = JSON.parse(answer.body) as { tokens: Array<{ revocation: string }> };
+        return [answer.statusCode, body.tokens.map((t) => t.revocation)];
+      };
+      assert.deepEqual(await flush(), [503, ['failed']], 'the answer was lost: not confirmed, nothing dropped');
+      assert.equal(rig.demo.identity.revoked.has(String(first.json.token)), true, 'the revocation landed');
+      assert.deepEqual(await flush(), [200, ['already-invalid']]);
+      const next = await call(rig.instance('instance-c'));
+      assert.equal(next.statusCode, 200);
+      assert.notEqual(next.json.token, first.json.token, 'the revoked token is no longer served');
+    } finally {
+      await rig.close();
+    }
+  });
 });
