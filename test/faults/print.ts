@@ -33,6 +33,7 @@ for (const fault of FIX_PICKUP) {
   const ok = r.secondsToFirst200 <= fault.goalSeconds && r.refusedIdentityCalls === 0;
   if (!ok) process.exitCode = 1;
   console.log(`| ${fault.name} | ${r.requestsWhileRefused} | ${r.refusedSecretReads} | ${r.refusedIdentityCalls} | ${r.secondsToFirst200} | ${r.secondsToEveryInstance200} | ${r.secretReadsAfterFix} / ${r.identityCallsAfterFix} | ${ok ? `yes (≤ ${fault.goalSeconds} s)` : 'NO'} |`);
+}
 
 // Lost, late and reset answers on the wire (test/faults/proxy-matrix.ts): the fault proxy in front
 // of each dependency, the real clients behind two cold instances A and B asking A, B, A.
