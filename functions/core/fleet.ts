@@ -31,6 +31,12 @@ export interface FleetOptions {
   refusedMs?: number;
   /** Timers bounding the wait for a write after authenticating: `AbortSignal.timeout`, or a test's fake clock. */
   timeout?: Timeout;
+  /**
+   * How long a holder may take to authenticate and publish, by this instance's watch of its lease
+   * (default half the lease): past it, a waiter takes the lease over with a write conditional on
+   * the record it read, so one waiter authenticates, not all (the holder may have lost its table).
+   */
+  takeoverMs?: number;
 }
 
 /** A write after authenticating is waited for until this long before the request's deadline, so the answer makes it. */
@@ -58,7 +64,7 @@ export class Fleet implements SharedTier {
   readonly #holding = new Set<string>();
 
   constructor(options: FleetOptions) {
-    this.#o = { pollMs: 100, quietMs: 60_000, circuitMs: 30_000, maxSkewMs: 5 * 60_000, refusedMs: 24 * 3_600_000, timeout: (ms) => AbortSignal.timeout(ms), ...options };
+    this.#o = { pollMs: 100, quietMs: 60_000, circuitMs: 30_000, maxSkewMs: 5 * 60_000, refusedMs: 24 * 3_600_000, timeout: (ms) => AbortSignal.timeout(ms), takeoverMs: options.leaseMs / 2, ...options };
     this.#circuit = new Circuit({ now: options.now, openMs: this.#o.circuitMs });
   }
 
@@ -152,10 +158,11 @@ export class Fleet implements SharedTier {
         throw new UpstreamUnavailableError('Rackspace Identity is unavailable (the fleet is backing off); try again shortly.', seconds, { upstream: 'identity', retryAfterGiven: true });
       }
       const mine = state.lease?.owner === this.#o.owner;
-      const lease = state.lease && (mine ? this.#holding.has(profile) : !this.#dead(profile, state.lease)) ? state.lease : null;
+      const lease = state.lease && (mine ? this.#holding.has(profile) : !this.#overdue(profile, state.lease)) ? state.lease : null;
       if (lease) {
         const wait = this.#o.pollMs * (0.5 + this.#o.random());
-        if (now() + wait > request.deadline) {
+        // Stops a margin before the deadline, so this answer, not the request's own timer, is what the caller gets.
+        if (now() + wait > request.deadline - ANSWER_MARGIN_MS) {
           // Our time is up, not Identity failing: a deadline error (no backoff is learnt from it).
           if (valid) return { token: valid, identity, source: 'table', fallback: null, degradedBecause: 'another instance is authenticating' };
           throw new AuthenticatingElsewhereError(Math.max(1, Math.ceil((Math.min(lease.until, now() + this.#o.leaseMs) - now()) / 1000)));
@@ -163,12 +170,14 @@ export class Fleet implements SharedTier {
         await this.#o.sleep(wait);
         continue;
       }
-      // Nobody holds a live lease: try to become the holder. Losing means someone wrote since we read.
-      if (!(await this.#acquire(profile, state.revision))) continue;
+      // Nobody holds a live lease (or its holder is overdue): try to become the holder. Conditional on
+      // the revision we read, so of all the waiters that saw it, one wins; losing means someone wrote since.
+      const until = await this.#acquire(profile, state.revision);
+      if (until === null) continue;
       this.#seen.delete(profile);
       this.#holding.add(profile);
       try {
-        return await this.#hold(profile, state, request.deadline, authenticate);
+        return await this.#hold(profile, state, until, request.deadline, authenticate);
       } finally {
         this.#holding.delete(profile);
       }
@@ -182,24 +191,29 @@ export class Fleet implements SharedTier {
    * (they land only if it is ours), whereas a lease we took and never released would keep every
    * other instance waiting to its deadline. Not holding it then costs one extra Identity call.
    */
-  async #acquire(profile: string, revision: number): Promise<boolean> {
+  async #acquire(profile: string, revision: number): Promise<number | null> {
     const { store, owner, now, leaseMs } = this.#o;
     const until = now() + leaseMs;
     try {
-      return await store.acquire(profile, { owner, until, revision });
+      return (await store.acquire(profile, { owner, until, revision })) ? until : null;
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
     }
     try {
-      const { lease } = await store.read(profile);
-      return lease?.owner === owner && lease.until === until;
+      return (await this.#stillHeld(profile, until)) ? until : null;
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
-      return true;
+      return until;
     }
   }
 
-  async #hold(profile: string, state: StoredState, deadline: number, authenticate: (guard: { refusedKey: string | null }) => Promise<Authenticated>): Promise<FleetAnswer> {
+  /** Does the record still show the lease we wrote (owner and expiry)? Publishing or releasing removes it. */
+  async #stillHeld(profile: string, until: number): Promise<boolean> {
+    const { lease } = await this.#o.store.read(profile);
+    return lease?.owner === this.#o.owner && lease.until === until;
+  }
+
+  async #hold(profile: string, state: StoredState, until: number, deadline: number, authenticate: (guard: { refusedKey: string | null }) => Promise<Authenticated>): Promise<FleetAnswer> {
     const { store, owner, now } = this.#o;
     const refused = state.backoff?.reason === 'refused' && state.backoff.until > now() ? state.backoff.refusedKey : null;
     let result: Authenticated;
@@ -216,8 +230,35 @@ export class Fleet implements SharedTier {
       // The memory cache above serves its own still-valid token (degraded) and backs off, as alone.
       throw original;
     }
-    await this.#until(deadline, store.publish(profile, { owner, token: result.token, identity: result.identity, confirmedAt: now() }).catch((e: unknown) => this.#trip(e)));
+    await this.#until(deadline, this.#publish(profile, until, result).catch((e: unknown) => this.#trip(e)));
     return { ...result, source: 'identity', fallback: null };
+  }
+
+  /**
+   * Publishes the token, which also releases the lease. A publish that failed (KMS did not seal it,
+   * or the table reset or lost the write) must not leave the lease held with no token, or every
+   * other instance waits on it: one read tells whether it landed (a landed publish removed our
+   * lease); if not, it is tried once more, and if that fails too the lease is released, so the next
+   * instance authenticates at once (one extra Identity call) instead of waiting. If the table does
+   * not answer even the read, waiters take the lease over after `takeoverMs` ({@link Fleet.#overdue}).
+   */
+  async #publish(profile: string, until: number, result: Authenticated): Promise<void> {
+    const { store, owner, now } = this.#o;
+    const input = { owner, token: result.token, identity: result.identity, confirmedAt: now() };
+    let failure: unknown;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await store.publish(profile, input);
+        return;
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError)) throw error;
+        failure = error;
+      }
+      if (!(await this.#stillHeld(profile, until))) return;
+    }
+    // The table answers (it just did) but the publish does not land: free the lease, keep no backoff.
+    await store.fail(profile, { owner, backoff: { until: now(), reason: 'unavailable', refusedKey: null } });
+    throw failure;
   }
 
   /**
@@ -241,11 +282,13 @@ export class Fleet implements SharedTier {
   }
 
   /**
-   * A lease is dead when its expiry has passed by more than clocks can disagree, or when we have
-   * watched it unchanged for a whole lease period by our own clock: either way skew cannot make
-   * two instances hold it at once.
+   * A lease may be taken over when its expiry has passed by more than clocks can disagree, or when
+   * we have watched it unchanged (its holder neither published nor released) for `takeoverMs` by our own clock (the
+   * holder's expected time to authenticate and publish): skew cannot shorten either. The takeover
+   * is a conditional write, so one waiter becomes the holder; a holder that was merely slow then
+   * costs one extra Identity call, and its late publish is fenced off.
    */
-  #dead(profile: string, lease: { owner: string; until: number }): boolean {
+  #overdue(profile: string, lease: { owner: string; until: number }): boolean {
     const now = this.#o.now();
     if (lease.until + this.#o.maxSkewMs < now) return true;
     const seen = this.#seen.get(profile);
@@ -253,7 +296,7 @@ export class Fleet implements SharedTier {
       this.#seen.set(profile, { ...lease, since: now });
       return false;
     }
-    return now - seen.since >= this.#o.leaseMs;
+    return now - seen.since >= Math.min(this.#o.takeoverMs, this.#o.leaseMs);
   }
 
   #trip(error: unknown): void {

@@ -198,14 +198,14 @@ describe('Class: Fleet (leases)', () => {
     assert.deepEqual([(await edge.fleet.obtain('p', edge.request(), edge.authenticate)).source, edge.sleeps], ['identity', [100]]);
   });
 
-  it('polls every 100 ms by default (jittered by random) and answers 503 with Retry-After when its lease ends, at most a lease period away', async () => {
+  it('polls every 100 ms by default (jittered by random) until 50 ms before its deadline and answers 503 with Retry-After when its lease ends, at most a lease period away', async () => {
     const far = setup(lease('other', T0 + HOUR));
     await assert.rejects(far.fleet.obtain('p', far.request(300, T0 + 1_000), far.authenticate), (e: unknown) => {
       assert.ok(e instanceof AuthenticatingElsewhereError && e instanceof DeadlineExceededError);
       assert.deepEqual([e.message, e.retryAfterSeconds, e.upstream], ['Rackspace Identity is unavailable (another instance is authenticating); try again shortly.', 10, 'identity']);
       return true;
     });
-    assert.deepEqual([far.sleeps.length, new Set(far.sleeps)], [10, new Set([100])]);
+    assert.deepEqual([far.sleeps.length, new Set(far.sleeps)], [9, new Set([100])]);
     const lapsed = setup(lease('other', T0 - 1_000), { random: () => 0 });
     await assert.rejects(lapsed.fleet.obtain('p', lapsed.request(300, T0), lapsed.authenticate), (e: unknown) => e instanceof AuthenticatingElsewhereError && e.retryAfterSeconds === 1);
   });
@@ -217,8 +217,8 @@ describe('Class: Fleet (leases)', () => {
   });
 
   for (const [what, renewed] of [['renewed', { owner: 'other', until: T0 + 20_000 }], ['handed to another owner', { owner: 'third', until: T0 + 1_000 }]] as const) {
-    it(`counts a lease period of watching afresh when the lease is ${what}`, async () => {
-      const s = setup(lease('other', T0 + 1_000), { pollMs: 1_000 });
+    it(`counts a takeover period of watching afresh when the lease is ${what}`, async () => {
+      const s = setup(lease('other', T0 + 1_000), { pollMs: 1_000, takeoverMs: LEASE_MS });
       s.onSleep(() => s.clock.now() === T0 + 5_000 && s.memory.records.set('p', { ...EMPTY, revision: 2, lease: renewed }));
       let tookOverAt = 0;
       await s.fleet.obtain('p', s.request(300, T0 + 60_000), async () => ((tookOverAt = s.clock.now()), { token: token('t', T0 + HOUR), identity: 'id-1' }));
@@ -226,7 +226,7 @@ describe('Class: Fleet (leases)', () => {
     });
   }
   it('forgets a lease it watched once it holds the lease itself, so the same lease written again (a clock behind) is watched afresh', async () => {
-    const s = setup(lease('b', T0 + 1_000), { pollMs: 1_000 });
+    const s = setup(lease('b', T0 + 1_000), { pollMs: 1_000, takeoverMs: LEASE_MS });
     const tookOver: number[] = [];
     const authenticate = async () => (tookOver.push(s.clock.now()), { token: token('t', T0 + HOUR), identity: 'id-1' });
     await s.fleet.obtain('p', s.request(300, T0 + 60_000), authenticate);

@@ -135,7 +135,7 @@ describe('Class: Fleet', () => {
     it('when the holder dies mid-authentication: waiters answer 503 within their deadline, and one takes over after a lease period', async () => {
       const w = world();
       await w.store.acquire('p', { owner: 'dead', until: w.clock.now() + LEASE_MS, revision: 0 });
-      const waiter = w.instance();
+      const waiter = w.instance({ takeoverMs: LEASE_MS });
       await assert.rejects(waiter.obtain('p', w.request(), w.authenticate), (e: unknown) => e instanceof UpstreamUnavailableError && e.retryAfterSeconds >= 1 && e.retryAfterSeconds <= 10);
       assert.equal(w.calls(), 0);
       w.clock.advance(LEASE_MS);
@@ -144,7 +144,7 @@ describe('Class: Fleet', () => {
     });
 
     for (const skewMs of [2 * MINUTE, -2 * MINUTE]) {
-      it(`keeps one holder with clocks ${skewMs > 0 ? '2 min ahead' : '2 min behind'}: a skewed instance neither steals a live lease nor waits past it`, async () => {
+      it(`keeps one holder with clocks ${skewMs > 0 ? '2 min ahead' : '2 min behind'}: a skewed instance neither steals a live lease before its takeover period nor waits past it`, async () => {
         const w = world();
         let release: () => void = () => {};
         const holding = new Promise<void>((resolve) => (release = resolve));
@@ -155,7 +155,7 @@ describe('Class: Fleet', () => {
         const holder = w.instance().obtain('p', w.request(), w.authenticate);
         await new Promise((resolve) => setImmediate(resolve));
         let stolen = false;
-        const skewed = w.instance({ skewMs }).obtain('p', w.request(300, skewMs), async () => ((stolen = true), { token: token('x', w.clock.now() + 24 * HOUR), identity: 'id-1' }));
+        const skewed = w.instance({ skewMs, takeoverMs: LEASE_MS }).obtain('p', w.request(300, skewMs), async () => ((stolen = true), { token: token('x', w.clock.now() + 24 * HOUR), identity: 'id-1' }));
         await assert.rejects(skewed, UpstreamUnavailableError);
         release();
         await holder;
@@ -270,6 +270,68 @@ describe('Class: Fleet (a write whose answer is lost or never comes)', () => {
   }
 });
 
+describe('Class: Fleet (a publish that fails)', () => {
+  const sealFailed = () => new StoreUnavailableError('kms', 'KMS GenerateDataKey TimeoutError');
+  const reset = () => new StoreUnavailableError('dynamodb', 'DynamoDB UpdateItem ECONNRESET');
+
+  it('publishes again when sealing its token failed once (the table is fine): the next instance is served from the table', async () => {
+    const w = world();
+    let publishes = 0;
+    const flaky: TokenStore = { ...w.store, publish: async (profile, input) => (++publishes === 1 ? Promise.reject(sealFailed()) : w.store.publish(profile, input)) };
+    const first = await w.instance({ store: flaky }).obtain('p', w.request(), w.authenticate);
+    const next = await w.instance().obtain('p', w.request(), w.authenticate);
+    assert.deepEqual([first.source, next.source, next.token.id, publishes, w.calls()], ['identity', 'table', first.token.id, 2, 1]);
+  });
+
+  it('releases its lease when its token cannot be sealed at all, so the next cold instance authenticates at once instead of answering 503', async () => {
+    const w = world();
+    const sealing: TokenStore = { ...w.store, publish: async () => Promise.reject(sealFailed()) };
+    const first = await w.instance({ store: sealing }).obtain('p', w.request(), w.authenticate);
+    assert.deepEqual([first.source, (await w.store.read('p')).lease, (await w.store.read('p')).backoff?.until ?? null], ['identity', null, w.clock.now()], 'no lease left, no backoff in force');
+    const start = w.clock.now();
+    const next = await w.instance().obtain('p', w.request(), w.authenticate);
+    assert.deepEqual([next.source, w.calls(), w.clock.now() - start], ['identity', 2, 300], 'one extra Identity call, no waiting');
+  });
+
+  it('publishes again when the table reset its publish (the read after it shows its lease still there), and only once when the publish landed with its answer lost', async () => {
+    for (const landed of [false, true]) {
+      const w = world();
+      let publishes = 0;
+      const lossy: TokenStore = {
+        ...w.store,
+        publish: async (profile, input) => {
+          if (++publishes > 1) return w.store.publish(profile, input);
+          if (landed) await w.store.publish(profile, input);
+          throw reset();
+        },
+      };
+      await w.instance({ store: lossy }).obtain('p', w.request(), w.authenticate);
+      const next = await w.instance().obtain('p', w.request(), w.authenticate);
+      assert.deepEqual([next.source, publishes, w.calls()], ['table', landed ? 1 : 2, 1], landed ? 'landed' : 'reset');
+    }
+  });
+
+  it('a waiter takes over a lease whose holder cannot reach the table after authenticating, once it has watched it for takeoverMs, and answers before its deadline: one waiter of many, one extra Identity call', async () => {
+    const w = world();
+    // The holder's table goes down once it took the lease: nothing it writes or reads afterwards lands.
+    let holderReads = 0;
+    const cutOff: TokenStore = {
+      ...w.store,
+      read: async (profile) => (++holderReads === 1 ? w.store.read(profile) : Promise.reject(reset())),
+      publish: async () => Promise.reject(reset()),
+      fail: async () => Promise.reject(reset()),
+    };
+    const holder = w.instance({ store: cutOff });
+    await holder.obtain('p', w.request(), w.authenticate);
+    assert.equal((await w.store.read('p')).lease !== null, true, 'the lease is left behind');
+    const start = w.clock.now();
+    const request = w.request();
+    const answers = await Promise.all([w.instance().obtain('p', request, w.authenticate), w.instance().obtain('p', request, w.authenticate), w.instance().obtain('p', request, w.authenticate)]);
+    assert.deepEqual([answers.map((a) => a.token.id), w.calls()], [['t2', 't2', 't2'], 2]);
+    assert.ok(w.clock.now() - start < 8_000 && w.clock.now() - start >= LEASE_MS / 2, `taken over after ${w.clock.now() - start} ms`);
+  });
+});
+
 describe('Class: Fleet (which record it serves)', () => {
   it('serves a record only to requests for the identity it was issued to', async () => {
     const w = world();
@@ -305,15 +367,15 @@ describe('Class: Fleet (which record it serves)', () => {
 });
 
 describe('Class: Fleet (waiting on another holder)', () => {
-  it('polls every pollMs × (0.5 + random) until the next poll would pass the deadline, then answers 503 until the lease ends', async () => {
+  it('polls every pollMs × (0.5 + random) until the next poll would pass 50 ms before the deadline, then answers 503 until the lease ends', async () => {
     const w = world();
     const start = w.clock.now();
     await w.store.acquire('p', { owner: 'busy', until: start + LEASE_MS, revision: 0 });
     const sleeps: number[] = [];
-    const waiter = w.instance({ random: () => 0, sleep: (ms) => (sleeps.push(ms), w.clock.sleep(ms)) });
+    const waiter = w.instance({ random: () => 0, takeoverMs: LEASE_MS, sleep: (ms) => (sleeps.push(ms), w.clock.sleep(ms)) });
     await assert.rejects(waiter.obtain('p', w.request(), w.authenticate), (e: unknown) =>
-      e instanceof UpstreamUnavailableError && e.message === 'Rackspace Identity is unavailable (another instance is authenticating); try again shortly.' && e.retryAfterSeconds === 2);
-    assert.deepEqual([new Set(sleeps), sleeps.length, w.clock.now() - start], [new Set([50]), 160, 8_000]);
+      e instanceof UpstreamUnavailableError && e.message === 'Rackspace Identity is unavailable (another instance is authenticating); try again shortly.' && e.retryAfterSeconds === 3);
+    assert.deepEqual([new Set(sleeps), sleeps.length, w.clock.now() - start], [new Set([50]), 159, 7_950]);
   });
 
   it('holds the lease for leaseMs from when it took it, while it authenticates', async () => {

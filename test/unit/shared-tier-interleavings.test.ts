@@ -26,8 +26,12 @@ const profile: Profile = { name: 'billing', secretId: 'billing-secret', allow: [
 const credentials: Credentials = { username: 'billing-user', secret: { kind: 'apiKey', apiKey: 'interleavings-key-0123456789' }, tenant: null, identityUrl: null };
 const DEADLINE_MS = 8_000;
 
-/** What happens to one table write: answered, landed with its answer lost (a client timeout), or failed without landing. */
-type WriteFault = 'ok' | 'lost' | 'fail';
+/**
+ * What happens to one table write: answered, landed with its answer lost (a client timeout), failed
+ * without landing (a reset), or — a publish only — KMS failing to seal the token (nothing written;
+ * any other write is answered).
+ */
+type WriteFault = 'ok' | 'lost' | 'fail' | 'seal';
 
 interface Faults {
   writes: WriteFault[];
@@ -59,6 +63,10 @@ function world(s: fc.Scheduler, faults: Faults) {
       [name]: async (...args: unknown[]) => {
         const fault = take(faults.writes, 'ok', counters.writes);
         await settled(name);
+        if (fault === 'seal' && name === 'publish') {
+          seen.failed++;
+          throw new StoreUnavailableError('kms', 'KMS GenerateDataKey TimeoutError');
+        }
         if (fault === 'fail') {
           seen.failed++;
           throw new StoreUnavailableError('dynamodb', `DynamoDB ${name} ThrottlingException (HTTP 400)`);
@@ -174,6 +182,20 @@ describe('Shared tier explored: every ordering of the awaits of several instance
         const w = world(s, { writes, reads: [], revocations: [] });
         const outcomes = await runAll(s, Array.from({ length: instances }, (_, n) => w.instance(n).vend));
         for (const o of outcomes) if (!o.ok) assert.ok(o.error instanceof UpstreamUnavailableError, `only a 503, never another error: ${String(o.error)}`);
+        assert.ok(w.seen.identityCalls <= 1 + w.seen.failed, `${w.seen.identityCalls} Identity calls with ${w.seen.failed} failed writes`);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('a burst of cold vends while any table write may lose its answer, fail without landing, or the publish fail to seal its token: no caller gets a 503 while Identity answers, and each failed write costs at most one extra Identity call', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.scheduler(), fc.array(fc.constantFrom<WriteFault>('ok', 'lost', 'fail', 'seal'), { maxLength: 12 }), shape.instances, shape.perInstance, async (s, writes, instances, perInstance) => {
+        const w = world(s, { writes, reads: [], revocations: [] });
+        const vends = Array.from({ length: instances }, (_, n) => w.instance(n)).flatMap((i) => Array.from({ length: perInstance }, () => i.vend));
+        const outcomes = await runAll(s, vends);
+        const failures = outcomes.flatMap((o) => (o.ok ? [] : [o.error instanceof Error ? o.error.message : String(o.error)]));
+        assert.deepEqual(failures, [], `no caller gets a 503 while Identity answers (${w.seen.failed} writes failed)`);
         assert.ok(w.seen.identityCalls <= 1 + w.seen.failed, `${w.seen.identityCalls} Identity calls with ${w.seen.failed} failed writes`);
       }),
       { numRuns: RUNS },
