@@ -16,7 +16,7 @@ export interface WireFaultCase {
   match: string;
   /** Matching calls that pass before the faulted one. */
   skip?: number;
-  /** Set while a known defect makes the contract fail here: the test is marked todo with this reason. */
+  /** Set while a known defect makes the contract fail here: the test is marked todo with this reason (none today). */
   todo?: string;
 }
 
@@ -35,22 +35,7 @@ const CALLS: Array<Pick<WireFaultCase, 'dependency' | 'call' | 'proxy' | 'match'
   { dependency: 'Identity', call: 'POST /v2.0/tokens', proxy: 'identity', match: 'POST /v2.0/tokens' },
 ];
 
-// Not covered by the fleet fix merged into main at 896394e (lost lease answers are): reported to the lead.
-const UNPUBLISHED = 'needs a fleet fix: a publish that fails (the table reset it, or GenerateDataKey failed) leaves the lease held until it expires, past the next cold instance\'s deadline, so it answers 503 while Identity is up (issue 26 item 3)';
-/** Known defects, by row key `dependency/call/fault`: the row runs and reports, marked todo. */
-const KNOWN: Record<string, string> = {
-  'DynamoDB/publish (the 2nd UpdateItem)/reset': UNPUBLISHED,
-  'KMS/GenerateDataKey (sealing the token)/lose': UNPUBLISHED,
-  'KMS/GenerateDataKey (sealing the token)/late': UNPUBLISHED,
-  'KMS/GenerateDataKey (sealing the token)/reset': UNPUBLISHED,
-};
-
-export const WIRE_FAULTS: WireFaultCase[] = CALLS.flatMap((c) =>
-  (['lose', 'late', 'reset'] as const).map((fault) => {
-    const todo = KNOWN[`${c.dependency}/${c.call}/${fault}`];
-    return { ...c, fault, ...(todo && { todo }) };
-  }),
-);
+export const WIRE_FAULTS: WireFaultCase[] = CALLS.flatMap((c) => (['lose', 'late', 'reset'] as const).map((fault) => ({ ...c, fault })));
 
 /** Which answers the contract allows while this dependency fails once: 503 only for Secrets Manager (PRODUCT.md). */
 export const mayAnswer503 = (dependency: Dependency) => dependency === 'Secrets Manager';
