@@ -10,7 +10,7 @@ import { Fleet } from '../core/fleet.ts';
 import { aloneTier, type SharedTier } from '../core/shared-tier.ts';
 import { identityRevoker } from '../adapters/identity-revoke.ts';
 import { isOperatorEvent, operatorFlush } from './operator.ts';
-import { identityClient, identityRetryPolicy, isUnauthorized } from '../adapters/identity.ts';
+import { identityClient, IdentityUnavailableError, identityRetryPolicy, isUnauthorized } from '../adapters/identity.ts';
 import { pendingReader, secretsManagerReader } from '../adapters/secrets.ts';
 import { identityKeys } from '../adapters/identity-keys.ts';
 import { secretHealWriter } from '../adapters/secret-heal.ts';
@@ -124,9 +124,18 @@ export function makeHandler(deps: AppDeps) {
       // Stryker disable next-line StringLiteral: only stops the call; the caller's own deadline wait has already rejected, naming Identity.
       if (budgetMs <= 0) throw new DeadlineExceededError('identity');
       const cycle = { ...policy, budgetMs, attempts: attempts === 1 ? 1 : config.identityAttempts };
-      const token = await retrying((timeoutMs) => {
+      const token = await retrying(async (timeoutMs) => {
         onCall();
-        return authenticateOnce(credentials, timeoutMs, deadline.signal);
+        // An attempt given all that is left of the request's time ends with the request: its timeout
+        // is the request running out, not Identity failing, so no backoff may be learnt from it
+        // (its timer can fire a moment before the deadline's, which the client alone cannot tell).
+        const endsWithRequest = timeoutMs >= deadline.left();
+        try {
+          return await authenticateOnce(credentials, timeoutMs, deadline.signal);
+        } catch (error) {
+          if (endsWithRequest && error instanceof IdentityUnavailableError && error.fault === 'timeout') throw new DeadlineExceededError('identity', { cause: error });
+          throw error;
+        }
       }, cycle);
       markSensitive(`token of profile ${profile}`, token.id);
       reportSkipped(logger, token, profile);

@@ -306,6 +306,25 @@ describe('Availability: time limits, backoff and what the cached token belongs t
       assert.match(audit[0]?.reason, /within this request's time/);
     });
 
+    it("an Identity attempt given all that was left of the request's time and timing out is the request running out: 503 naming it, and no backoff for the next request", async () => {
+      // Node's timers run on the event loop's cached time, which lags Date.now(): an attempt's timer,
+      // set later for the same instant as the request's deadline, can fire a millisecond before it.
+      // Played here: every timer after the first (the deadline's) fires 1 ms early.
+      const clock = fakeClock();
+      let timers = 0;
+      const early = (ms: number) => clock.timeout(++timers > 1 ? Math.max(0, ms - 1) : ms);
+      const d = await start({ shared: false, clock, deps: { random: () => 0.5, timeout: early } });
+      // Identity holds its first answer past any deadline; the request has 100 ms left for it.
+      d.identity.injectFaults({ status: 503, delayMs: 60_000 });
+      const { answer, audit } = await d.vend({ remainingMs: 600 });
+      assert.deepEqual([answer.statusCode, answer.json.detail], [503, "No answer from Rackspace Identity within this request's time; try again shortly."]);
+      assert.match(audit[0]?.reason, /within this request's time/);
+      // Identity did not fail: the next request asks it, and is served.
+      timers = 0;
+      const next = await d.vend();
+      assert.deepEqual([next.answer.statusCode, d.identity.calls], [200, 2]);
+    });
+
     it('a slow 401 and the rotated key: answered in time with 200 when it fits, 503 + audit line when it does not', async () => {
       for (const [remainingMs, status] of [[1_500, 200], [900, 503]] as const) {
         const d = await start();
