@@ -4,6 +4,7 @@ import { startDemo } from '../local/demo.ts';
 import { fakeClock, HOUR } from '../support/clock.ts';
 import { tokenEvent } from '../support/events.ts';
 import type { Invocable } from './warm.ts';
+import { seeded } from '../support/seeded.ts';
 
 const noop = () => {};
 
@@ -11,18 +12,6 @@ async function vend(handler: Invocable, query: Record<string, string> = { servic
   const { event, context } = tokenEvent({ query });
   const answer = await handler(event, context as never);
   if (answer.statusCode !== 200) throw new Error(`vend answered ${answer.statusCode}: ${answer.body}`);
-}
-
-/** A seeded generator (mulberry32): the same start times and routing every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /**

@@ -1,4 +1,4 @@
-// The soak's pure parts: what counts against the contract, its options, its randomness.
+// The soak's pure parts: what counts against the contract, and its options.
 export interface SoakOptions {
   durationMs: number;
   /** Requests started per second (open loop: a slow answer does not slow the senders). */
@@ -39,18 +39,6 @@ export function contractViolation(status: number, headers: Headers, body: string
   const detail = typeof json.detail === 'string' ? json.detail : typeof json.message === 'string' ? json.message : '';
   if (status === 503 && /^\d+$/.test(headers.get('retry-after') ?? '') && detail.startsWith('Secrets Manager')) return null;
   return `${status} ${detail.slice(0, 100)}`;
-}
-
-/** A small seeded generator (mulberry32): the same seed plays the same mix of requests and faults. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /** `--duration 60 --rate 200 --profiles 4 --instances 4 --faults 1 --recycle 3 --seed 26 --deps dynamo,kms --json` (seconds where a time). */

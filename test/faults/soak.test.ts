@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { runSoak, type SoakResult } from './soak.ts';
-import { contractViolation, parseSoakArgs, seeded } from './soak-rules.ts';
+import { seeded } from '../support/seeded.ts';
+import { contractViolation, parseSoakArgs } from './soak-rules.ts';
 
 const NOW = Date.parse('2026-11-22T10:00:00.000Z');
 const token = (secondsLeft: number) => JSON.stringify({ token: 'AAx', expiresAt: new Date(NOW + secondsLeft * 1000).toISOString() });

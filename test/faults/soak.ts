@@ -12,7 +12,8 @@ import { SHARED_TIMEOUTS } from '../../functions/adapters/shared-clients.ts';
 import { signedHeaders } from '../support/signed.ts';
 import { startProxiedDemo } from './proxied-demo.ts';
 import { FAULT_KINDS, type FaultKind } from './proxy.ts';
-import { contractViolation, DEPENDENCIES, seeded, SOAK_DEFAULTS, type SoakOptions } from './soak-rules.ts';
+import { seeded } from '../support/seeded.ts';
+import { contractViolation, DEPENDENCIES, SOAK_DEFAULTS, type SoakOptions } from './soak-rules.ts';
 
 export { DEPENDENCIES, SOAK_DEFAULTS, type SoakOptions };
 

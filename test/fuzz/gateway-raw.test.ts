@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { serveLocally } from '../local/http-adapter.ts';
 import { longDate, type LocalKey } from '../local/sigv4.ts';
-import { rawRequest } from '../support/raw-http.ts';
+import { countingGateway, rawRequest } from '../support/raw-http.ts';
 import { signedHeaders } from '../support/signed.ts';
 
 // Raw request lines and headers, written to a socket as generated: the local gateway must answer
@@ -14,17 +13,9 @@ const RUNS = Number(process.env.GATEWAY_FUZZ_RUNS ?? 300);
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 const YOU: LocalKey = { accessKeyId: 'AKLOCALFUZZAAAAAAAAA', secretAccessKey: 'local-secret-fuzz-0123456789abcdefghijkl', arn: 'arn:aws:sts::000000000000:assumed-role/local-caller/you' };
 const PATH = '/v1/profiles/demo/token?service=cloudFiles';
-let calls = 0;
-const handler = async () => {
-  calls++;
-  return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' };
-};
-
-let gateway: Awaited<ReturnType<typeof serveLocally>>;
-let port = 0;
+let gateway: Awaited<ReturnType<typeof countingGateway>>;
 before(async () => {
-  gateway = await serveLocally(handler as never, { port: 0, keys: new Map([[YOU.accessKeyId, YOU]]), region: 'us-east-1', now: () => NOW });
-  port = Number(new URL(gateway.url).port);
+  gateway = await countingGateway(YOU, NOW);
 });
 after(() => gateway.close());
 
@@ -85,7 +76,7 @@ function bytes(r: Raw): Buffer {
   if (r.headers['x-amz-date'] !== undefined) lines.push(`X-Amz-Date: ${r.headers['x-amz-date']}`);
   for (const [name, value] of r.headers.extra ?? []) lines.push(`${name}: ${value}`);
   lines.push('Connection: close');
-  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`.replaceAll('{port}', String(port)), 'latin1');
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`.replaceAll('{port}', String(gateway.port)), 'latin1');
 }
 
 describe(`Fuzz: ${RUNS} raw requests to the local gateway over a socket`, () => {
@@ -95,17 +86,17 @@ describe(`Fuzz: ${RUNS} raw requests to the local gateway over a socket`, () => 
     const valid = Buffer.from(`GET ${PATH} HTTP/1.1\r\n${Object.entries(signed).map(([n, v]) => `${n}: ${v}\r\n`).join('')}Connection: close\r\n\r\n`, 'latin1');
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
-        const before = calls;
-        const answer = await rawRequest(port, bytes(r));
+        const before = gateway.calls();
+        const answer = await rawRequest(gateway.port, bytes(r));
         statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
         assert.ok(answer.status !== null, `no answer to ${JSON.stringify(bytes(r).toString('latin1'))}`);
         assert.ok(answer.status < 500, answer.text);
-        assert.equal(calls, before, 'a generated request cannot carry a valid signature, so the function must not run');
+        assert.equal(gateway.calls(), before, 'a generated request cannot carry a valid signature, so the function must not run');
         // The gateway's own refusals carry a request id and API Gateway's {"message"} body; node's
         // HTTP parser refuses what is not HTTP at all with a bare 400.
         // HEAD answers carry no body.
         if (/x-amzn-requestid/i.test(answer.text) && answer.status !== 200 && r.method !== 'HEAD') assert.equal(typeof (answer.json as { message?: unknown })?.message, 'string', answer.text);
-        const still = await rawRequest(port, valid);
+        const still = await rawRequest(gateway.port, valid);
         assert.equal(still.status, 200, still.text);
       }),
       { numRuns: RUNS },

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { serveLocally } from '../local/http-adapter.ts';
 import type { LocalKey } from '../local/sigv4.ts';
-import { head, rawRequest } from '../support/raw-http.ts';
+import { countingGateway, head, rawRequest } from '../support/raw-http.ts';
 import { signedHeaders } from '../support/signed.ts';
 
 // Requests no HTTP client library would send, written to the socket as they are: whatever arrives,
@@ -10,17 +9,9 @@ import { signedHeaders } from '../support/signed.ts';
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 const YOU: LocalKey = { accessKeyId: 'AKLOCALRAWAAAAAAAAAA', secretAccessKey: 'local-secret-raw-0123456789abcdefghijklm', arn: 'arn:aws:sts::000000000000:assumed-role/local-caller/you' };
-let calls = 0;
-const handler = async () => {
-  calls++;
-  return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' };
-};
-
-let gateway: Awaited<ReturnType<typeof serveLocally>>;
-let port = 0;
+let gateway: Awaited<ReturnType<typeof countingGateway>>;
 before(async () => {
-  gateway = await serveLocally(handler as never, { port: 0, keys: new Map([[YOU.accessKeyId, YOU]]), region: 'us-east-1', now: () => NOW });
-  port = Number(new URL(gateway.url).port);
+  gateway = await countingGateway(YOU, NOW);
 });
 after(() => gateway.close());
 
@@ -29,10 +20,10 @@ const PATH = '/v1/profiles/demo/token?service=cloudFiles';
 /** A correctly signed request, sent raw: proves the server is still up and still verifies. */
 async function stillServes(): Promise<void> {
   const headers = await signedHeaders(`${gateway.url}${PATH}`, YOU, { signingDate: new Date(NOW) });
-  const before = calls;
-  const answer = await rawRequest(port, head(`GET ${PATH} HTTP/1.1`, { ...headers, connection: 'close' }));
+  const before = gateway.calls();
+  const answer = await rawRequest(gateway.port, head(`GET ${PATH} HTTP/1.1`, { ...headers, connection: 'close' }));
   assert.equal(answer.status, 200, answer.text);
-  assert.equal(calls, before + 1);
+  assert.equal(gateway.calls(), before + 1);
 }
 
 /** Signed headers with the Authorization's SignedHeaders list replaced. */
@@ -44,7 +35,7 @@ async function signedNaming(signed: string): Promise<Record<string, string>> {
 describe('local gateway, given input no client library sends', () => {
   it('answers an absolute-form request target with an invalid port with 400 and keeps serving', async () => {
     const headers = await signedHeaders(`${gateway.url}${PATH}`, YOU, { signingDate: new Date(NOW) });
-    const answer = await rawRequest(port, head(`GET http://127.0.0.1:99999${PATH} HTTP/1.1`, { ...headers, connection: 'close' }));
+    const answer = await rawRequest(gateway.port, head(`GET http://127.0.0.1:99999${PATH} HTTP/1.1`, { ...headers, connection: 'close' }));
     assert.equal(answer.status, 400, answer.text);
     assert.deepEqual(answer.json, { message: 'Bad Request' });
     await stillServes();
@@ -52,13 +43,13 @@ describe('local gateway, given input no client library sends', () => {
 
   it('serves an absolute-form request target for this gateway as its path and query', async () => {
     const headers = await signedHeaders(`${gateway.url}${PATH}`, YOU, { signingDate: new Date(NOW) });
-    const answer = await rawRequest(port, head(`GET ${gateway.url}${PATH} HTTP/1.1`, { ...headers, connection: 'close' }));
+    const answer = await rawRequest(gateway.port, head(`GET ${gateway.url}${PATH} HTTP/1.1`, { ...headers, connection: 'close' }));
     assert.equal(answer.status, 200, answer.text);
   });
 
   it('treats SignedHeaders naming Object.prototype members as headers that were not sent: a signature mismatch, and keeps serving', async () => {
     for (const name of ['constructor', '__proto__', 'tostring', 'hasownproperty', 'valueof']) {
-      const answer = await rawRequest(port, head(`GET ${PATH} HTTP/1.1`, await signedNaming(`constructor;host;${name};x-amz-date`)));
+      const answer = await rawRequest(gateway.port, head(`GET ${PATH} HTTP/1.1`, await signedNaming(`constructor;host;${name};x-amz-date`)));
       assert.equal(answer.status, 403, `${name}: ${answer.text}`);
       assert.match((answer.json as { message: string }).message, /^The request signature we calculated does not match/, name);
     }
@@ -66,7 +57,7 @@ describe('local gateway, given input no client library sends', () => {
   });
 
   it('answers CONNECT like any method it does not serve, 403 Missing Authentication Token, and keeps serving', async () => {
-    const answer = await rawRequest(port, head(`CONNECT 127.0.0.1:${port} HTTP/1.1`, { host: `127.0.0.1:${port}`, connection: 'close' }));
+    const answer = await rawRequest(gateway.port, head(`CONNECT 127.0.0.1:${gateway.port} HTTP/1.1`, { host: `127.0.0.1:${gateway.port}`, connection: 'close' }));
     assert.equal(answer.status, 403, answer.text);
     assert.deepEqual(answer.json, { message: 'Missing Authentication Token' });
     await stillServes();

@@ -1,39 +1,20 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { observe } from '../support/leak-guard.ts';
+import { freshCredentialsFile, startLocal, type Stops } from '../support/local-start.ts';
 
 // The operators' lines `npm start` prints, pasted into a shell as printed (npx replaced by the
 // launcher in this checkout): they reach the demo through the local stand-ins.
 
-const stops: Array<() => Promise<unknown>> = [];
+const stops: Stops = [];
 after(async () => {
   await Promise.all(stops.splice(0).map((stop) => stop()));
 });
 
-async function start(): Promise<string> {
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', LOCAL_CREDENTIALS_FILE: join(mkdtempSync(join(tmpdir(), 'rtv-start-admin-')), 'credentials.json') };
-  const child = spawn(process.execPath, ['test/local/start.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exit = once(child, 'exit');
-  stops.push(() => (child.kill('SIGTERM'), exit));
-  let printed = '';
-  await new Promise<void>((resolve, reject) => {
-    const read = (chunk: Buffer) => {
-      printed += String(chunk);
-      observe('npm start output', String(chunk));
-      if (/Unsigned.*\n.*\n/.test(printed)) resolve();
-    };
-    child.stdout.on('data', read);
-    child.stderr.on('data', read);
-    child.once('exit', (code) => reject(new Error(`npm start exited (${code}) after printing:\n${printed}`)));
-  });
-  return printed;
-}
+const start = async () => (await startLocal(stops, { LOCAL_CREDENTIALS_FILE: freshCredentialsFile() })).printed;
 
 /** Runs the printed export lines and one command with sh, in an environment with no AWS settings of its own. */
 async function shell(exports: string[], command: string) {

@@ -8,12 +8,13 @@ import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { EXIT } from '../../client/cli.ts';
 import { observe } from '../support/leak-guard.ts';
+import { startLocal, type Stops } from '../support/local-start.ts';
 
 // What a newcomer meets in the first hour of `npm start`: a refusal is one line that names what to
 // change, never a Node stack trace.
 
 const SCRIPT = 'test/local/start.mjs';
-const stops: Array<() => Promise<unknown>> = [];
+const stops: Stops = [];
 after(async () => {
   await Promise.all(stops.splice(0).map((stop) => stop()));
 });
@@ -37,23 +38,7 @@ async function refused(env: Record<string, string>, node = process.execPath): Pr
 }
 
 /** Starts it for good; resolves with the banner once the last banner line is out. */
-async function started(env: Record<string, string>): Promise<string> {
-  const child = spawn(process.execPath, [SCRIPT], { env: { ...process.env, PORT: '0', ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exit = once(child, 'exit');
-  stops.push(() => (child.kill('SIGTERM'), exit));
-  let printed = '';
-  await new Promise<void>((resolve, reject) => {
-    const read = (chunk: Buffer) => {
-      printed += String(chunk);
-      if (/Unsigned.*\n.*\n/.test(printed)) resolve();
-    };
-    child.stdout.on('data', read);
-    child.stderr.on('data', read);
-    child.once('exit', (code) => reject(new Error(`npm start exited (${code}) after printing:\n${printed}`)));
-  });
-  observe('npm start output', printed);
-  return printed;
-}
+const started = async (env: Record<string, string>) => (await startLocal(stops, { ...clean, ...env }, { script: SCRIPT })).printed;
 
 function assertOneLine(result: { stdout: string; stderr: string }, pattern: RegExp) {
   assert.equal(result.stdout, '', 'nothing on stdout');

@@ -1,42 +1,20 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { DECLARED, startDeclaredEmulators } from '../support/declared.ts';
 import { observe, observeAnswer } from '../support/leak-guard.ts';
+import { freshCredentialsFile, startLocal, type Stops } from '../support/local-start.ts';
 import { signedHeaders } from '../support/signed.ts';
 
-const stops: Array<() => Promise<unknown>> = [];
+const stops: Stops = [];
 after(async () => {
   await Promise.all(stops.splice(0).map((stop) => stop()));
 });
 
-/** A credentials file path of its own, so parallel runs and a developer's own file never meet. */
-const freshCredentialsFile = () => join(mkdtempSync(join(tmpdir(), 'rtv-start-')), 'credentials.json');
 
-/** `npm start` (its script, on this Node) with extra environment; resolves once `ready` is printed. */
-async function start(env: Record<string, string>, ready: RegExp): Promise<{ printed: string; exit: Promise<unknown[]> }> {
-  const child = spawn(process.execPath, ['test/local/start.ts'], { env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exit = once(child, 'exit');
-  stops.push(() => (child.kill('SIGTERM'), exit));
-  // Keep reading after the banner: the audit lines follow on the same stdout.
-  let printed = '';
-  await new Promise<void>((resolve, reject) => {
-    const read = (chunk: Buffer) => {
-      printed += String(chunk);
-      observe('npm start output', String(chunk));
-      if (ready.test(printed)) resolve();
-    };
-    child.stdout.on('data', read);
-    child.stderr.on('data', read);
-    child.once('exit', (code) => (ready.test(printed) ? resolve() : reject(new Error(`npm start exited (${code}) after printing:\n${printed}`))));
-  });
-  return { printed, exit };
-}
+const start = (env: Record<string, string>, ready: RegExp) => startLocal(stops, env, { ready });
 
 async function get(url: string, headers: Record<string, string> = {}) {
   const answer = await fetch(url, { headers });

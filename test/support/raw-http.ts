@@ -1,4 +1,6 @@
 import { connect } from 'node:net';
+import { serveLocally } from '../local/http-adapter.ts';
+import type { LocalKey } from '../local/sigv4.ts';
 
 export interface RawAnswer {
   /** The status code of the first status line, or null when the server closed without one. */
@@ -56,4 +58,15 @@ function unchunk(raw: string): string {
     body += raw.slice(eol + 2, eol + 2 + size);
     at = eol + 2 + size + 2;
   }
+}
+
+/** A local gateway in front of a function that only counts its runs: what the raw-request tests send to. */
+export async function countingGateway(key: LocalKey, now: number) {
+  let calls = 0;
+  const handler = async () => {
+    calls++;
+    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' };
+  };
+  const gateway = await serveLocally(handler as never, { port: 0, keys: new Map([[key.accessKeyId, key]]), region: 'us-east-1', now: () => now });
+  return { url: gateway.url, port: Number(new URL(gateway.url).port), calls: () => calls, close: () => gateway.close() };
 }
