@@ -67,6 +67,14 @@ describe('Function: redactReplacer', () => {
     assert.deepEqual(out, Object.fromEntries([...secretKeys.map((k) => [k, '[REDACTED]']), ...plainKeys.map((k) => [k, `value of ${k}`])]));
   });
 
+  it('judges a key name the same the second time, and after more distinct names than it remembers', () => {
+    const names = Array.from({ length: 600 }, (_, i) => `field${i}`);
+    const line = { ...Object.fromEntries(names.map((k) => [k, 'plain'])), lateToken: 'x', lateTokenSha256: 'y' };
+    const expected = { ...Object.fromEntries(names.map((k) => [k, 'plain'])), lateToken: '[REDACTED]', lateTokenSha256: 'y' };
+    assert.deepEqual(redact(line), expected);
+    assert.deepEqual(redact(line), expected);
+  });
+
   it('blanks numbers and booleans under a secret key, keeps null, and looks inside objects and lists under one', () => {
     const out = redact({ token: 12345678, secret: true, password: null, credentials: { username: 'svc-billing', apiKey: 'k' }, tokens: ['a', 'b'], apiKey: ['listed'] });
     assert.deepEqual(out, { token: '[REDACTED]', secret: '[REDACTED]', password: null, credentials: { username: 'svc-billing', apiKey: '[REDACTED]' }, tokens: ['a', 'b'], apiKey: ['listed'] });
