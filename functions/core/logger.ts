@@ -32,8 +32,9 @@ class RedactingLogger extends Logger {
    * Built here rather than through Powertools' log item (a deep merge of every attribute, several
    * environment reads): this is the one line every request writes, and that machinery was a third of
    * a warm vend. The keys are Powertools' own, so audit lines read like every other line.
-   * `trustedJson` is members already serialised by our own code from constants (the metric
-   * directive): appended as they are, without the redaction pass, because they cannot hold a secret.
+   * `trustedJson` is members already serialised by our own code (the metric members and directive:
+   * metric names, numbers, the stage, a declared profile name): appended as they are, without the
+   * redaction pass, because they cannot hold a secret.
    */
   always(level: 'INFO' | 'WARN' | 'ERROR', message: string, attributes: LogAttributes, trustedJson?: string): void {
     const trace = process.env._X_AMZN_TRACE_ID;

@@ -57,5 +57,8 @@ function audit(logger: RedactingLogger, metrics: MetricsOf, facts: AuditFacts, s
   // ERROR for a misconfigured deployment or an overprivileged user (operators must act; a bug has its
   // own ERROR line), WARN for other failures and degraded answers.
   const level = misconfigured ? 'ERROR' : status >= 500 || facts.degraded ? 'WARN' : 'INFO';
-  logger.always(level, 'vend', { audit: { ...facts, status }, ...members }, directive);
+  // The metric members are our own metric names with numbers, the stage and a declared profile name:
+  // nothing a secret can hide in, so they are serialised without the redaction pass, like the directive
+  // (a replacer per key was a tenth of a warm vend).
+  logger.always(level, 'vend', { audit: { ...facts, status } }, `${JSON.stringify(members).slice(1, -1)},${directive}`);
 }
