@@ -21,7 +21,8 @@ async function stream(res: ServerResponse, state: NonNullable<typeof last>) {
   res.writeHead(200, { 'content-type': 'application/json' });
   while (state.written < HUGE && !res.destroyed) {
     state.written += CHUNK.length;
-    if (!res.write(CHUNK)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    // One close promise for the whole answer: a new once() per chunk would pile up listeners.
+    if (!res.write(CHUNK)) await Promise.race([once(res, 'drain'), state.closed]);
   }
   if (!res.destroyed) {
     state.finished = true;
