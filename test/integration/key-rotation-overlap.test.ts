@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { claimVersionId, parseSession, type SavedSession } from '../../functions/rotate/session.ts';
 import { DEMO_USER } from '../emulators/identity.ts';
@@ -7,34 +7,14 @@ import { DEMO_SECRET_ID } from '../local/demo.ts';
 import { startDeclaredEmulators, DECLARED } from '../support/declared.ts';
 import { call } from '../support/events.ts';
 import { observe } from '../support/leak-guard.ts';
-import { startRotationRig, type RotationRig, type RotationRigOptions } from '../support/rotation-rig.ts';
+import { assertRotated, rotateAndSettle, rotationRigs, type RotationRig } from '../support/rotation-rig.ts';
 
 // Key rotation through RotateSecret, the real SDK and both emulators, where invocations overlap,
 // a Secrets Manager call is never answered, and the session the rotation saved must end dead.
 
 const OLD_KEY = DEMO_USER.apiKey as string;
-const running: RotationRig[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((rig) => rig.close()));
-});
-const rig = async (options?: RotationRigOptions) => {
-  const started = await startRotationRig(options);
-  running.push(started);
-  return started;
-};
+const rig = rotationRigs();
 const pendingPut = (input: Record<string, unknown>) => JSON.stringify(input.VersionStages) === '["AWSPENDING"]';
-
-async function rotateAndSettle(r: RotationRig): Promise<void> {
-  await r.rotate().catch(() => undefined);
-  await r.secrets.rotationsSettled();
-}
-
-async function assertRotated(r: RotationRig) {
-  const current = r.valueAt('AWSCURRENT')?.apiKey as string;
-  assert.equal(await r.identityStatus(current), 200, 'Identity accepts AWSCURRENT');
-  assert.equal(await r.identityStatus(OLD_KEY), 401, 'Identity refuses the old key');
-  assert.deepEqual(Object.values(r.secrets.stagesOf(DEMO_SECRET_ID)).flat().sort(), ['AWSCURRENT', 'AWSPREVIOUS']);
-}
 
 /** The session this rotation saved with its first claim, read by version id as anyone allowed to read the secret could. */
 async function savedSession(r: RotationRig): Promise<SavedSession> {
@@ -71,7 +51,7 @@ describe('Key rotation with overlapping invocations', () => {
     ref.rig = r;
     await rotateAndSettle(r);
     assert.match(String(await ref.duplicate), /^RotationError: Another invocation of this rotation holds the claim to reset the key/);
-    await assertRotated(r);
+    await assertRotated(r, OLD_KEY);
     assert.equal(r.identity.requests.reset, 1);
     assert.deepEqual(
       r.audit().map((line) => `${String(line.rotation.step)}:${String(line.rotation.outcome)}`),
@@ -91,7 +71,7 @@ describe('Key rotation when Secrets Manager does not answer', () => {
     assert.match(String(failed[0]?.rotation.reason), /could not be stored as AWSPENDING; run rotate-secret again before .*\(.*exceeded the configured 100 ms requestTimeout/);
     assert.equal(r.waits.length, 4, 'each of the five attempts ended, with a backoff between them');
     await rotateAndSettle(r);
-    await assertRotated(r);
+    await assertRotated(r, OLD_KEY);
     assert.equal(r.identity.requests.reset, 1);
   });
 });
@@ -133,7 +113,7 @@ describe("The rotation's saved session after finishSecret", () => {
     const warm = r.vendingEnvironment();
     assert.equal((await call(warm)).statusCode, 200);
     await rotateAndSettle(r);
-    await assertRotated(r);
+    await assertRotated(r, OLD_KEY);
     const session = await savedSession(r);
     assert.equal(await keyReadStatus(r, session), 401);
     assert.equal(r.identity.requests.revoke, 1);
@@ -150,7 +130,7 @@ describe("The rotation's saved session after finishSecret", () => {
     const warm = r.vendingEnvironment();
     assert.equal((await call(warm)).statusCode, 200);
     await rotateAndSettle(r);
-    await assertRotated(r);
+    await assertRotated(r, OLD_KEY);
     const session = await savedSession(r);
     assert.equal(await keyReadStatus(r, session), 200, 'still valid: revoking it would break every caller holding it');
     assert.equal(r.identity.requests.revoke, 0);
@@ -162,7 +142,7 @@ describe("The rotation's saved session after finishSecret", () => {
     const r = await rig({ identityLifetimeMs: 50 * 60_000 });
     r.identity.injectFaults({ on: 'revoke', status: 503 });
     await rotateAndSettle(r);
-    await assertRotated(r);
+    await assertRotated(r, OLD_KEY);
     assert.ok(r.secrets.rotations[0]?.ok, 'Secrets Manager saw every step succeed');
     const finished = r.audit().find((line) => line.rotation.step === 'finishSecret');
     assert.deepEqual([finished?.level, finished?.rotation.outcome], ['WARN', 'finished']);

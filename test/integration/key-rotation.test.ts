@@ -1,30 +1,14 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { secretVersionStore } from '../../functions/adapters/secret-versions.ts';
 import { DEMO_USER } from '../emulators/identity.ts';
 import { fakeClock } from '../support/clock.ts';
 import { DEMO_SECRET_ID } from '../local/demo.ts';
 import { call } from '../support/events.ts';
-import { startRotationRig, type RotationRig, type RotationRigOptions } from '../support/rotation-rig.ts';
+import { assertRotated, rotateAndSettle, rotationRigs, type RotationRig } from '../support/rotation-rig.ts';
 
 const OLD_KEY = DEMO_USER.apiKey as string;
-const running: RotationRig[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((rig) => rig.close()));
-});
-const rig = async (options?: RotationRigOptions) => {
-  const started = await startRotationRig(options);
-  running.push(started);
-  return started;
-};
-
-/** RotateSecret, then wait for the steps; RotateSecret's own refusal (a re-attempt) is returned, not thrown. */
-async function rotateAndSettle(r: RotationRig): Promise<string | null> {
-  let refusal: string | null = null;
-  await r.rotate().catch((error: Error) => void (refusal = `${error.name}: ${error.message}`));
-  await r.secrets.rotationsSettled();
-  return refusal;
-}
+const rig = rotationRigs();
 
 /** A rig on a clock that only Identity moves: each of its answers takes 250 ms, Secrets Manager's none. */
 async function timedRig() {
@@ -38,24 +22,11 @@ async function timedRig() {
   });
 }
 
-/** The end state every successful rotation must reach. */
-async function assertRotated(r: RotationRig) {
-  const current = r.valueAt('AWSCURRENT');
-  assert.ok(current && current.apiKey !== OLD_KEY, 'AWSCURRENT holds a new key');
-  assert.deepEqual({ ...current, apiKey: 'x' }, { username: 'demo', apiKey: 'x', identityUrl: r.identity.url }, 'every other field kept');
-  assert.equal(await r.identityStatus(current.apiKey as string), 200, 'Identity accepts the new key');
-  assert.equal(await r.identityStatus(OLD_KEY), 401, 'Identity refuses the old key');
-  assert.equal(r.valueAt('AWSPREVIOUS')?.apiKey, OLD_KEY);
-  const labels = Object.values(r.secrets.stagesOf(DEMO_SECRET_ID)).flat().sort();
-  assert.deepEqual(labels, ['AWSCURRENT', 'AWSPREVIOUS'], 'no AWSPENDING and no saved session left behind');
-  assert.ok(r.secrets.rotations.at(-1)?.ok, 'the last rotation ran all four steps');
-}
-
 describe('Key rotation: the rotation function driven by RotateSecret through the real SDK', () => {
   it('resets the key once, stores it as AWSPENDING, tests it, makes it AWSCURRENT, and audits each step', async () => {
     const r = await rig();
     assert.equal(await rotateAndSettle(r), null);
-    await assertRotated(r);
+    await assertRotated(r, OLD_KEY);
     assert.equal(r.identity.requests.reset, 1);
     const steps = r.audit().map((line) => [line.rotation.step, line.rotation.outcome]);
     assert.deepEqual(r.audit().map((line) => [line.level, (line as { message?: string }).message]), Array(4).fill(['INFO', 'rotation']));
@@ -78,13 +49,13 @@ describe('Key rotation: the rotation function driven by RotateSecret through the
     // The operator puts the key (admin put-key): the next rotation is an ordinary one.
     r.secrets.putSecret(DEMO_SECRET_ID, JSON.stringify({ username: 'demo', apiKey: OLD_KEY, identityUrl: r.identity.url }));
     assert.equal(await rotateAndSettle(r), null);
-    await assertRotated(r);
+    await assertRotated(r, OLD_KEY);
   });
 
   it('audits how long each step took on the injected clock: three Identity calls for createSecret (authenticate, reset, read back), one each for testSecret and finishSecret, none for setSecret', async () => {
     const r = await timedRig();
     await rotateAndSettle(r);
-    await assertRotated(r);
+    await assertRotated(r, OLD_KEY);
     assert.deepEqual(r.audit().map((line) => [line.rotation.step, line.rotation.ms]), [['createSecret', 750], ['setSecret', 0], ['testSecret', 250], ['finishSecret', 250]]);
   });
 
@@ -106,7 +77,7 @@ describe('Key rotation: the rotation function driven by RotateSecret through the
     const pendingPut = (input: Record<string, unknown>) => JSON.stringify(input.VersionStages) === '["AWSPENDING"]';
     r.secrets.injectFaults({ type: 'InternalServiceError', operation: 'PutSecretValue', when: pendingPut }, { type: 'ThrottlingException', operation: 'PutSecretValue', when: pendingPut });
     await rotateAndSettle(r);
-    await assertRotated(r);
+    await assertRotated(r, OLD_KEY);
     assert.equal(r.identity.requests.reset, 1);
     assert.equal(r.secrets.calls.PutSecretValue, 4, 'the session, then the new key three times');
     assert.equal(r.waits.length, 2, 'one backoff wait before each retry, on the injected sleep');
@@ -115,7 +86,7 @@ describe('Key rotation: the rotation function driven by RotateSecret through the
   it('does no harm when every step is invoked twice: one reset, the second run of each step finds its work done', async () => {
     const r = await rig({ invocationsPerStep: 2 });
     await rotateAndSettle(r);
-    await assertRotated(r);
+    await assertRotated(r, OLD_KEY);
     assert.equal(r.identity.requests.reset, 1);
     const outcomes = r.audit().map((line) => `${line.rotation.step}:${line.rotation.outcome}`);
     assert.deepEqual(outcomes.filter((o) => o.startsWith('createSecret')), ['createSecret:reset', 'createSecret:already-done']);
@@ -140,7 +111,7 @@ describe('Key rotation: the rotation function driven by RotateSecret through the
     // The AWSPENDING left behind makes RotateSecret re-attempt the same rotation, as the service does.
     assert.match(String(await rotateAndSettle(r)), /InvalidRequestException: A previous rotation isn't complete/);
     assert.equal(r.secrets.rotations[1]?.token, r.secrets.rotations[0]?.token);
-    await assertRotated(r);
+    await assertRotated(r, OLD_KEY);
     assert.deepEqual([r.identity.requests.reset, r.identity.requests.getKey], [1, 1]);
     assert.equal(r.audit().find((line) => line.rotation.outcome === 'recovered')?.rotation.step, 'createSecret');
   });
@@ -153,7 +124,7 @@ describe('Key rotation: the rotation function driven by RotateSecret through the
     const failed = r.audit().find((line) => line.rotation.outcome === 'failed');
     assert.match(String(failed?.rotation.reason), /could not be stored as AWSPENDING; run rotate-secret again before \d{4}-\d\d-\d\dT.*\(.*InternalServiceError/);
     await rotateAndSettle(r);
-    await assertRotated(r);
+    await assertRotated(r, OLD_KEY);
     assert.deepEqual([r.identity.requests.reset, r.identity.requests.getKey], [1, 2], 'the read-back after the reset, then the recovery');
   });
 
@@ -237,7 +208,7 @@ describe('Vending during a key rotation', () => {
     });
     vends = r;
     await rotateAndSettle(r);
-    await assertRotated(r);
+    await assertRotated(r, OLD_KEY);
     const refused = { statuses: [200, 200], currentRefused: true };
     assert.deepEqual(seen, { createSecret: refused, setSecret: refused, testSecret: refused, finishSecret: { statuses: [200, 200], currentRefused: false } });
   });
@@ -272,7 +243,7 @@ describe('Vending during a key rotation', () => {
     });
     vends = r;
     await rotateAndSettle(r);
-    await assertRotated(r);
+    await assertRotated(r, OLD_KEY);
     assert.equal(during, 502, 'the new key exists only in the rotation function until the put lands');
   });
 });

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { CreateSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { SECRETS_TIMEOUTS, secretsManagerClient } from '../../functions/adapters/secrets.ts';
 import { createLogger, type Sink } from '../../functions/core/logger.ts';
@@ -10,6 +11,7 @@ import { startSecretsManagerEmulator, type RotationEvent } from '../emulators/se
 import { DEMO_PROFILES, DEMO_SECRET_ID } from '../local/demo.ts';
 import { call } from './events.ts';
 import { observe } from './leak-guard.ts';
+import { afterEach } from 'node:test';
 
 export const ROTATION_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:rackspace-token-vendor-local-rotate';
 
@@ -142,4 +144,38 @@ function withTimeout<T>(work: Promise<T>, ms: number | undefined): Promise<T> {
     timer = setTimeout(() => reject(new Error(`Task timed out after ${ms} ms`)), ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Starts rigs for one test file's tests and closes them after each test. */
+export function rotationRigs() {
+  const running: RotationRig[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((rig) => rig.close()));
+  });
+  return async (options?: RotationRigOptions) => {
+    const started = await startRotationRig(options);
+    running.push(started);
+    return started;
+  };
+}
+
+/** RotateSecret, then wait for the steps; RotateSecret's own refusal (a re-attempt) is returned, not thrown. */
+export async function rotateAndSettle(r: RotationRig): Promise<string | null> {
+  let refusal: string | null = null;
+  await r.rotate().catch((error: Error) => void (refusal = `${error.name}: ${error.message}`));
+  await r.secrets.rotationsSettled();
+  return refusal;
+}
+
+/** The end state every successful rotation must reach, from the demo's key `oldKey`. */
+export async function assertRotated(r: RotationRig, oldKey: string) {
+  const current = r.valueAt('AWSCURRENT');
+  assert.ok(current && current.apiKey !== oldKey, 'AWSCURRENT holds a new key');
+  assert.deepEqual({ ...current, apiKey: 'x' }, { username: 'demo', apiKey: 'x', identityUrl: r.identity.url }, 'every other field kept');
+  assert.equal(await r.identityStatus(current.apiKey as string), 200, 'Identity accepts the new key');
+  assert.equal(await r.identityStatus(oldKey), 401, 'Identity refuses the old key');
+  assert.equal(r.valueAt('AWSPREVIOUS')?.apiKey, oldKey);
+  const labels = Object.values(r.secrets.stagesOf(DEMO_SECRET_ID)).flat().sort();
+  assert.deepEqual(labels, ['AWSCURRENT', 'AWSPREVIOUS'], 'no AWSPENDING and no saved session left behind');
+  assert.ok(r.secrets.rotations.at(-1)?.ok, 'the last rotation ran all four steps');
 }
