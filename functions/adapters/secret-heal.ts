@@ -39,6 +39,7 @@ export function secretHealWriter(client: SecretsManagerClient): Pick<HealDeps, '
     },
     async current(secretId) {
       const answer = await client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }));
+      // Stryker disable next-line ConditionalExpression: Secrets Manager names the version of every value it returns; the VersionId check is for the type.
       return answer.SecretString === undefined || answer.VersionId === undefined ? null : { versionId: answer.VersionId, secretString: answer.SecretString };
     },
     async replace(secretId, fromVersionId, secretString) {

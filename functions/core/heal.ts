@@ -121,9 +121,9 @@ export async function heal(input: HealInput, deps: HealDeps): Promise<HealOutcom
 function holds(secretString: string, refused: Credentials, deps: HealDeps): boolean {
   try {
     return JSON.stringify(deps.parse(secretString)) === JSON.stringify(refused);
-  } catch {
-    return false;
-  }
+  } catch {}
+  // Text that does not parse is not the refused credentials either.
+  return false;
 }
 
 /** Name and message of our own and the SDK's errors: neither ever holds a key or a token. */

@@ -86,5 +86,7 @@ describe('Function: heal', () => {
     const denied = rig({ replace: async () => Promise.reject(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' })) });
     assert.deepEqual(await denied.run(), { result: 'write-refused', detail: 'AccessDeniedException: not authorized' });
     assert.deepEqual(await rig({ replace: async () => Promise.reject('odd') }).run(), { result: 'write-refused', detail: 'unknown error' });
+    const long = await rig({ replace: async () => Promise.reject(Object.assign(new Error('x'.repeat(500)), { name: 'AccessDeniedException' })) }).run();
+    assert.deepEqual(long, { result: 'write-refused', detail: `AccessDeniedException: ${'x'.repeat(200 - 'AccessDeniedException: '.length)}` });
   });
 });

@@ -24,6 +24,21 @@ describe('the LRU cache the bundle uses instead of mnemonist', () => {
     assert.deepEqual(seen[0], [[false, false, true, true], 2]);
   });
 
+  it('refreshes an entry on get and on set, never on peek, and a get of a missing key adds nothing', () => {
+    const cache = new LRUCache<string, number>(2);
+    cache.set('a', 1).set('b', 2);
+    assert.equal(cache.get('a'), 1);
+    cache.set('c', 3); // b is the oldest now
+    assert.deepEqual([cache.has('a'), cache.has('b'), cache.has('c')], [true, false, true]);
+    cache.set('a', 10); // a refreshed by set: c is the oldest
+    cache.set('d', 4);
+    assert.deepEqual([cache.peek('a'), cache.has('c'), cache.has('d')], [10, false, true]);
+    cache.set('e', 5); // a was only peeked since: it is the oldest
+    assert.deepEqual([cache.has('a'), cache.has('d'), cache.has('e')], [false, true, true]);
+    assert.equal(cache.get('missing'), undefined);
+    assert.deepEqual([cache.has('missing'), cache.size], [false, 2]);
+  });
+
   it('answers undefined for what it does not hold, replaces a value in place and empties on clear', () => {
     const cache = new LRUCache<string, string>(3);
     assert.equal(cache.get('x'), undefined);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { CredentialsOverprivilegedError, CredentialsUnusableError } from '../../functions/core/errors.ts';
 import { problemResponse } from '../../functions/core/problem.ts';
 import { loadProfiles } from '../../functions/core/profiles.ts';
-import { ACCOUNT_ADMIN_ROLES, guardRoles, unexpectedRoles } from '../../functions/core/role-guard.ts';
+import { ACCOUNT_ADMIN_ROLES, guardRoles, RecentRefusals, REFUSAL_HOLD_MS, unexpectedRoles } from '../../functions/core/role-guard.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/app';
 /** A profile as the declaration compiles it, with `fields` added to the one entry. */
@@ -81,5 +81,28 @@ describe('Function: guardRoles', () => {
         (error: unknown) => error instanceof CredentialsUnusableError && !(error instanceof CredentialsOverprivilegedError) && error.upstream === 'identity' && /answer lists no roles/.test(error.message),
       );
     }
+  });
+});
+
+describe('Class: RecentRefusals', () => {
+  it('answers the same refusal for the same credentials for 10 s, then lets Identity be asked again', () => {
+    let now = 0;
+    const held = new RecentRefusals(() => now);
+    const credentials = {};
+    const error = refusal(() => guardRoles(profile(), { roles: ['identity:user-admin', 'rcn:admin'] }));
+    assert.match(error.message, /: identity:user-admin, rcn:admin\./);
+    held.remember(credentials, error);
+    now = REFUSAL_HOLD_MS - 1;
+    assert.throws(() => held.check(credentials), (thrown: unknown) => thrown === error);
+    held.check({});
+    now = REFUSAL_HOLD_MS;
+    held.check(credentials);
+  });
+
+  it('remembers only the role guard\'s refusal: an answer without roles is asked about again at once', () => {
+    const held = new RecentRefusals(() => 0);
+    const credentials = {};
+    held.remember(credentials, new CredentialsUnusableError("Rackspace Identity's answer lists no roles", { upstream: 'identity' }));
+    held.check(credentials);
   });
 });
