@@ -271,7 +271,7 @@ export class Fleet implements SharedTier {
     if (ms <= 0) return;
     const signal = this.#o.timeout(ms);
     await new Promise<void>((resolve) => {
-      signal.addEventListener('abort', () => resolve(), { once: true });
+      signal.addEventListener('abort', () => resolve());
       void write.then(() => resolve());
     });
   }

@@ -235,6 +235,71 @@ describe('Class: Fleet (a write whose answer is lost or never comes)', () => {
     assert.deepEqual([first.source, w.calls(), reads], ['identity', 2, 2]);
   });
 
+  it('stays the holder, not alone, when neither its lease write nor the read after it answers: the circuit stays closed', async () => {
+    const w = world();
+    let reads = 0;
+    const failing: TokenStore = {
+      ...w.store,
+      read: async (profile) => (++reads === 2 ? Promise.reject(lost()) : w.store.read(profile)),
+      acquire: async () => Promise.reject(lost()),
+    };
+    const first = await w.instance({ store: failing }).obtain('p', w.request(), w.authenticate);
+    assert.deepEqual([first.source, first.fallback], ['identity', null]);
+  });
+
+  it('publishes again under the lease it wrote when the write landed, the read after it failed and the first publish was reset', async () => {
+    const w = world();
+    let reads = 0;
+    let publishes = 0;
+    const lossy: TokenStore = {
+      ...w.store,
+      read: async (profile) => (++reads === 2 ? Promise.reject(lost()) : w.store.read(profile)),
+      acquire: async (profile, input) => (await w.store.acquire(profile, input), Promise.reject(lost())),
+      publish: async (profile, input) => (++publishes === 1 ? Promise.reject(lost()) : w.store.publish(profile, input)),
+    };
+    const first = await w.instance({ store: lossy }).obtain('p', w.request(), w.authenticate);
+    const next = await w.instance().obtain('p', w.request(), w.authenticate);
+    assert.deepEqual([publishes, next.source, next.token.id, w.calls()], [2, 'table', first.token.id, 1]);
+  });
+
+  it('lets an error of the read after a lost lease write that is not the store failing through', async () => {
+    const w = world();
+    const bug = new TypeError('bug in the adapter');
+    let reads = 0;
+    const broken: TokenStore = {
+      ...w.store,
+      read: async (profile) => (++reads === 2 ? Promise.reject(bug) : w.store.read(profile)),
+      acquire: async () => Promise.reject(lost()),
+    };
+    await assert.rejects(w.instance({ store: broken }).obtain('p', w.request(), w.authenticate), (e) => e === bug);
+    assert.equal(w.calls(), 0);
+  });
+
+  it('takes the lease again when its lease write did not land and the record still shows an old lease of its own, so others wait on a live one', async () => {
+    const w = world();
+    // A lease this instance left behind an hour ago (its table was down when it would have released it).
+    await w.store.acquire('p', { owner: 'me', until: w.clock.now() + LEASE_MS, revision: 0 });
+    w.clock.advance(HOUR);
+    let acquires = 0;
+    const once: TokenStore = { ...w.store, acquire: async (profile, input) => (++acquires === 1 ? Promise.reject(lost()) : w.store.acquire(profile, input)) };
+    let seen: unknown;
+    w.setIdentity(async () => {
+      seen = (await w.store.read('p')).lease;
+      return { token: token('t1', w.clock.now() + 24 * HOUR), identity: 'id-1' };
+    });
+    const start = w.clock.now();
+    await w.instance({ store: once, owner: 'me' }).obtain('p', w.request(), w.authenticate);
+    assert.deepEqual(seen && { owner: (seen as { owner: string }).owner, until: (seen as { until: number }).until }, { owner: 'me', until: start + LEASE_MS });
+  });
+
+  it('does not wait for a write when the deadline is exactly 50 ms away once it has its token', async () => {
+    const w = world();
+    const hanging: TokenStore = { ...w.store, publish: () => new Promise<never>(() => {}) };
+    // Identity takes 300 ms of the 350 left: exactly the margin remains.
+    const answer = await w.instance({ store: hanging, timeout: () => assert.fail('no timer is needed') }).obtain('p', { ...w.request(), deadline: w.clock.now() + 350 }, w.authenticate);
+    assert.equal(answer.source, 'identity');
+  });
+
   it('does not wait for the publish at all when the deadline is within 50 ms once it has its token', async () => {
     const w = world();
     const hanging: TokenStore = { ...w.store, publish: () => new Promise<never>(() => {}) };
@@ -291,6 +356,28 @@ describe('Class: Fleet (a publish that fails)', () => {
     const start = w.clock.now();
     const next = await w.instance().obtain('p', w.request(), w.authenticate);
     assert.deepEqual([next.source, w.calls(), w.clock.now() - start], ['identity', 2, 300], 'one extra Identity call, no waiting');
+  });
+
+  it('publishes twice at most while its lease stands, then releases it with no backoff: the next instance authenticates at once', async () => {
+    const w = world();
+    let publishes = 0;
+    const twice: TokenStore = { ...w.store, publish: async (profile, input) => (++publishes <= 2 ? Promise.reject(sealFailed()) : w.store.publish(profile, input)) };
+    await w.instance({ store: twice }).obtain('p', w.request(), w.authenticate);
+    const record = await w.store.read('p');
+    assert.deepEqual([publishes, record.token, record.lease, record.backoff], [2, null, null, { until: w.clock.now(), reason: 'unavailable', refusedKey: null }]);
+  });
+
+  it('lets a publish error that is not the store failing through: no read, no second publish, no release', async () => {
+    const w = world();
+    let publishes = 0;
+    let reads = 0;
+    const broken: TokenStore = {
+      ...w.store,
+      read: async (profile) => (reads++, w.store.read(profile)),
+      publish: async () => (publishes++, Promise.reject(new TypeError('bug in the adapter'))),
+    };
+    const first = await w.instance({ store: broken }).obtain('p', w.request(), w.authenticate);
+    assert.deepEqual([first.source, publishes, reads, (await w.store.read('p')).lease?.until ?? null], ['identity', 1, 1, w.clock.now() - 300 + LEASE_MS]);
   });
 
   it('publishes again when the table reset its publish (the read after it shows its lease still there), and only once when the publish landed with its answer lost', async () => {
