@@ -82,7 +82,8 @@ describe('operatorFlush: outcomes that depend on timing or on what a dependency 
     let held: Token | null = mine;
     const forgotten: string[] = [];
     const { deps: d } = deps({ held: () => held, forget: () => (forgotten.push(held!.id), held) });
-    assert.equal((await operatorFlush(d)({ operation: 'flush', profile: 'billing' }, {})).status, 200);
+    const alone = await operatorFlush(d)({ operation: 'flush', profile: 'billing' }, {});
+    assert.deepEqual([alone.status, alone.detail], [200, 'Revoked at Rackspace and dropped fleet-wide.'], 'revoked, not "no token was held"');
     held = mine;
     const renewing = deps({ held: () => held, forget: () => (forgotten.push(held!.id), held), revoke: async () => ((held = token('renewed-0005')), 'revoked') });
     assert.equal((await operatorFlush(renewing.deps)({ operation: 'flush', profile: 'billing' }, {})).status, 200);
@@ -137,6 +138,27 @@ describe('operatorFlush: outcomes that depend on timing or on what a dependency 
     });
     const result = await operatorFlush(d)({ operation: 'flush', profile: 'billing' }, {});
     assert.deepEqual([result.status, result.detail, result.tokens.map((t) => t.revocation)], [503, 'The shared record could not be read (kms: KMS Decrypt ThrottlingException (HTTP 400)), so the flush stopped there: invoke again.', ['revoked']]);
+  });
+
+  it('answers 200 once the record confirms the drop, without reading it again', async () => {
+    let reads = 0;
+    const { deps: d } = deps({
+      shared: {
+        ...aloneTier,
+        record: async () => (++reads === 1 ? { held: { token: token('first-0009'), identity: 'id-1' }, unreadable: false } : Promise.reject(new StoreUnavailableError('dynamodb', 'DynamoDB GetItem TimeoutError'))),
+        drop: async () => true,
+      },
+    });
+    const result = await operatorFlush(d)({ operation: 'flush', profile: 'billing' }, {});
+    assert.deepEqual([result.status, result.detail, reads], [200, 'Revoked at Rackspace and dropped fleet-wide.', 1]);
+  });
+
+  it('lets an error of the drop that is not the store failing through to the 503 with its message', async () => {
+    const { deps: d } = deps({
+      shared: { ...aloneTier, record: async () => ({ held: { token: token('first-0010'), identity: 'id-1' }, unreadable: false }), drop: async () => Promise.reject(new TypeError('bug in the adapter')) },
+    });
+    const result = await operatorFlush(d)({ operation: 'flush', profile: 'billing' }, {});
+    assert.deepEqual([result.status, result.detail], [503, 'bug in the adapter']);
   });
 
   it('lets an error that is not the store failing through to the 503 with its message', async () => {
