@@ -229,6 +229,7 @@ export function createVendor(deps: VendorDeps): Vendor {
   function recheck(profile: Profile, credentials: Credentials, minTtl: number, deadline: Deadline, trace: Trace & SharedTrace) {
     return rechecks.run(profile.name, async () => {
       const last = recheckedAt.get(profile.name);
+      // Stryker disable next-line ConditionalExpression: with no re-read yet, now - undefined is NaN and the comparison is false alike; the check is for the type.
       if (last !== undefined && deps.now() - last < recheckMs) return { credentials, lease: null };
       recheckedAt.set(profile.name, deps.now());
       if (!(await shared.recheck(profile.name, recheckMs))) {

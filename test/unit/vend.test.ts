@@ -244,6 +244,7 @@ describe('Function: createVendor', () => {
       }
       assert.equal(r.sent.length, 1, 'one Identity call in 4 s: the 5 s backoff holds the others');
       assert.ok(answers.every((a) => a instanceof UpstreamUnavailableError && a.upstream === 'identity'), 'each answer is a 503 naming Identity');
+      assert.equal((answers[0] as Error).message, 'Rackspace Identity issued a token with less than 60 s left; try again shortly.');
       r.clock.advance(2_000);
       await r.lease(60).catch(() => {});
       assert.deepEqual(r.sent.map((s) => s.attempts), [ 'all', 1 ], 'after the backoff, one probing attempt');
@@ -269,6 +270,36 @@ describe('Function: createVendor', () => {
       r.clock.advance(SECRET_TTL_MS);
       assert.equal((await r.lease()).token.id, 't2');
       assert.deepEqual(r.keys(), ['alice/key-1', 'alice/key-2']);
+    });
+
+    it('re-reads a refused secret once recheckMs (10 s) has passed since it was read, and answers 503 naming Secrets Manager when that re-read outlasts the deadline', async () => {
+      const r = rig({ answers: [() => refused()] });
+      await assert.rejects(r.lease(), { identityStatus: 401 });
+      r.clock.advance(9_999);
+      await assert.rejects(r.lease(), { identityStatus: 401 });
+      assert.equal(r.reads.length, 2, 'not re-read within 10 s');
+      r.clock.advance(1);
+      r.onRead = () => r.reads.length === 3 && r.clock.advance(DEADLINE_MS);
+      await assert.rejects(r.lease(300, newTrace(), true), { message: "No answer from Secrets Manager within this request's time; try again shortly." });
+      assert.deepEqual([r.reads.length, r.sent.length], [3, 1]);
+    });
+
+    it('does not re-read a refused secret while it holds a token fresh for the request', async () => {
+      const r = rig({ answers: [() => token('t1', r.clock.now() + HOUR), () => refused()] });
+      await r.lease();
+      r.clock.advance(2 * MINUTE); // past the quiet minute after Identity issued it
+      await assert.rejects(r.lease(2 * 3600), { identityStatus: 401 });
+      r.clock.advance(10_000);
+      assert.equal((await r.lease()).token.id, 't1');
+      assert.deepEqual([r.reads.length, r.sent.length], [2, 2]);
+    });
+
+    it('serves a second profile that shares the secret the first one read', async () => {
+      const r = rig();
+      await r.lease();
+      const twin: Profile = { ...profile, name: 'ops-twin' };
+      const lease = await r.vendor.lease(twin, 300, createDeadline(r.clock.now, r.clock.timeout, DEADLINE_MS));
+      assert.deepEqual([lease.token.id, r.reads.length], ['t2', 1]);
     });
 
     it('neither re-reads nor remembers a key refused otherwise than with 401', async () => {
@@ -474,6 +505,25 @@ describe('Function: createVendor', () => {
       const r = rig({ shared });
       r.onRead = () => r.reads.length === 2 && r.clock.advance(DEADLINE_MS);
       await assert.rejects(r.lease(300, newTrace(), true), { message: "No answer from Secrets Manager within this request's time; try again shortly." });
+    });
+
+    it('while another instance re-reads a refused secret, looks in the shared record for its token, and asks the fleet again a second later', async () => {
+      const shared = fakeShared();
+      let rechecks = 0;
+      shared.recheck = async () => (rechecks++, false);
+      const r = rig({ shared, answers: [() => refused()] });
+      await assert.rejects(r.lease(), { identityStatus: 401 });
+      r.clock.advance(10_000);
+      await assert.rejects(r.lease(), { identityStatus: 401 });
+      assert.deepEqual([rechecks, shared.seen.peeks.length], [1, 2], 'the fleet was asked, the record looked at');
+      r.clock.advance(999);
+      await assert.rejects(r.lease(), { identityStatus: 401 });
+      assert.equal(rechecks, 1, 'not again within the second');
+      r.clock.advance(1);
+      const fixed = token('fixed-by-peer', r.clock.now() + HOUR);
+      shared.peeked = { token: fixed, identity: identityOf(ALICE, DEFAULT_URL), confirmedAt: r.clock.now() };
+      assert.deepEqual(await r.lease(), { token: fixed, cacheHit: false, degraded: false });
+      assert.deepEqual([rechecks, r.reads.length, r.sent.length], [2, 2, 1]);
     });
 
     it('reports a key Identity refused to the fleet by the fingerprint of the key and identity refused', async () => {
