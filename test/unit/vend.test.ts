@@ -37,7 +37,7 @@ type Answer = (used: Credentials, options: AuthenticateOptions) => Token | Error
  * would), and an Identity that records what it was sent and answers from `answers` (by default a
  * new 24-hour token `t<n>` for the n-th call).
  */
-function rig(options: Partial<Pick<VendorDeps, 'pending' | 'shared' | 'store' | 'quietMs' | 'isUnauthorized'>> & { answers?: Answer[] } = {}) {
+function rig(options: Partial<Pick<VendorDeps, 'pending' | 'shared' | 'store' | 'quietMs' | 'isUnauthorized' | 'heal'>> & { answers?: Answer[] } = {}) {
   const { answers: given, ...deps } = options;
   const clock = fakeClock();
   const reads: string[] = [];
@@ -360,6 +360,59 @@ describe('Function: createVendor', () => {
       await assert.rejects(r.lease(300, newTrace(), true), { message: "No answer from Secrets Manager within this request's time; try again shortly." });
       const p = rig({ pending: async () => (p.clock.advance(DEADLINE_MS), null), answers: [() => refused()] });
       await assert.rejects(p.lease(300, newTrace(), true), { message: "No answer from Secrets Manager within this request's time; try again shortly." }, 'before asking for the pending version');
+    });
+  });
+
+  describe('Method: lease, when the refused key is healed', () => {
+    const HEALED = creds('alice', 'key-healed');
+
+    it('authenticates with the healed key when the secret cannot be read again after the heal', async () => {
+      const r = rig({
+        answers: [() => refused()],
+        heal: async () => ((r.secret = new Error('Secrets Manager is down')), { result: 'healed', credentials: HEALED, rotation: 'off' }),
+      });
+      const trace = newTrace();
+      assert.equal((await r.lease(300, trace)).token.id, 't2');
+      assert.deepEqual([r.keys(), trace.heal], [['alice/key-1', 'alice/key-healed'], 'healed']);
+    });
+
+    it('answers 503 naming Identity when the deadline passes during the heal', async () => {
+      const r = rig({ answers: [() => refused()], heal: async () => (r.clock.advance(DEADLINE_MS), { result: 'no-token' }) });
+      await assert.rejects(r.lease(300, newTrace(), true), { message: "No answer from Rackspace Identity within this request's time; try again shortly." });
+    });
+
+    it("hands the heal this instance's token for the identity refused, not another identity's, nor a record's token of another identity", async () => {
+      const helds: Array<string | null> = [];
+      const shared = fakeShared();
+      const r = rig({ shared, answers: [() => token('alice-token', r.clock.now() + HOUR), () => refused()], heal: async (input) => (helds.push(input.held?.id ?? null), { result: 'no-token' }) });
+      await r.lease();
+      // The secret now names bob (same key), whom Identity refuses; the record holds alice's token, short of minTtl.
+      r.secret = BOB;
+      r.clock.advance(SECRET_TTL_MS);
+      shared.peeked = { token: token('alice-record', r.clock.now() + 200_000), identity: identityOf(ALICE, DEFAULT_URL), confirmedAt: r.clock.now() };
+      await assert.rejects(r.lease(), { identityStatus: 401 });
+      assert.deepEqual(helds, [null]);
+    });
+
+    it("does not hand the heal the token of another identity that a concurrent request stored while this one was refused", async () => {
+      const helds: Array<string | null> = [];
+      const store = new MemoryProfileStore();
+      const r = rig({ store, answers: [() => refused()], heal: async (input) => (helds.push(input.held?.id ?? null), { result: 'no-token' }) });
+      // During the re-read after the 401, a concurrent request that found the secret naming bob stores bob's token for the profile.
+      r.onRead = () => r.reads.length === 2 && store.set('ops', { identity: identityOf(BOB, DEFAULT_URL), token: token('bob-token', r.clock.now() + HOUR), confirmedAt: r.clock.now(), backoff: null, refused: null });
+      await assert.rejects(r.lease(), { identityStatus: 401 });
+      assert.deepEqual(helds, [null]);
+    });
+
+    it('hands the heal its own token while it is good for one more call, without looking at the record', async () => {
+      const helds: Array<string | null> = [];
+      const shared = fakeShared();
+      const r = rig({ shared, answers: [() => token('mine', r.clock.now() + HOUR), () => refused()], heal: async (input) => (helds.push(input.held?.id ?? null), { result: 'no-token' }) });
+      await r.lease();
+      r.clock.advance(2 * MINUTE); // past the quiet minute after Identity issued it
+      shared.peeked = { token: token('record', r.clock.now() + 2 * HOUR), identity: identityOf(ALICE, DEFAULT_URL), confirmedAt: r.clock.now() };
+      await assert.rejects(r.lease(2 * 3600), { identityStatus: 401 });
+      assert.deepEqual([helds, shared.seen.peeks.length], [['mine'], 1]);
     });
   });
 
