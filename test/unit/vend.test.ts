@@ -284,6 +284,19 @@ describe('Function: createVendor', () => {
       assert.deepEqual([r.reads.length, r.sent.length], [3, 1]);
     });
 
+    it('does not re-read the secret for a refused key once the secret in memory holds another key', async () => {
+      const outage = () => new UpstreamUnavailableError('Rackspace Identity is unavailable (HTTP 503)', 1, { upstream: 'identity' });
+      const r = rig({ answers: [() => refused(), () => outage()] });
+      await assert.rejects(r.lease(), { identityStatus: 401 });
+      r.secret = ALICE_ROTATED;
+      r.clock.advance(10_000);
+      // The re-read finds the new key; Identity is down for it, so the old key's refusal is still on record.
+      await assert.rejects(r.lease(), UpstreamUnavailableError);
+      r.clock.advance(10_000);
+      assert.equal((await r.lease()).token.id, 't3');
+      assert.deepEqual([r.reads.length, r.keys()], [3, ['alice/key-1', 'alice/key-2', 'alice/key-2']]);
+    });
+
     it('does not re-read a refused secret while it holds a token fresh for the request', async () => {
       const r = rig({ answers: [() => token('t1', r.clock.now() + HOUR), () => refused()] });
       await r.lease();
