@@ -37,7 +37,8 @@ const Saved = z.strictObject({
 export function sessionText(session: SavedSession): string {
   const { rotation, identityUrl, userId, tokenId, expiresAt, claim, until } = session;
   const iso = (ms: number) => new Date(ms).toISOString();
-  return JSON.stringify({ rotation, identityUrl, userId, token: tokenId, expiresAt: iso(expiresAt), ...(claim !== undefined && { claim }), ...(until !== undefined && { until: iso(until) }) });
+  // JSON.stringify leaves out a claim that is undefined (a session saved before claims existed).
+  return JSON.stringify({ rotation, identityUrl, userId, token: tokenId, expiresAt: iso(expiresAt), claim, ...(until !== undefined && { until: iso(until) }) });
 }
 
 /** The saved session, or `null` when the text is not one (it is then ignored, never trusted). */

@@ -38,6 +38,19 @@ describe('Rotation steps: every secret keeps its keys and tokens blanked in logs
     for (const name of SECRETS) assert.deepEqual(shown(valuesOf('reset', name)), [], name);
   });
 
+  it("createSecret whose reset answered another key than the one read back: both keys and the Identity token", async () => {
+    for (const name of SECRETS) {
+      const { oldKey, newKey, token } = valuesOf('reread', name);
+      const { store } = memoryVersions({ v1: { secretString: secretText(oldKey), stages: ['AWSCURRENT'] }, v2: { secretString: null, stages: ['AWSPENDING'] } });
+      const d = deps(store, { authenticate: async () => tokenWith(token), keys: { reset: async () => `reread-${name}-answered-0123456789`, current: async () => newKey } });
+      assert.equal((await runStep('createSecret', arn(name), 'v2', d)).outcome, 'reset');
+    }
+    for (const name of SECRETS) {
+      const { newKey, token } = valuesOf('reread', name);
+      assert.deepEqual(shown({ answered: `reread-${name}-answered-0123456789`, newKey, token }), [], name);
+    }
+  });
+
   it("createSecret that reads the key back: the old key, the saved session's token and the recovered key", async () => {
     for (const name of SECRETS) {
       const { oldKey, newKey, token } = valuesOf('recover', name);
@@ -66,6 +79,18 @@ describe('Rotation steps: every secret keeps its keys and tokens blanked in logs
     }
     for (const name of SECRETS) {
       const { newKey, token } = valuesOf('test', name);
+      assert.deepEqual(shown({ newKey, token }), [], name);
+    }
+  });
+
+  it('finishSecret: the new key and the Identity token', async () => {
+    for (const name of SECRETS) {
+      const { newKey, token } = valuesOf('finish', name);
+      const { store } = memoryVersions({ v1: { secretString: secretText(`finish-${name}-current-0123456789`), stages: ['AWSCURRENT'] }, v2: { secretString: secretText(newKey), stages: ['AWSPENDING'] } });
+      assert.equal((await runStep('finishSecret', arn(name), 'v2', deps(store, { authenticate: async () => tokenWith(token) }))).outcome, 'finished');
+    }
+    for (const name of SECRETS) {
+      const { newKey, token } = valuesOf('finish', name);
       assert.deepEqual(shown({ newKey, token }), [], name);
     }
   });
