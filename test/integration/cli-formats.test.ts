@@ -3,14 +3,13 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { EXIT, main } from '../../client/cli.ts';
 import type { TokenClientOptions } from '../../client/index.ts';
 import { SEEDED_CALLERS } from '../local/credentials.ts';
-import { startDemo } from '../local/demo.ts';
-import { serveLocally } from '../local/http-adapter.ts';
 import type { LocalKey } from '../local/sigv4.ts';
+import { demoGateway } from '../support/demo-gateway.ts';
 import { custody, observe } from '../support/leak-guard.ts';
 
 // `env` and `exec` in the names swift, rclone and the openstack CLI read, against `npm start`'s own
@@ -18,16 +17,7 @@ import { custody, observe } from '../support/leak-guard.ts';
 // for real AWS gets from a local gateway.
 
 const YOU: LocalKey = { accessKeyId: 'AKLOCALFORMATSYOUAAA', secretAccessKey: 'cli-formats-secret-you-0123456789abcdef', arn: SEEDED_CALLERS[0] };
-let demo: Awaited<ReturnType<typeof startDemo>>;
-let gateway: Awaited<ReturnType<typeof serveLocally>>;
-before(async () => {
-  demo = await startDemo({ env: { IDENTITY_ATTEMPTS: '1' }, sink: () => {} });
-  gateway = await serveLocally(demo.handler, { port: 0, keys: new Map([[YOU.accessKeyId, YOU]]), region: 'us-east-1' });
-});
-after(async () => {
-  await gateway.close();
-  await demo.close();
-});
+const gateway = demoGateway([YOU]);
 
 async function cli(argv: string[], client: Partial<TokenClientOptions> = {}, env: NodeJS.ProcessEnv = {}) {
   let out = '';

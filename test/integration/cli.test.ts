@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { EXIT, main } from '../../client/cli.ts';
 import type { TokenClientOptions } from '../../client/index.ts';
@@ -12,6 +12,7 @@ import { SEEDED_CALLERS } from '../local/credentials.ts';
 import { startDemo } from '../local/demo.ts';
 import { serveLocally } from '../local/http-adapter.ts';
 import type { LocalKey } from '../local/sigv4.ts';
+import { demoGateway } from '../support/demo-gateway.ts';
 import { observe } from '../support/leak-guard.ts';
 
 // `rackspace-token` against `npm start`'s own pieces: the demo handler behind the SigV4 gateway.
@@ -19,16 +20,7 @@ import { observe } from '../support/leak-guard.ts';
 const YOU: LocalKey = { accessKeyId: 'AKLOCALCLITESTYOUAAA', secretAccessKey: 'cli-test-secret-you-0123456789abcdefghi', arn: SEEDED_CALLERS[0] };
 const OTHER: LocalKey = { accessKeyId: 'AKLOCALCLITESTOTHERA', secretAccessKey: 'cli-test-secret-other-0123456789abcdefg', arn: SEEDED_CALLERS[1] };
 
-let demo: Awaited<ReturnType<typeof startDemo>>;
-let gateway: Awaited<ReturnType<typeof serveLocally>>;
-before(async () => {
-  demo = await startDemo({ env: { IDENTITY_ATTEMPTS: '1' }, sink: () => {} });
-  gateway = await serveLocally(demo.handler, { port: 0, keys: new Map([YOU, OTHER].map((key) => [key.accessKeyId, key])), region: 'us-east-1' });
-});
-after(async () => {
-  await gateway.close();
-  await demo.close();
-});
+const gateway = demoGateway([YOU, OTHER]);
 
 /** One CLI run in process; stdout and stderr are observed by the leak guard like any output. */
 async function cli(argv: string[], client: Partial<TokenClientOptions> = {}, env: NodeJS.ProcessEnv = {}) {

@@ -47,11 +47,18 @@ async function start(options: { shared?: boolean; rotates?: boolean } = {}) {
     await response.arrayBuffer();
     return response.status;
   };
+  /** A vend, the key reset from outside with the vended token (answered: the new key), then the clock in the token's last half hour. */
+  const resetThenAge = async () => {
+    const first = await vend();
+    const key = await resetFromOutside(first.json.token);
+    clock.advance(23 * HOUR + 30 * MINUTE);
+    return key;
+  };
   const current = () => JSON.parse(d.secrets.valueAt(DEMO_SECRET_ID, 'AWSCURRENT') as string) as Record<string, string>;
   const currentVersion = () => Object.entries(d.secrets.stagesOf(DEMO_SECRET_ID)).find(([, labels]) => labels.includes('AWSCURRENT'))?.[0];
   const audits = () => auditsIn(lines);
   const lastLine = () => JSON.parse(lines.at(-1) as string) as Record<string, any>;
-  return { ...d, clock, lines, statuses, vend, resetFromOutside, identityStatus, current, currentVersion, audits, lastLine };
+  return { ...d, clock, lines, statuses, vend, resetFromOutside, resetThenAge, identityStatus, current, currentVersion, audits, lastLine };
 }
 
 /** The key the service holds expires within the hour: the next vend asking for an hour must renew it. */
@@ -88,9 +95,7 @@ describe('Healing a key reset from outside (emulators, real SDK client, real fet
 
   it("heals in a new instance from the shared table's token (the user's id is sealed with it)", async () => {
     const d = await start({ shared: true });
-    const first = await d.vend();
-    const key = await d.resetFromOutside(first.json.token);
-    d.clock.advance(23 * HOUR + 30 * MINUTE);
+    const key = await d.resetThenAge();
     // A new execution environment: nothing in its memory; the table holds the token, short of an hour.
     const renewed = await d.vend(d.instance(), RENEW);
     assert.equal(renewed.statusCode, 200);
@@ -205,9 +210,7 @@ describe('Healing a key reset from outside (emulators, real SDK client, real fet
 
   it('when an operator changes the secret before the heal reads it, writes nothing', async () => {
     const d = await start();
-    const first = await d.vend();
-    await d.resetFromOutside(first.json.token);
-    d.clock.advance(23 * HOUR + 30 * MINUTE);
+    await d.resetThenAge();
     const operators = JSON.stringify({ username: DEMO_USER.username, apiKey: 'operator-typed-0123456789abcdef', identityUrl: d.identity.url });
     d.identity.injectFaults({ on: 'getKey', thenAnswer: true, onReceive: () => d.secrets.putSecret(DEMO_SECRET_ID, operators) });
     assert.equal((await d.vend(d.handler, RENEW)).statusCode, 502);
@@ -218,9 +221,7 @@ describe('Healing a key reset from outside (emulators, real SDK client, real fet
 
   it('when the secret changes between the read and the move, Secrets Manager refuses the move: the operator\'s value stays current', async () => {
     const d = await start();
-    const first = await d.vend();
-    await d.resetFromOutside(first.json.token);
-    d.clock.advance(23 * HOUR + 30 * MINUTE);
+    await d.resetThenAge();
     const operators = JSON.stringify({ username: DEMO_USER.username, apiKey: 'operator-typed-0123456789abcdef', identityUrl: d.identity.url });
     // Not a fault: the put goes through; the operator's own put lands just as it does.
     d.secrets.injectFaults({ type: 'unused', operation: 'PutSecretValue', when: () => (d.secrets.putSecret(DEMO_SECRET_ID, operators), false) });
@@ -232,9 +233,7 @@ describe('Healing a key reset from outside (emulators, real SDK client, real fet
 
   it('when the write is refused (IAM), answers 502 and audits which call failed', async () => {
     const d = await start();
-    const first = await d.vend();
-    await d.resetFromOutside(first.json.token);
-    d.clock.advance(23 * HOUR + 30 * MINUTE);
+    await d.resetThenAge();
     d.secrets.injectFaults({ type: 'AccessDeniedException', operation: 'PutSecretValue', message: 'not authorized to perform: secretsmanager:PutSecretValue' });
     assert.equal((await d.vend(d.handler, RENEW)).statusCode, 502);
     const { audit } = d.lastLine();
