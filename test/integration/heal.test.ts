@@ -54,11 +54,23 @@ async function start(options: { shared?: boolean; rotates?: boolean } = {}) {
     clock.advance(23 * HOUR + 30 * MINUTE);
     return key;
   };
+  /** The stack's rotation function, registered for ROTATE_ARN with the Secrets Manager emulator. */
+  const registerRotation = (client: SecretsManagerClient, extra: { fetch?: typeof fetch } = {}) => {
+    const rotate = makeRotationHandler({
+      config: loadConfig({ IDENTITY_URL: d.identity.url }),
+      secretsClient: client,
+      logger: createLogger({ sink: (line) => observe('rotation log line', line) }),
+      now: clock.now,
+      sleep: async () => {},
+      ...extra,
+    });
+    d.secrets.registerRotationFunction(ROTATE_ARN, async (event) => rotate(event));
+  };
   const current = () => JSON.parse(d.secrets.valueAt(DEMO_SECRET_ID, 'AWSCURRENT') as string) as Record<string, string>;
   const currentVersion = () => Object.entries(d.secrets.stagesOf(DEMO_SECRET_ID)).find(([, labels]) => labels.includes('AWSCURRENT'))?.[0];
   const audits = () => auditsIn(lines);
   const lastLine = () => JSON.parse(lines.at(-1) as string) as Record<string, any>;
-  return { ...d, clock, lines, statuses, vend, resetFromOutside, resetThenAge, identityStatus, current, currentVersion, audits, lastLine };
+  return { ...d, clock, lines, statuses, vend, resetFromOutside, resetThenAge, registerRotation, identityStatus, current, currentVersion, audits, lastLine };
 }
 
 /** The key the service holds expires within the hour: the next vend asking for an hour must renew it. */
@@ -107,14 +119,7 @@ describe('Healing a key reset from outside (emulators, real SDK client, real fet
     const d = await start({ rotates: true });
     const client = new SecretsManagerClient({ endpoint: d.secrets.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-emulator' }, maxAttempts: 1 });
     try {
-      const rotate = makeRotationHandler({
-        config: loadConfig({ IDENTITY_URL: d.identity.url }),
-        secretsClient: client,
-        logger: createLogger({ sink: (line) => observe('rotation log line', line) }),
-        now: d.clock.now,
-        sleep: async () => {},
-      });
-      d.secrets.registerRotationFunction(ROTATE_ARN, async (event) => rotate(event));
+      d.registerRotation(client);
       // The stack's RotationSchedule: the secret rotates with this function (not now).
       await client.send(new RotateSecretCommand({ SecretId: DEMO_SECRET_ID, RotationLambdaARN: ROTATE_ARN, RotationRules: { AutomaticallyAfterDays: 1 }, RotateImmediately: false }));
       const first = await d.vend();
@@ -139,12 +144,7 @@ describe('Healing a key reset from outside (emulators, real SDK client, real fet
     const client = new SecretsManagerClient({ endpoint: d.secrets.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-emulator' }, maxAttempts: 1 });
     const during: Array<{ status: number; heal: unknown; healed: unknown; keyReads: number }> = [];
     try {
-      const rotate = makeRotationHandler({
-        config: loadConfig({ IDENTITY_URL: d.identity.url }),
-        secretsClient: client,
-        logger: createLogger({ sink: (line) => observe('rotation log line', line) }),
-        now: d.clock.now,
-        sleep: async () => {},
+      d.registerRotation(client, {
         // Right after Identity answered the reset, before the rotation stores the new key: a renewal.
         fetch: async (input, init) => {
           const response = await fetch(input, init);
@@ -157,7 +157,6 @@ describe('Healing a key reset from outside (emulators, real SDK client, real fet
           return response;
         },
       });
-      d.secrets.registerRotationFunction(ROTATE_ARN, async (event) => rotate(event));
       await d.vend();
       d.clock.advance(23 * HOUR + 30 * MINUTE);
       await client.send(new RotateSecretCommand({ SecretId: DEMO_SECRET_ID, RotationLambdaARN: ROTATE_ARN, RotateImmediately: true }));
